@@ -1,0 +1,1 @@
+"""Altium readers: compound files, record framing, and one reader per library kind."""

@@ -1,0 +1,81 @@
+"""What happened to every item of a conversion: the migration report's rows.
+
+Problems are values: readers and writers attach warnings to the items they produce, and an item
+that could not be converted becomes a failed row naming file, item and reason. Nothing is dropped
+silently.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from pathlib import Path
+
+
+class Status(str, Enum):
+    OK = "ok"
+    WARNING = "warning"
+    FAILED = "failed"
+
+
+@dataclass
+class ItemFailure:
+    """An item a reader found but could not turn into the model (the rest of its library goes on)."""
+
+    name: str
+    reason: str
+
+
+@dataclass
+class ItemReport:
+    """One row of the report: a source item and what became of it."""
+
+    source: str
+    item: str
+    kind: str  # symbol, footprint, model, part, library
+    target: str = ""
+    status: Status = Status.OK
+    messages: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_warnings(cls, source: str, item: str, kind: str, target: str, warnings: list[str]) -> "ItemReport":
+        status = Status.WARNING if warnings else Status.OK
+        return cls(source, item, kind, target, status, list(warnings))
+
+    def to_json(self) -> dict:
+        row = asdict(self)
+        row["status"] = self.status.value
+        return row
+
+
+@dataclass
+class ConversionReport:
+    """Every item of one run, plus the output folder it describes."""
+
+    output: str
+    items: list[ItemReport] = field(default_factory=list)
+
+    def add(self, row: ItemReport) -> None:
+        self.items.append(row)
+
+    def counts(self) -> dict[str, int]:
+        tally = {s.value: 0 for s in Status}
+        for row in self.items:
+            tally[row.status.value] += 1
+        return tally
+
+    def summary_line(self) -> str:
+        c = self.counts()
+        kinds: dict[str, int] = {}
+        for row in self.items:
+            kinds[row.kind] = kinds.get(row.kind, 0) + 1
+        what = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in sorted(kinds.items())) or "no items"
+        return (f"{what}: {c['ok']} ok, {c['warning']} with warnings, {c['failed']} failed"
+                f" -> {self.output}")
+
+    def to_json(self) -> dict:
+        return {"output": self.output, "counts": self.counts(), "items": [r.to_json() for r in self.items]}
+
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_json(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
