@@ -1,0 +1,371 @@
+"""Converts one Altium database library (.DbLib / .SVNDbLib) and everything its parts use.
+
+Steps: read the DbLib (altium.dblib), open its parts tables (altium.parts_tables), convert each
+symbol and footprint library a part names once (through the run's cache), then write the parts
+with their KiCad `Lib:Item` links into a SQL database and a `.kicad_dbl` that points at it.
+
+Every part becomes a row in the database and a `part` row in the report:
+- ok       symbol and every named footprint found and converted;
+- warning  the symbol is there but a footprint is missing (the part still places, without it);
+- failed   the symbol is missing (KiCad shows the part with an empty symbol).
+The database row of a part that is not ok says why in `Conversion Notes`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .altium.dblib import DatabaseLibrary, DbLibError, DbLibTable, FieldMap, mask_connection_string, read_dblib
+from .altium.parts_tables import PartsSource, PartsTable, TableError, open_parts_source
+from .altium.paths import resolve_path, split_windows_path
+from .convert import ConversionRun, ConvertedLibrary
+from .kicad.dbl_writer import odbc_connection_string, sqlite_connection_string, write_kicad_dbl
+from .kicad.parts_database import write_sqlite_file, write_tables
+from .model.parts import PartField, PartsDatabase, PartsLibrary
+from .naming import UniqueNames, safe_library_name
+from .report import ItemReport, Status
+
+KEY_COLUMN, SYMBOLS_COLUMN, FOOTPRINTS_COLUMN = "Key", "Symbols", "Footprints"
+STATUS_COLUMN, NOTES_COLUMN = "Conversion Status", "Conversion Notes"
+DATABASE_FOLDER = "database"
+_KICAD_FIELD_NAMES = {"value": "Value", "datasheet": "Datasheet", "helpurl": "Datasheet"}
+_RESERVED_COLUMN = re.compile(r"(library|footprint) (ref|path)( \d+)?", re.IGNORECASE)
+_DESCRIPTION_NAMES = {"description", "ki_description"}
+_KEYWORD_NAMES = {"keywords", "keyword", "ki_keywords"}
+_FILTER_NAMES = {"footprint filters", "ki_fp_filters"}
+
+
+@dataclass
+class Resolution:
+    """What one library link of a part became: a KiCad `Lib:Item`, or why not."""
+
+    target: str = ""
+    problem: str = ""
+
+
+@dataclass
+class TableColumns:
+    """Which source columns hold the key and the symbol/footprint links of one table."""
+
+    key: str
+    library_ref: str = ""
+    library_path: str = ""
+    footprints: list[tuple[str, str]] = field(default_factory=list)  # (ref column, path column)
+    parameters: list[FieldMap] = field(default_factory=list)
+
+
+class LibraryResolver:
+    """Finds the library files parts name and converts each once (the run caches by path)."""
+
+    def __init__(self, run: ConversionRun, library: DatabaseLibrary) -> None:
+        self.run = run
+        self.library = library
+        base = library.path.parent
+        self.bases = [base]
+        checkout = run.options.svn_checkout
+        if checkout is not None:
+            self.bases.insert(0, Path(checkout))
+        self.search_folders: list[Path] = []
+        for raw in library.library_search_paths:
+            found = resolve_path(raw, self.bases)
+            if found is not None and found.is_dir():
+                self.search_folders.append(found)
+        self._libraries: dict[tuple[str, str], ConvertedLibrary | str] = {}
+        self.used: dict[tuple[str, str], ConvertedLibrary] = {}
+
+    def _convert(self, path: Path, kind: str) -> ConvertedLibrary | str:
+        """The converted library, or the reason it could not be converted (cached per file)."""
+        key = (str(path.resolve()), kind)
+        if key not in self._libraries:
+            try:
+                if path.suffix.lower() == ".intlib":
+                    libs = [lib for lib in self.run.integrated_library(path) if lib.kind == kind]
+                    result: ConvertedLibrary | str = libs[0] if libs else f"{path} holds no {kind}"
+                elif kind == "symbols":
+                    result = self.run.symbol_library(path)
+                else:
+                    result = self.run.footprint_library(path)
+            except Exception as exc:  # one bad library costs its parts' links, never the DbLib
+                result = f"{path} could not be converted ({type(exc).__name__}: {exc})"
+            self._libraries[key] = result
+        return self._libraries[key]
+
+    def _search(self, item: str, kind: str) -> ConvertedLibrary | None:
+        """A library in the DbLib's search path holding `item` (for parts naming no file)."""
+        extensions = (".schlib",) if kind == "symbols" else (".pcblib",)
+        for folder in self.search_folders:
+            pattern = folder.rglob("*") if self.library.search_subdirectories else folder.iterdir()
+            for path in sorted(p for p in pattern if p.is_file() and p.suffix.lower() in extensions + (".intlib",)):
+                converted = self._convert(path, kind)
+                if isinstance(converted, ConvertedLibrary) and converted.lookup(item):
+                    return converted
+        return None
+
+    def resolve(self, item: str, raw_path: str, kind: str) -> Resolution:
+        noun = "symbol" if kind == "symbols" else "footprint"
+        item = (item or "").strip()
+        if not item:
+            return Resolution(problem=f"no {noun} named (empty {'[Library Ref]' if kind == 'symbols' else '[Footprint Ref]'})")
+        if raw_path and raw_path.strip():
+            path = resolve_path(raw_path, self.bases)
+            if path is None or not path.is_file():
+                # Altium also finds a library by its file name in the search path
+                _, parts = split_windows_path(raw_path)
+                path = next((found for folder in self.search_folders
+                             if (found := resolve_path(parts[-1], [folder])) is not None), None) if parts else None
+            if path is None:
+                return Resolution(problem=f"{noun} library not found: {raw_path} "
+                                          f"(looked from {', '.join(str(b) for b in self.bases)})")
+            converted = self._convert(path, kind)
+            if isinstance(converted, str):
+                return Resolution(problem=f"{noun} library {converted}")
+        else:
+            found = self._search(item, kind)
+            if found is None:
+                return Resolution(problem=f"{noun} '{item}' names no library file and is not in the "
+                                          "DbLib's library search path")
+            converted = found
+        name = converted.lookup(item)
+        if name is None:
+            return Resolution(problem=f"{noun} '{item}' not found in {converted.source.name}")
+        self.used[(str(converted.path), kind)] = converted
+        return Resolution(target=f"{converted.nickname}:{name}")
+
+
+def _column(columns: list[str], wanted: str) -> str | None:
+    """A source column by name; Access and Excel column names ignore case."""
+    if wanted in columns:
+        return wanted
+    folded = {c.casefold(): c for c in columns}
+    return folded.get(wanted.casefold()) or folded.get(wanted.strip().casefold())
+
+
+def table_columns(maps: list[FieldMap], columns: list[str], warnings: list[str]) -> TableColumns:
+    """The key, link and parameter columns of a table from its field maps (unknown columns warned)."""
+    key_map = next((m for m in maps if m.is_key), None)
+    key = (_column(columns, key_map.column) if key_map else None) or _column(columns, "Part Number") \
+        or (columns[0] if columns else "")
+    result = TableColumns(key)
+    refs: dict[int, str] = {}
+    paths: dict[int, str] = {}
+    for mapping in maps:
+        column = _column(columns, mapping.column)
+        if column is None:
+            warnings.append(f"field map '{mapping.parameter}' names column '{mapping.column}', "
+                            "which the table does not have; skipped")
+            continue
+        role = mapping.role
+        if role is None:
+            result.parameters.append(FieldMap(mapping.table, column, mapping.parameter,
+                                              mapping.field_type, mapping.visible_on_add))
+        elif role[0] == "library_ref":
+            result.library_ref = column
+        elif role[0] == "library_path":
+            result.library_path = column
+        elif role[0] == "footprint_ref":
+            refs[role[1]] = column
+        else:
+            paths[role[1]] = column
+    # Without field maps Altium still reads the standard column names.
+    result.library_ref = result.library_ref or _column(columns, "Library Ref") or ""
+    result.library_path = result.library_path or _column(columns, "Library Path") or ""
+    if not refs:
+        for column in columns:
+            match = re.fullmatch(r"footprint ref(?: (\d+))?", column.strip(), re.IGNORECASE)
+            if match:
+                refs[int(match.group(1) or 1)] = column
+                paths.setdefault(int(match.group(1) or 1),
+                                 _column(columns, f"Footprint Path{' ' + match.group(1) if match.group(1) else ''}") or "")
+    result.footprints = [(refs[n], paths.get(n, "")) for n in sorted(refs)]
+    # Altium shows every column no field map claims as a parameter of the same name.
+    claimed = {c.casefold() for c in (result.library_ref, result.library_path) if c}
+    claimed |= {c.casefold() for pair in result.footprints for c in pair if c}
+    claimed |= {m.column.casefold() for m in result.parameters}
+    claimed |= {m.column.casefold() for m in maps}
+    for column in columns:
+        if column.casefold() not in claimed and not _RESERVED_COLUMN.fullmatch(column.strip()):
+            result.parameters.append(FieldMap("", column, column.strip() or column))
+    return result
+
+
+def _unique_source_columns(columns: list[str], warnings: list[str]) -> list[str]:
+    """SQL databases refuse two columns whose names differ only in case, or an empty name."""
+    scope = UniqueNames()
+    unique = []
+    for i, column in enumerate(columns):
+        wanted = column if column.strip() else f"Column {i + 1}"
+        name, clashed = scope.claim(wanted)
+        if clashed or wanted != column:
+            warnings.append(f"column '{column}' written as '{name}' (name empty or used twice)")
+        unique.append(name)
+    return unique
+
+
+def _added_column(wanted: str, taken: set[str]) -> str:
+    name = wanted
+    while name.casefold() in taken:
+        name = f"{name} (KiCad)"
+    taken.add(name.casefold())
+    return name
+
+
+def _sql_table_name(name: str) -> str:
+    cleaned = re.sub(r"[^\w\- ]", "_", name).strip("_ ")
+    return cleaned or "parts"
+
+
+def build_library(run: ConversionRun, library: DatabaseLibrary, table: DbLibTable, parts: PartsTable,
+                  resolver: LibraryResolver, nickname: str, sql_table: str, warnings: list[str]) -> PartsLibrary:
+    """One KiCad sub-library: every source row kept, links resolved, each part reported."""
+    columns = _unique_source_columns(parts.columns, warnings)
+    rename = dict(zip(parts.columns, columns))
+    rows = [{rename[c]: row.get(c) for c in parts.columns} for row in parts.rows]
+    cols = table_columns(library.maps_for(table.name), columns, warnings)
+    taken = {c.casefold() for c in columns}
+    key_col, sym_col, fp_col = (_added_column(n, taken) for n in (KEY_COLUMN, SYMBOLS_COLUMN, FOOTPRINTS_COLUMN))
+    status_col, notes_col = _added_column(STATUS_COLUMN, taken), _added_column(NOTES_COLUMN, taken)
+    display = table.name.rstrip("$").replace("/", "_") or sql_table
+    keys = UniqueNames()
+    for number, row in enumerate(rows, start=1):
+        source_key = (row.get(cols.key) or "").strip() if cols.key else ""
+        wanted = source_key or f"{display} row {number}"
+        key, clashed = keys.claim(wanted)
+        messages = []
+        if not source_key:
+            messages.append(f"row {number} has no '{cols.key}'; key '{key}' given")
+        elif clashed:
+            messages.append(f"'{cols.key}' value '{source_key}' used by an earlier row; key '{key}' given")
+        symbol = resolver.resolve(row.get(cols.library_ref) or "" if cols.library_ref else "",
+                                  row.get(cols.library_path) or "" if cols.library_path else "", "symbols")
+        footprints = []
+        footprint_problems = []
+        for ref_col, path_col in cols.footprints:
+            ref = (row.get(ref_col) or "").strip()
+            if not ref:
+                continue
+            found = resolver.resolve(ref, (row.get(path_col) or "") if path_col else "", "footprints")
+            if found.target:
+                if found.target not in footprints:
+                    footprints.append(found.target)
+            else:
+                footprint_problems.append(found.problem)
+        problems = ([symbol.problem] if symbol.problem else []) + footprint_problems
+        status = Status.FAILED if symbol.problem else (Status.WARNING if footprint_problems or messages else Status.OK)
+        row.update({key_col: key, sym_col: symbol.target or None, fp_col: ";".join(footprints) or None,
+                    status_col: status.value, notes_col: "; ".join(messages + problems) or None})
+        run.report.add(ItemReport(str(library.path), f"{display}/{key}", "part",
+                                  f"{nickname}:{display}/{key}", status, messages + problems))
+    part_fields, description, keywords, filters = [], "", "", ""
+    field_names: set[str] = set()
+    for mapping in cols.parameters:
+        folded = mapping.parameter.strip().casefold()
+        if folded in _DESCRIPTION_NAMES:
+            description = description or mapping.column
+            continue
+        if folded in _KEYWORD_NAMES:
+            keywords = keywords or mapping.column
+            continue
+        if folded in _FILTER_NAMES:
+            filters = filters or mapping.column
+            continue
+        name = _KICAD_FIELD_NAMES.get(folded, mapping.parameter)
+        if name.casefold() in field_names:
+            name = mapping.parameter
+            if name.casefold() in field_names:
+                warnings.append(f"parameter '{name}' mapped twice; column '{mapping.column}' not shown as a field")
+                continue
+        field_names.add(name.casefold())
+        part_fields.append(PartField(mapping.column, name, visible_on_add=mapping.visible_on_add,
+                                     visible_in_chooser=mapping.column == cols.key or name == "Value"))
+    return PartsLibrary(display, sql_table, columns + [key_col, sym_col, fp_col, status_col, notes_col], rows,
+                        key_col, sym_col, fp_col, part_fields, description, keywords, filters)
+
+
+def _read_table(source: PartsSource, table: DbLibTable, key_hint: str | None) -> PartsTable:
+    if hasattr(source, "order_by"):
+        source.order_by = key_hint
+    return source.read(table)
+
+
+def convert_database_library(run: ConversionRun, path: Path) -> list[ConvertedLibrary]:
+    """Converts a DbLib: its parts database, `.kicad_dbl` and the libraries its parts use."""
+    try:
+        library = read_dblib(path)
+    except DbLibError as exc:
+        run.fail_library(path, "library", str(exc).removeprefix(f"{path}: "))
+        return []
+    enabled = [t for t in library.tables if t.enabled]
+    for table in library.tables:
+        if not table.enabled:
+            run.report.add(ItemReport(str(path), table.name, "library", "", Status.WARNING,
+                                      [f"table '{table.name}' is disabled in the DbLib; its parts were not converted"]))
+    if not enabled:
+        run.fail_library(path, "library", "the DbLib has no enabled table")
+        return []
+    try:
+        source = open_parts_source(library, run.options.database_url)
+    except DbLibError as exc:
+        run.report.add(ItemReport(str(path), path.name, "library", "", Status.FAILED, [str(exc)]))
+        return []
+
+    nickname = run.claim_nickname("symbols", path, path.stem)  # .kicad_dbl share the symbol table
+    resolver = LibraryResolver(run, library)
+    output_url = run.options.output_database_url
+    database = PartsDatabase(nickname, f"Converted from {path.name} by altium2kicad")
+    sql_names = UniqueNames()
+    try:
+        for table in enabled:
+            warnings: list[str] = []
+            key_map = next((m for m in library.maps_for(table.name) if m.is_key), None)
+            try:
+                parts = _read_table(source, table, key_map.column if key_map else None)
+            except (TableError, OSError) as exc:
+                run.report.add(ItemReport(str(path), table.name, "library", "", Status.FAILED,
+                                          [f"{path}: table '{table.name}': {exc}"]))
+                continue
+            except Exception as exc:  # a driver error on one table costs that table only
+                run.report.add(ItemReport(str(path), table.name, "library", "", Status.FAILED,
+                                          [f"{path}: table '{table.name}' could not be read: "
+                                           f"{mask_connection_string(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}"]))
+                continue
+            warnings += parts.warnings
+            wanted = _sql_table_name(table.name)
+            if output_url:
+                wanted = f"{nickname}_{wanted}"
+            sql_table, _ = sql_names.claim(wanted)
+            built = build_library(run, library, table, parts, resolver, nickname, sql_table, warnings)
+            database.libraries.append(built)
+            run.report.add(ItemReport.from_warnings(str(path), table.name, "library", f"{nickname}:{built.name}",
+                                                    [f"table '{table.name}': {w}" for w in warnings]))
+    finally:
+        source.close()
+    if not database.libraries:
+        run.fail_library(path, "library", "no table of the DbLib could be read")
+        return []
+
+    folder = run.out / DATABASE_FOLDER
+    dbl_path = folder / f"{nickname}.kicad_dbl"
+    try:
+        if output_url:
+            write_tables(database, output_url)
+            connection = odbc_connection_string(output_url, folder)
+        else:
+            write_sqlite_file(database, folder / f"{nickname}.sqlite")
+            connection = sqlite_connection_string(f"{nickname}.sqlite")
+    except Exception as exc:
+        target = mask_connection_string(output_url) if output_url else str(folder / f"{nickname}.sqlite")
+        run.report.add(ItemReport(str(path), path.name, "library", "", Status.FAILED,
+                                  [f"{path}: parts database {target} could not be written: "
+                                   f"{type(exc).__name__}: {mask_connection_string(str(exc).splitlines()[0])}"]))
+        return []
+    write_kicad_dbl(database, dbl_path, connection)
+    items = {row[lib.key_column]: f"{lib.name}/{row[lib.key_column]}" for lib in database.libraries for row in lib.rows}
+    converted = ConvertedLibrary(path, "database", nickname, dbl_path, items)
+    return [converted] + sorted(resolver.used.values(), key=lambda lib: (lib.kind, lib.nickname))
+
+
+def database_library_name(path: Path) -> str:
+    """The nickname a DbLib's `.kicad_dbl` gets when nothing clashes (for tests and docs)."""
+    return safe_library_name(path.stem)
