@@ -1,0 +1,24 @@
+"""Shared test helpers: where ../shared (corpus, reference, KiCad tools) is, or a clean skip."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_path() -> Path:
+    """ALTIUM2KICAD_SHARED, or the `shared` folder beside the repository."""
+    return Path(os.environ.get("ALTIUM2KICAD_SHARED", REPO.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """The shared folder; skips the test (with the reason) when it is absent."""
+    path = shared_path()
+    if not (path / "corpus").is_dir():
+        pytest.skip(f"shared corpus not found at {path} (set ALTIUM2KICAD_SHARED)")
+    return path
