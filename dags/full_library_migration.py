@@ -1,0 +1,155 @@
+"""full_library_migration: move a whole Altium library to KiCad through quality gates.
+
+Wiring only: every task calls one function of `include.pipeline`, imported inside the task so
+parsing this file stays fast. Stages, task ids and their order follow
+config/altium2kicad.yaml `project_templates.full_library_migration`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.sdk import Param, dag, task, task_group
+
+DEFAULT_ARGS = {
+    "owner": "library-team",
+    "retries": 2,
+    "retry_delay": timedelta(seconds=30),
+}
+# A quality gate or a deployment check gives the same answer when repeated: no retries there.
+NO_RETRY = {"retries": 0}
+# approvals wait for a person; the config's approvals.response_timeout_hours is applied at run time
+APPROVAL_TIMEOUT = timedelta(hours=72)
+
+TEST_SUMMARY = "{{ ti.xcom_pull(task_ids='migration.run_test_migration')['summary'] }}"
+UAT_SUMMARY = "{{ ti.xcom_pull(task_ids='deployment.deploy_to_test_environment')['summary'] }}"
+
+
+@dag(
+    dag_id="full_library_migration",
+    description="Altium library to KiCad: analysis, test migration, approval, full migration, gates, deployment",
+    schedule=None,
+    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["altium2kicad", "migration", "library"],
+    doc_md=__doc__,
+    params={
+        "source": Param("", type="string", minLength=1, title="Source",
+                        description="Altium .DbLib, a library file (.SchLib/.PcbLib/.IntLib) or a folder of them, "
+                                    "as a path the workers can read."),
+        "environment": Param("development", type="string", title="Target environment",
+                             description="Environment deploy_to_production publishes to (config 'environments'); "
+                                         "it also sets the validation level: basic, full or strict."),
+        "sample_size": Param(3, type="integer", minimum=1, title="Test migration sample",
+                             description="How many source libraries run_test_migration converts before review."),
+        "mapping_rules": Param(None, type=["null", "string"], title="Mapping rules file",
+                               description="Optional edited mapping-rules YAML (field renames, layer map, library "
+                                           "names, footprint name fixes); empty: generated from the analysis."),
+    },
+)
+def full_library_migration():
+
+    @task_group(group_id="preparation")
+    def preparation():
+        @task(task_id="analyze_source_library")
+        def analyze_source_library() -> list[str]:
+            """Inventory in the library database; returns the conversion units (library paths)."""
+            from include import pipeline
+            return pipeline.analyze_source_library()
+
+        @task(task_id="create_mapping_rules")
+        def create_mapping_rules(units: list[str]) -> dict:
+            from include import pipeline
+            return pipeline.create_mapping_rules(units)
+
+        @task(task_id="setup_validation_criteria", **NO_RETRY)
+        def setup_validation_criteria(units: list[str]) -> dict:
+            from include import pipeline
+            return pipeline.setup_validation_criteria(units)
+
+        analysis = analyze_source_library()
+        return analysis, create_mapping_rules(analysis), setup_validation_criteria(analysis)
+
+    @task_group(group_id="migration")
+    def migration(units, rules):
+        @task(task_id="run_test_migration")
+        def run_test_migration(units: list[str], rules: dict) -> dict:
+            from include import pipeline
+            return pipeline.run_test_migration(units, rules)
+
+        review = ApprovalOperator(
+            task_id="review_test_results",
+            subject="Review the test migration of {{ params.source }}",
+            body=TEST_SUMMARY,
+            response_timeout=APPROVAL_TIMEOUT,
+            retries=0,
+            owner="qa",
+        )
+
+        @task(task_id="run_full_migration", max_active_tis_per_dagrun=4)
+        def run_full_migration(unit: str, rules: dict) -> dict:
+            from include import pipeline
+            return pipeline.run_full_migration(unit, rules)
+
+        test = run_test_migration(units, rules)
+        test >> review
+        full = run_full_migration.partial(rules=rules).expand(unit=units)
+        review >> full
+        return full
+
+    @task_group(group_id="validation")
+    def validation(converted, criteria):
+        @task(task_id="validate_symbols", **NO_RETRY)
+        def validate_symbols(converted: list[dict], criteria: dict) -> dict:
+            from include import pipeline
+            return pipeline.validate("symbols", converted, criteria)
+
+        @task(task_id="validate_footprints", **NO_RETRY)
+        def validate_footprints(converted: list[dict], criteria: dict) -> dict:
+            from include import pipeline
+            return pipeline.validate("footprints", converted, criteria)
+
+        @task(task_id="validate_3d_models", **NO_RETRY)
+        def validate_3d_models(converted: list[dict], criteria: dict) -> dict:
+            from include import pipeline
+            return pipeline.validate("models", converted, criteria)
+
+        return [validate_symbols(converted, criteria), validate_footprints(converted, criteria),
+                validate_3d_models(converted, criteria)]
+
+    @task_group(group_id="deployment")
+    def deployment(converted, gates):
+        @task(task_id="deploy_to_test_environment", **NO_RETRY)
+        def deploy_to_test_environment(converted: list[dict]) -> dict:
+            from include import pipeline
+            return pipeline.deploy(converted, stage="test")
+
+        uat = ApprovalOperator(
+            task_id="user_acceptance_testing",
+            subject="User acceptance of the migrated library ({{ params.source }})",
+            body=UAT_SUMMARY,
+            response_timeout=APPROVAL_TIMEOUT,
+            retries=0,
+            owner="library-admins",
+        )
+
+        @task(task_id="deploy_to_production", **NO_RETRY)
+        def deploy_to_production(converted: list[dict]) -> dict:
+            from include import pipeline
+            return pipeline.deploy(converted, stage="production")
+
+        to_test = deploy_to_test_environment(converted)
+        gates >> to_test >> uat >> deploy_to_production(converted)
+
+    units, rules, criteria = preparation()
+    converted = migration(units, rules)
+    criteria >> converted
+    gates = validation(converted, criteria)
+    deployment(converted, gates)
+
+
+full_library_migration()

@@ -1,0 +1,1 @@
+"""Library database (runs, inventory, converted items, mapping rules, gates, metrics, audit)."""

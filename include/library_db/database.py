@@ -1,0 +1,48 @@
+"""Opening the library database: engine per URL, schema brought up to date by Alembic once."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+VERSION_TABLE = "altium2kicad_alembic_version"  # beside Airflow's own alembic_version when sharing a DB
+
+
+def alembic_config(url: str):
+    from alembic.config import Config
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.attributes["version_table"] = VERSION_TABLE
+    return cfg
+
+
+def upgrade(url: str) -> None:
+    """Applies pending migrations (a no-op when the schema is current)."""
+    from alembic import command
+    command.upgrade(alembic_config(url), "head")
+
+
+@lru_cache(maxsize=4)
+def engine(url: str) -> Engine:
+    """One engine per URL per process, its schema migrated on first use."""
+    if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    eng = create_engine(url, pool_pre_ping=True)
+    if eng.dialect.name == "sqlite":
+        @event.listens_for(eng, "connect")
+        def _pragmas(conn, _record):  # parallel task processes share one file
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+    upgrade(url)
+    return eng
+
+
+def session(url: str) -> Session:
+    return sessionmaker(engine(url), expire_on_commit=False)()

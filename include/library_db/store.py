@@ -1,0 +1,166 @@
+"""Writes and reads of the library database, idempotent by design.
+
+Every write is an upsert on the table's natural key (run, library, item, ...), so re-running a task
+or a whole run replaces its rows instead of adding duplicates. Works on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .database import session as open_session
+from .models import (AuditEntry, ConvertedItem, GateResult, MappingRulesVersion, MigrationRun,
+                     ProgressMetric, SourceItem)
+
+BATCH = 500
+
+
+def _insert(session: Session, table):
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def upsert(session: Session, model, rows: Sequence[dict], keys: Sequence[str]) -> None:
+    """Insert rows, updating every non-key column where the key already exists."""
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c not in keys]
+    for start in range(0, len(rows), BATCH):
+        stmt = _insert(session, model.__table__).values(list(rows[start:start + BATCH]))
+        update = {c: stmt.excluded[c] for c in columns}
+        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=update) if update \
+            else stmt.on_conflict_do_nothing(index_elements=list(keys))
+        session.execute(stmt)
+
+
+class LibraryStore:
+    """The pipeline's view of the library database (one session per call, committed)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def _session(self) -> Session:
+        return open_session(self.url)
+
+    # -- runs ------------------------------------------------------------------------------
+    def start_run(self, run_id: str, dag_id: str, source: str, environment: str, level: str,
+                  work_dir: str) -> None:
+        with self._session() as s, s.begin():
+            upsert(s, MigrationRun, [dict(run_id=run_id, dag_id=dag_id, source=source, environment=environment,
+                                          validation_level=level, status="running", work_dir=work_dir,
+                                          report_path="", deployed_version="")], ["run_id"])
+
+    def update_run(self, run_id: str, **values) -> None:
+        with self._session() as s, s.begin():
+            run = s.get(MigrationRun, run_id)
+            if run is None:
+                raise KeyError(f"library database has no run '{run_id}'")
+            for key, value in values.items():
+                setattr(run, key, value)
+
+    def run(self, run_id: str) -> MigrationRun | None:
+        with self._session() as s:
+            return s.get(MigrationRun, run_id)
+
+    # -- inventory and conversion rows ------------------------------------------------------
+    def put_source_items(self, run_id: str, rows: Iterable[dict]) -> int:
+        data = [dict(run_id=run_id, library=r["library"], item=r["item"], kind=r["kind"],
+                     facts=r.get("facts", {})) for r in rows]
+        with self._session() as s, s.begin():
+            upsert(s, SourceItem, _dedupe(data, ("library", "item", "kind")), ["run_id", "library", "item", "kind"])
+        return len(data)
+
+    def source_items(self, run_id: str, kind: str | None = None) -> list[SourceItem]:
+        with self._session() as s:
+            q = select(SourceItem).where(SourceItem.run_id == run_id)
+            if kind:
+                q = q.where(SourceItem.kind == kind)
+            return list(s.scalars(q.order_by(SourceItem.id)))
+
+    def put_converted_items(self, run_id: str, phase: str, rows: Iterable[dict]) -> int:
+        """report.json rows (source, item, kind, target, status, messages) of one phase."""
+        data = [dict(run_id=run_id, phase=phase, library=r["source"], item=r["item"], kind=r["kind"],
+                     target=r.get("target", ""), status=r["status"], messages=list(r.get("messages", [])))
+                for r in rows]
+        with self._session() as s, s.begin():
+            upsert(s, ConvertedItem, _dedupe(data, ("library", "item", "kind")),
+                   ["run_id", "phase", "library", "item", "kind"])
+        return len(data)
+
+    def converted_items(self, run_id: str, phase: str = "full") -> list[ConvertedItem]:
+        with self._session() as s:
+            q = select(ConvertedItem).where(ConvertedItem.run_id == run_id, ConvertedItem.phase == phase)
+            return list(s.scalars(q.order_by(ConvertedItem.library, ConvertedItem.kind, ConvertedItem.item)))
+
+    def status_counts(self, run_id: str, phase: str = "full") -> dict[str, int]:
+        with self._session() as s:
+            q = (select(ConvertedItem.status, func.count()).where(ConvertedItem.run_id == run_id,
+                 ConvertedItem.phase == phase).group_by(ConvertedItem.status))
+            return {status: n for status, n in s.execute(q)}
+
+    # -- mapping rules ------------------------------------------------------------------------
+    def put_mapping_rules(self, run_id: str, content: str, origin: str, actor: str) -> int:
+        """Stores a rules text as a new version unless the same text is stored already."""
+        digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
+        with self._session() as s, s.begin():
+            found = s.scalar(select(MappingRulesVersion).where(MappingRulesVersion.sha256 == digest))
+            if found:
+                return found.version
+            version = (s.scalar(select(func.max(MappingRulesVersion.version))) or 0) + 1
+            s.add(MappingRulesVersion(version=version, sha256=digest, content=content, origin=origin,
+                                      run_id=run_id, created_by=actor))
+            s.add(AuditEntry(actor=actor, action="mapping_rules_version", run_id=run_id,
+                             detail={"version": version, "origin": origin, "sha256": digest}))
+            return version
+
+    def mapping_rules(self, version: int) -> MappingRulesVersion | None:
+        with self._session() as s:
+            return s.get(MappingRulesVersion, version)
+
+    # -- gates, metrics, audit ---------------------------------------------------------------
+    def put_gate(self, run_id: str, gate: str, level: str, success: bool, summary: dict) -> None:
+        with self._session() as s, s.begin():
+            upsert(s, GateResult, [dict(run_id=run_id, gate=gate, level=level, success=success, summary=summary)],
+                   ["run_id", "gate"])
+
+    def gates(self, run_id: str) -> list[GateResult]:
+        with self._session() as s:
+            return list(s.scalars(select(GateResult).where(GateResult.run_id == run_id).order_by(GateResult.gate)))
+
+    def put_metrics(self, run_id: str, metrics: dict[str, tuple[float, str]]) -> None:
+        rows = [dict(run_id=run_id, name=name, value=float(value), unit=unit)
+                for name, (value, unit) in metrics.items()]
+        with self._session() as s, s.begin():
+            upsert(s, ProgressMetric, rows, ["run_id", "name"])
+
+    def metrics(self, run_id: str) -> dict[str, ProgressMetric]:
+        with self._session() as s:
+            return {m.name: m for m in s.scalars(select(ProgressMetric).where(ProgressMetric.run_id == run_id))}
+
+    def audit(self, run_id: str, actor: str, action: str, detail: dict | None = None) -> None:
+        with self._session() as s, s.begin():
+            s.add(AuditEntry(actor=actor, action=action, run_id=run_id, detail=detail or {}))
+
+    def audit_log(self, run_id: str) -> list[AuditEntry]:
+        with self._session() as s:
+            return list(s.scalars(select(AuditEntry).where(AuditEntry.run_id == run_id).order_by(AuditEntry.id)))
+
+
+def _dedupe(rows: list[dict], keys: tuple[str, ...]) -> list[dict]:
+    """Last row wins per key: one INSERT .. ON CONFLICT may not touch a key twice."""
+    seen: dict[tuple, dict] = {}
+    for row in rows:
+        seen[tuple(row[k] for k in keys)] = row
+    return list(seen.values())
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

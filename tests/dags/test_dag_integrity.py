@@ -1,0 +1,74 @@
+"""Every DAG imports fast, without errors, with tags, retries and owners (Astronomer's template)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DAG_FILES = sorted((REPO / "dags").glob("*.py"))
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+    return DagBag(dag_folder=str(REPO / "dags"))
+
+
+def test_no_import_errors(dagbag):
+    assert DAG_FILES, "no DAG files found"
+    assert dagbag.import_errors == {}, "\n".join(f"{k}: {v}" for k, v in dagbag.import_errors.items())
+    assert "full_library_migration" in dagbag.dags
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
+def test_dag_file_imports_fast_and_light(path):
+    """Parsing must not pull heavy libraries (GE, pandas, boto3, the converter) or take long."""
+    probe = (
+        "import sys, time, runpy, airflow.sdk, airflow.providers.standard.operators.hitl\n"
+        "t = time.perf_counter()\n"
+        f"runpy.run_path({str(path)!r})\n"
+        "print(time.perf_counter() - t)\n"
+        "heavy = [m for m in ('great_expectations', 'pandas', 'boto3', 'converters', 'include') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    seconds, heavy = out.stdout.strip().splitlines()[-2:] if out.stdout.strip().count("\n") else (out.stdout.strip(), "")
+    assert float(seconds) < 2.0, f"{path.name} took {seconds}s to parse"
+    assert heavy == "", f"{path.name} imports {heavy} at parse time"
+
+
+def test_dags_have_tags_owners_retries(dagbag):
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.tags, f"{dag_id} has no tags"
+        assert dag.default_args.get("retries") is not None, f"{dag_id} has no default retries"
+        for t in dag.tasks:
+            assert t.owner and t.owner != "airflow", f"{dag_id}.{t.task_id} has no owner"
+            assert t.retries is not None, f"{dag_id}.{t.task_id} has no retries"
+
+
+def test_full_library_migration_shape(dagbag):
+    """Stages and task ids exactly as the project template in the default configuration."""
+    from include.config import DEFAULT_CONFIG, load_config
+    template = load_config(DEFAULT_CONFIG).project_templates["full_library_migration"]
+    dag = dagbag.dags["full_library_migration"]
+    expected = {f"{s.name}.{t}" for s in template.stages for t in s.tasks}
+    assert set(dag.task_ids) == expected
+    assert set(dag.params.keys()) == {"source", "environment", "sample_size", "mapping_rules"}
+    for name in dag.params.keys():
+        assert dag.params.get_param(name).description, f"param {name} has no description"
+    # order: each stage waits for the one before it
+    tasks = dag.task_dict
+    assert "migration.review_test_results" in tasks["migration.run_full_migration"].upstream_task_ids
+    assert "migration.run_full_migration" in tasks["validation.validate_symbols"].upstream_task_ids
+    assert "deployment.user_acceptance_testing" in tasks["deployment.deploy_to_production"].upstream_task_ids
+    assert {"validation.validate_symbols", "validation.validate_footprints", "validation.validate_3d_models"} <= \
+        tasks["deployment.deploy_to_test_environment"].upstream_task_ids
+    from airflow.providers.standard.operators.hitl import ApprovalOperator
+    assert isinstance(tasks["migration.review_test_results"], ApprovalOperator)
+    assert isinstance(tasks["deployment.user_acceptance_testing"], ApprovalOperator)
