@@ -1,0 +1,194 @@
+"""Graphic records of a symbol: one small parser per Altium record type.
+
+Each returns the model graphics it became (usually one), or an empty list when the record belongs
+to a dropped display mode. What KiCad cannot draw exactly is approximated and said in a note:
+ellipses and elliptical arcs become polylines, round rectangles polylines with rounded corners.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from ..model.symbol import Arc, Bezier, Circle, Fill, Graphic, Owner, Point, Polyline, Rectangle
+from .records import Properties
+from .schlib_common import (SymbolContext, arc_point, corner, fill, length, location, points,
+                            stroke)
+
+Notes = list[str]
+SEGMENTS_PER_TURN = 72  # polyline approximation of ellipses: one point every 5 degrees
+
+
+def _owner(props: Properties, ctx: SymbolContext) -> Owner | None:
+    return ctx.owner(props)
+
+
+def parse_rectangle(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
+    owner = _owner(props, ctx)
+    if owner is None:
+        return []
+    return [Rectangle(location(props), corner(props), stroke(props), fill(props), owner)]
+
+
+def parse_round_rectangle(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
+    owner = _owner(props, ctx)
+    if owner is None:
+        return []
+    (x1, y1), (x2, y2) = location(props), corner(props)
+    xmin, xmax, ymin, ymax = min(x1, x2), max(x1, x2), min(y1, y2), max(y1, y2)
+    rx = min(abs(length(props, "CORNERXRADIUS")), (xmax - xmin) / 2)
+    ry = min(abs(length(props, "CORNERYRADIUS")), (ymax - ymin) / 2)
+    if rx <= 0 or ry <= 0:
+        return [Rectangle((xmin, ymin), (xmax, ymax), stroke(props), fill(props), owner)]
+    outline: list[Point] = []
+    corners = (((xmax - rx, ymax - ry), 0), ((xmin + rx, ymax - ry), 90),
+               ((xmin + rx, ymin + ry), 180), ((xmax - rx, ymin + ry), 270))
+    for center, start in corners:
+        outline += [arc_point(center, rx, ry, start + step * 10) for step in range(10)]
+        outline.append(arc_point(center, rx, ry, start + 90))
+    outline.append(outline[0])
+    return [Polyline(outline, stroke(props), fill(props), owner)]
+
+
+def parse_line(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
+    owner = _owner(props, ctx)
+    if owner is None:
+        return []
+    return [Polyline([location(props), corner(props)], stroke(props), Fill("none"), owner)]
+
+
+LINE_SHAPES = {1: "arrow", 2: "solid arrow", 3: "tail", 4: "solid tail", 5: "circle", 6: "square"}
+
+
+def parse_polyline(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
+    owner = _owner(props, ctx)
+    if owner is None:
+        return []
+    pts = points(props)
+    if len(pts) < 2:
+        notes.append(f"polyline with {len(pts)} point(s) skipped")
+        return []
+    ends = [LINE_SHAPES.get(props.integer(k), "shape") for k in ("STARTLINESHAPE", "ENDLINESHAPE")
+            if props.integer(k)]
+    if ends:
+        notes.append(f"polyline line-end {' and '.join(ends)} not drawn (KiCad lines have no end shapes)")
+    return [Polyline(pts, stroke(props), Fill("none"), owner)]
+
+
+def parse_polygon(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
+    owner = _owner(props, ctx)
+    if owner is None:
+        return []
+    pts = points(props)
+    if len(pts) < 2:
+        notes.append(f"polygon with {len(pts)} point(s) skipped")
+        return []
+    if pts[0] != pts[-1]:
+        pts.append(pts[0])
+    return [Polyline(pts, stroke(props), fill(props), owner)]
+
+
+def parse_bezier(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
+    owner = _owner(props, ctx)
+    if owner is None:
+        return []
+    pts = points(props)
+    if len(pts) >= 4 and (len(pts) - 1) % 3 == 0:
+        return [Bezier(pts[i:i + 4], stroke(props), Fill("none"), owner) for i in range(0, len(pts) - 1, 3)]
+    if len(pts) < 2:
+        notes.append(f"bezier with {len(pts)} point(s) skipped")
+        return []
+    notes.append(f"bezier with {len(pts)} points (not 3n+1) drawn through its points as a polyline")
+    return [Polyline(pts, stroke(props), Fill("none"), owner)]
+
+
+def _radii(props: Properties, elliptical: bool) -> tuple[float, float]:
+    rx = length(props, "RADIUS")
+    ry = length(props, "SECONDARYRADIUS") if elliptical else rx
+    return abs(rx), abs(ry)
+
+
+def _sweep(start: float, end: float) -> float:
+    """Counter-clockwise sweep from start to end; equal angles mean a full turn."""
+    sweep = (end - start) % 360.0
+    return 360.0 if math.isclose(sweep, 0.0, abs_tol=1e-9) else sweep
+
+
+def _ellipse_points(center: Point, rx: float, ry: float, start: float, sweep: float) -> list[Point]:
+    """Points along an ellipse between two physical angles (Altium measures them on the ellipse)."""
+    def parametric(angle: float) -> float:
+        a = math.radians(angle)
+        return math.degrees(math.atan2(rx * math.sin(a), ry * math.cos(a)))
+    t0 = parametric(start)
+    t1 = t0 + 360.0 if sweep >= 360.0 else t0 + (parametric(start + sweep) - t0) % 360.0
+    steps = max(4, int(math.ceil(abs(t1 - t0) / (360.0 / SEGMENTS_PER_TURN))))
+    return [arc_point(center, rx, ry, t0 + (t1 - t0) * i / steps) for i in range(steps + 1)]
+
+
+def _arc_or_circle(props: Properties, ctx: SymbolContext, notes: Notes, elliptical: bool) -> list[Graphic]:
+    owner = _owner(props, ctx)
+    if owner is None:
+        return []
+    center = location(props)
+    rx, ry = _radii(props, elliptical)
+    start, end = props.number("STARTANGLE"), props.number("ENDANGLE")
+    sweep = _sweep(start, end)
+    if rx <= 0 or ry <= 0:
+        notes.append("arc with zero radius skipped")
+        return []
+    if math.isclose(rx, ry, rel_tol=1e-9):
+        if sweep >= 360.0:
+            return [Circle(center, rx, stroke(props), Fill("none"), owner)]
+        return [Arc(arc_point(center, rx, rx, start), arc_point(center, rx, rx, start + sweep / 2),
+                    arc_point(center, rx, rx, start + sweep), stroke(props), Fill("none"), owner)]
+    notes.append("elliptical arc approximated by a polyline (KiCad has no ellipses)")
+    return [Polyline(_ellipse_points(center, rx, ry, start, sweep), stroke(props), Fill("none"), owner)]
+
+
+def parse_arc(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
+    return _arc_or_circle(props, ctx, notes, elliptical=False)
+
+
+def parse_elliptical_arc(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
+    return _arc_or_circle(props, ctx, notes, elliptical=True)
+
+
+def parse_ellipse(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
+    owner = _owner(props, ctx)
+    if owner is None:
+        return []
+    center = location(props)
+    rx, ry = _radii(props, elliptical=True)
+    if rx <= 0 and ry <= 0:
+        notes.append("ellipse with zero radius skipped")
+        return []
+    if math.isclose(rx, ry, rel_tol=1e-9):
+        return [Circle(center, rx, stroke(props), fill(props), owner)]
+    notes.append("ellipse approximated by a polyline (KiCad has no ellipses)")
+    return [Polyline(_ellipse_points(center, rx, ry, 0.0, 360.0), stroke(props), fill(props), owner)]
+
+
+def parse_pie(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
+    """A pie slice: the arc closed through its centre, filled as Altium fills it."""
+    owner = _owner(props, ctx)
+    if owner is None:
+        return []
+    center = location(props)
+    r = abs(length(props, "RADIUS"))
+    if r <= 0:
+        notes.append("pie with zero radius skipped")
+        return []
+    start, sweep = props.number("STARTANGLE"), _sweep(props.number("STARTANGLE"), props.number("ENDANGLE"))
+    if sweep >= 360.0:
+        return [Circle(center, r, stroke(props), fill(props), owner)]
+    outline = [center] + _ellipse_points(center, r, r, start, sweep) + [center]
+    return [Polyline(outline, stroke(props), fill(props), owner)]
+
+
+ShapeParser = Callable[[Properties, SymbolContext, Notes], list[Graphic]]
+
+SHAPE_PARSERS: dict[int, ShapeParser] = {
+    5: parse_bezier, 6: parse_polyline, 7: parse_polygon, 8: parse_ellipse, 9: parse_pie,
+    10: parse_round_rectangle, 11: parse_elliptical_arc, 12: parse_arc, 13: parse_line,
+    14: parse_rectangle,
+}

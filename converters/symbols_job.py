@@ -1,0 +1,76 @@
+"""Converts one symbol library: read the SchLib, write `OUT/symbols/<nick>.kicad_sym`.
+
+One report row per symbol (ok, warning with what was approximated or lost, failed with why) and
+one per symbol the reader could not read. A symbol whose rendering raises becomes a failed row
+and the others are still written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from .convert import ConvertedLibrary, ConversionRun, unique_item_names
+from .model.symbol import Implementation, Symbol, SymbolLibrary
+from .report import ItemReport, Status
+
+FootprintLookup = Callable[[Symbol, Implementation], str]
+
+
+def convert_schlib(run: ConversionRun, path: Path) -> ConvertedLibrary:
+    from .altium.compound import NotAnAltiumLibrary
+    from .altium.schlib import read_schlib
+    try:
+        library = read_schlib(path)
+    except (NotAnAltiumLibrary, OSError) as exc:
+        run.fail_library(path, "library", str(exc))
+        return ConvertedLibrary(path, "symbols", "", path)
+    return write_symbol_library(run, library, path, path.stem)
+
+
+def write_symbol_library(run: ConversionRun, library: SymbolLibrary, source: Path, stem: str,
+                         footprint_lookup: FootprintLookup | None = None) -> ConvertedLibrary:
+    """Writes the library and reports every symbol. `footprint_lookup` may turn a footprint link
+    into KiCad's `Nick:Footprint` (the IntLib and DbLib jobs know the footprint libraries);
+    without it the Footprint field holds Altium's footprint name."""
+    from .kicad.symbol_writer import library_text, symbol_expr
+    nick = run.claim_nickname("symbols", source, stem)
+    folder = run.out / "symbols"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{nick}.kicad_sym"
+    converted = ConvertedLibrary(source, "symbols", nick, target)
+    for failure in library.failures:
+        run.report.add(ItemReport(str(source), failure.name, "symbol", "", Status.FAILED, [failure.reason]))
+    if library.warnings:
+        run.report.add(ItemReport(str(source), source.name, "library", nick, Status.WARNING, list(library.warnings)))
+    version = run.options.kicad_version
+    exprs, rows = [], []
+    names = unique_item_names(s.name for s in library.symbols)
+    for symbol, (_src, kicad_name, changed) in zip(library.symbols, names):
+        warnings = list(symbol.warnings)
+        if changed:
+            warnings.append(f"written as '{kicad_name}' (name not allowed or already used)")
+        try:
+            if footprint_lookup is not None and symbol.footprints:
+                _apply_footprint(symbol, footprint_lookup(symbol, symbol.footprints[0]))
+            expr, notes = symbol_expr(symbol, kicad_name, version)
+        except Exception as exc:  # a bug or odd symbol costs this symbol only
+            run.report.add(ItemReport(str(source), symbol.name, "symbol", "", Status.FAILED,
+                                      [f"{source}: symbol '{symbol.name}': {type(exc).__name__}: {exc}"]))
+            continue
+        exprs.append(expr)
+        converted.items[symbol.name] = kicad_name
+        rows.append(ItemReport.from_warnings(str(source), symbol.name, "symbol", f"{nick}:{kicad_name}",
+                                             warnings + notes))
+    target.write_text(library_text(exprs, version), encoding="utf-8")
+    for row in rows:
+        run.report.add(row)
+    return converted
+
+
+def _apply_footprint(symbol: Symbol, reference: str) -> None:
+    if not reference:
+        return
+    field = symbol.get_field("Footprint")
+    if field is not None:
+        field.value = reference
