@@ -1,0 +1,145 @@
+"""Converts one footprint library: read the PcbLib, write `<nick>.pretty/` and its 3D models.
+
+Layout: `OUT/footprints/<nick>.pretty/<Footprint>.kicad_mod`, models in
+`OUT/3dmodels/<nick>.3dshapes/<model>.step`, referenced as
+`${ALTIUM2KICAD_3DMODELS}/<nick>.3dshapes/<model>.step` (or embedded in the footprint with
+`--embed-3d`, KiCad 9). One report row per footprint and per model; a footprint whose conversion
+raises becomes a failed row and the others are still written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from .convert import ConvertedLibrary, ConversionRun, unique_item_names
+from .model.footprint import ComponentBody, EmbeddedModel, FootprintLibrary
+from .naming import UniqueNames, safe_file_name
+from .report import ItemReport, Status
+
+MODELS_VARIABLE = "ALTIUM2KICAD_3DMODELS"
+
+
+def convert_pcblib(run: ConversionRun, path: Path) -> ConvertedLibrary:
+    from .altium.pcblib import PcbLibError, read_pcblib
+    try:
+        library = read_pcblib(path)
+    except (PcbLibError, OSError) as exc:
+        run.fail_library(path, "library", str(exc))
+        return ConvertedLibrary(path, "footprints", "", path)
+    return write_footprint_library(run, library, path, path.stem)
+
+
+def model_extension(data: bytes) -> str:
+    """The file extension a model's content calls for (STEP, IGES, STL, VRML, Parasolid...)."""
+    head = data.lstrip()[:80]
+    if head.upper().startswith(b"ISO-10303-21"):
+        return ".step"
+    if head.startswith(b"#VRML"):
+        return ".wrl"
+    if head.lower().startswith(b"solid") or (len(data) > 84 and b"\x00" in data[:80]):
+        return ".stl"
+    if len(head) > 72 and head[72:73] == b"S":
+        return ".igs"
+    if head.startswith(b"**") or b"PARASOLID" in head.upper():
+        return ".x_t"
+    return ".bin"
+
+
+class ModelStore:
+    """Writes each distinct model of a library once (de-duplicated by content)."""
+
+    def __init__(self, run: ConversionRun, nick: str, source: Path) -> None:
+        self.run, self.nick, self.source = run, nick, source
+        self.folder = run.out / "3dmodels" / f"{nick}.3dshapes"
+        self.by_hash: dict[str, str] = {}
+        self.by_id: dict[str, str] = {}
+        self.names = UniqueNames()
+
+    def file_for(self, model: EmbeddedModel) -> str:
+        """The model's file name, writing it on first use."""
+        if model.id in self.by_id:
+            return self.by_id[model.id]
+        digest = hashlib.sha256(model.data).hexdigest()
+        if digest in self.by_hash:
+            self.by_id[model.id] = self.by_hash[digest]
+            return self.by_hash[digest]
+        ext = model_extension(model.data)
+        stem = safe_file_name(Path(model.name).stem if Path(model.name).suffix.lower() in
+                              (".step", ".stp", ".wrl", ".igs", ".iges", ".stl", ".x_t") else model.name)
+        stem, _ = self.names.claim(stem)
+        file_name = stem + ext
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / file_name).write_bytes(model.data)
+        messages = [] if ext == ".step" else [f"model '{model.name}' is not STEP (content looks like {ext}); "
+                                              f"kept as {file_name}"]
+        self.run.report.add(ItemReport.from_warnings(str(self.source), model.name, "model",
+                                                     f"{self.nick}.3dshapes/{file_name}", messages))
+        self.by_hash[digest] = self.by_id[model.id] = file_name
+        return file_name
+
+
+def _model_links(run: ConversionRun, store: ModelStore, library: FootprintLibrary, bodies: list[ComponentBody],
+                 warnings: list[str]):
+    from .kicad.footprint_writer import ModelLink
+    from .kicad.embedded import embedded_file
+    links, files = [], []
+    for body in bodies:
+        label = body.model_name or body.identifier or body.model_id or "body"
+        if not body.model_id or body.model_type == 0:
+            warnings.append(f"3D body '{label}' is a generic extruded shape (height {body.overall_height} mm): "
+                            f"no model written")
+            links.append(None)
+            continue
+        model = library.models.get(body.model_id)
+        if model is None:
+            where = "linked to an external file" if not body.embedded else "embedded but missing from the library"
+            warnings.append(f"3D body '{label}' is {where}: no model written")
+            links.append(None)
+            continue
+        file_name = store.file_for(model)
+        if run.options.embed_3d and run.options.kicad_version >= 9:
+            links.append(ModelLink(f"kicad-embed://{file_name}"))
+            if all(f[1][1] != file_name for f in files):
+                files.append(embedded_file(file_name, model.data))
+        else:
+            links.append(ModelLink(f"${{{MODELS_VARIABLE}}}/{store.nick}.3dshapes/{file_name}"))
+    return links, files
+
+
+def write_footprint_library(run: ConversionRun, library: FootprintLibrary, source: Path,
+                            stem: str) -> ConvertedLibrary:
+    from .kicad.footprint_writer import FootprintWriter
+    from .kicad.layers import LayerMapError, load_layer_map
+    nick = run.claim_nickname("footprints", source, stem)
+    folder = run.out / "footprints" / f"{nick}.pretty"
+    folder.mkdir(parents=True, exist_ok=True)
+    converted = ConvertedLibrary(source, "footprints", nick, folder)
+    try:
+        layer_map = load_layer_map(run.options.layer_map)
+    except LayerMapError as exc:
+        run.fail_library(source, "library", str(exc))
+        return converted
+    writer = FootprintWriter(layer_map, run.options.kicad_version)
+    store = ModelStore(run, nick, source)
+    for failure in library.failures:
+        run.report.add(ItemReport(str(source), failure.name, "footprint", "", Status.FAILED, [failure.reason]))
+    names = unique_item_names(fp.name for fp in library.footprints)
+    for fp, (_src, kicad_name, changed) in zip(library.footprints, names):
+        warnings = list(fp.warnings)
+        if changed:
+            warnings.append(f"written as '{kicad_name}' (name not allowed or already used)")
+        try:
+            links, files = _model_links(run, store, library, fp.bodies, warnings)
+            written = writer.write(fp, kicad_name, links, files)
+            (folder / f"{safe_file_name(kicad_name)}.kicad_mod").write_text(written.text, encoding="utf-8")
+        except Exception as exc:  # a bug or odd footprint costs this footprint only
+            run.report.add(ItemReport(str(source), fp.name, "footprint", "", Status.FAILED,
+                                      [f"{source}: footprint '{fp.name}': {type(exc).__name__}: {exc}"]))
+            continue
+        converted.items[fp.name] = kicad_name
+        if fp.storage and fp.storage != fp.name:
+            converted.items.setdefault(fp.storage, kicad_name)
+        run.report.add(ItemReport.from_warnings(str(source), fp.name, "footprint", f"{nick}:{kicad_name}",
+                                                warnings + written.warnings))
+    return converted
