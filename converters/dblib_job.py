@@ -24,7 +24,7 @@ from .convert import ConversionRun, ConvertedLibrary
 from .kicad.dbl_writer import odbc_connection_string, sqlite_connection_string, write_kicad_dbl
 from .kicad.parts_database import write_sqlite_file, write_tables
 from .model.parts import PartField, PartsDatabase, PartsLibrary
-from .naming import UniqueNames, safe_library_name
+from .naming import UniqueNames
 from .report import ItemReport, Status
 
 KEY_COLUMN, SYMBOLS_COLUMN, FOOTPRINTS_COLUMN = "Key", "Symbols", "Footprints"
@@ -216,9 +216,9 @@ def _sql_table_name(name: str) -> str:
     return cleaned or "parts"
 
 
-def build_library(run: ConversionRun, library: DatabaseLibrary, table: DbLibTable, parts: PartsTable,
-                  resolver: LibraryResolver, nickname: str, sql_table: str, warnings: list[str]) -> PartsLibrary:
-    """One KiCad sub-library: every source row kept, links resolved, each part reported."""
+def build_library(library: DatabaseLibrary, table: DbLibTable, parts: PartsTable, resolver: LibraryResolver,
+                  nickname: str, sql_table: str, warnings: list[str], part_rows: list[ItemReport]) -> PartsLibrary:
+    """One KiCad sub-library: every source row kept, links resolved, a report row per part."""
     columns = _unique_source_columns(parts.columns, warnings)
     rename = dict(zip(parts.columns, columns))
     rows = [{rename[c]: row.get(c) for c in parts.columns} for row in parts.rows]
@@ -255,7 +255,7 @@ def build_library(run: ConversionRun, library: DatabaseLibrary, table: DbLibTabl
         status = Status.FAILED if symbol.problem else (Status.WARNING if footprint_problems or messages else Status.OK)
         row.update({key_col: key, sym_col: symbol.target or None, fp_col: ";".join(footprints) or None,
                     status_col: status.value, notes_col: "; ".join(messages + problems) or None})
-        run.report.add(ItemReport(str(library.path), f"{display}/{key}", "part",
+        part_rows.append(ItemReport(str(library.path), f"{display}/{key}", "part",
                                   f"{nickname}:{display}/{key}", status, messages + problems))
     part_fields, description, keywords, filters = [], "", "", ""
     field_names: set[str] = set()
@@ -307,7 +307,7 @@ def convert_database_library(run: ConversionRun, path: Path) -> list[ConvertedLi
     try:
         source = open_parts_source(library, run.options.database_url)
     except DbLibError as exc:
-        run.report.add(ItemReport(str(path), path.name, "library", "", Status.FAILED, [str(exc)]))
+        run.report.add(ItemReport(str(path), "parts database", "library", "", Status.FAILED, [str(exc)]))
         return []
 
     nickname = run.claim_nickname("symbols", path, path.stem)  # .kicad_dbl share the symbol table
@@ -315,6 +315,7 @@ def convert_database_library(run: ConversionRun, path: Path) -> list[ConvertedLi
     output_url = run.options.output_database_url
     database = PartsDatabase(nickname, f"Converted from {path.name} by altium2kicad")
     sql_names = UniqueNames()
+    pending: list[ItemReport] = []  # reported once the parts are written
     try:
         for table in enabled:
             warnings: list[str] = []
@@ -335,37 +336,43 @@ def convert_database_library(run: ConversionRun, path: Path) -> list[ConvertedLi
             if output_url:
                 wanted = f"{nickname}_{wanted}"
             sql_table, _ = sql_names.claim(wanted)
-            built = build_library(run, library, table, parts, resolver, nickname, sql_table, warnings)
+            built = build_library(library, table, parts, resolver, nickname, sql_table, warnings, pending)
             database.libraries.append(built)
-            run.report.add(ItemReport.from_warnings(str(path), table.name, "library", f"{nickname}:{built.name}",
+            pending.append(ItemReport.from_warnings(str(path), table.name, "library", f"{nickname}:{built.name}",
                                                     [f"table '{table.name}': {w}" for w in warnings]))
     finally:
         source.close()
     if not database.libraries:
         run.fail_library(path, "library", "no table of the DbLib could be read")
         return []
-
-    folder = run.out / DATABASE_FOLDER
-    dbl_path = folder / f"{nickname}.kicad_dbl"
     try:
-        if output_url:
-            write_tables(database, output_url)
-            connection = odbc_connection_string(output_url, folder)
-        else:
-            write_sqlite_file(database, folder / f"{nickname}.sqlite")
-            connection = sqlite_connection_string(f"{nickname}.sqlite")
+        connection = _write_parts(run, database, nickname)
     except Exception as exc:
-        target = mask_connection_string(output_url) if output_url else str(folder / f"{nickname}.sqlite")
-        run.report.add(ItemReport(str(path), path.name, "library", "", Status.FAILED,
-                                  [f"{path}: parts database {target} could not be written: "
-                                   f"{type(exc).__name__}: {mask_connection_string(str(exc).splitlines()[0])}"]))
+        target = mask_connection_string(run.options.output_database_url or "") or \
+            str(run.out / DATABASE_FOLDER / f"{nickname}.sqlite")
+        reason = f"{path}: parts database {target} could not be written: " \
+                 f"{type(exc).__name__}: {mask_connection_string(str(exc).splitlines()[0] if str(exc) else '')}"
+        run.report.add(ItemReport(str(path), "parts database", "library", "", Status.FAILED, [reason]))
+        for row in pending:
+            if row.kind == "part":
+                run.report.add(ItemReport(row.source, row.item, row.kind, "", Status.FAILED,
+                                          row.messages + ["not written: the parts database could not be written"]))
         return []
-    write_kicad_dbl(database, dbl_path, connection)
+    for row in pending:
+        run.report.add(row)
+    dbl_path = write_kicad_dbl(database, run.out / DATABASE_FOLDER / f"{nickname}.kicad_dbl", connection)
     items = {row[lib.key_column]: f"{lib.name}/{row[lib.key_column]}" for lib in database.libraries for row in lib.rows}
     converted = ConvertedLibrary(path, "database", nickname, dbl_path, items)
     return [converted] + sorted(resolver.used.values(), key=lambda lib: (lib.kind, lib.nickname))
 
 
-def database_library_name(path: Path) -> str:
-    """The nickname a DbLib's `.kicad_dbl` gets when nothing clashes (for tests and docs)."""
-    return safe_library_name(path.stem)
+def _write_parts(run: ConversionRun, database: PartsDatabase, nickname: str) -> str:
+    """Writes the parts (SQLite beside the .kicad_dbl, or the output URL); the ODBC string to them."""
+    folder = run.out / DATABASE_FOLDER
+    url = run.options.output_database_url
+    if url:
+        write_tables(database, url)
+        return odbc_connection_string(url, folder)
+    write_sqlite_file(database, folder / f"{nickname}.sqlite")
+    return sqlite_connection_string(f"{nickname}.sqlite")
+

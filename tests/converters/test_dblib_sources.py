@@ -223,3 +223,19 @@ def test_not_a_dblib_exit_2(tmp_path, name, capsys):
     path.write_text("this is not an INI file")
     assert _convert(path, "-o", tmp_path / "out") == 2
     assert name in capsys.readouterr().err
+
+
+def test_output_database_unwritable_fails_every_part(tmp_path, capsys):
+    _libraries(tmp_path)
+    (tmp_path / "tables").mkdir()
+    with (tmp_path / "tables" / "ok.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows([COLUMNS] + PARTS[:2])
+    good = write_dblib(tmp_path / "Good.DbLib", CSV_CONNECTION.format(path="tables"), [DbLibTable("ok.csv")],
+                       _maps("ok.csv"), database_path="tables")
+    out = tmp_path / "out"
+    url = "postgresql+psycopg2://postgres:s3cr3t@127.0.0.1:5432/a2k_absent_target"
+    assert _convert(good, "-o", out, "--output-database-url", url) == 1  # its symbols/footprints converted
+    assert not (out / "database" / "Good.kicad_dbl").exists()
+    assert set(_report(out).values()) == {"failed"}
+    err = capsys.readouterr().err
+    assert "a2k_absent_target" in err and "s3cr3t" not in err and "could not be written" in err
