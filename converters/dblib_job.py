@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .altium.dblib import DatabaseLibrary, DbLibError, DbLibTable, FieldMap, mask_connection_string, read_dblib
 from .altium.parts_tables import PartsSource, PartsTable, TableError, open_parts_source
-from .altium.paths import resolve_path, split_windows_path
+from .altium.paths import find_file_named, resolve_path, split_windows_path
 from .convert import ConversionRun, ConvertedLibrary
 from .kicad.dbl_writer import odbc_connection_string, sqlite_connection_string, write_kicad_dbl
 from .kicad.parts_database import write_sqlite_file, write_tables
@@ -64,15 +64,16 @@ class LibraryResolver:
         self.library = library
         base = library.path.parent
         self.bases = [base]
-        checkout = run.options.svn_checkout
-        if checkout is not None:
-            self.bases.insert(0, Path(checkout))
+        self.checkout = Path(run.options.svn_checkout) if run.options.svn_checkout else None
+        if self.checkout is not None:
+            self.bases.insert(0, self.checkout)
         self.search_folders: list[Path] = []
         for raw in library.library_search_paths:
             found = resolve_path(raw, self.bases)
             if found is not None and found.is_dir():
                 self.search_folders.append(found)
         self._libraries: dict[tuple[str, str], ConvertedLibrary | str] = {}
+        self._paths: dict[str, Path | None] = {}
         self.used: dict[tuple[str, str], ConvertedLibrary] = {}
 
     def _convert(self, path: Path, kind: str) -> ConvertedLibrary | str:
@@ -103,21 +104,32 @@ class LibraryResolver:
                     return converted
         return None
 
+    def locate(self, raw_path: str) -> Path | None:
+        """The library file a part's path names (cached: tables repeat the same few paths)."""
+        if raw_path not in self._paths:
+            _, parts = split_windows_path(raw_path)
+            path = resolve_path(raw_path, self.bases)
+            if (path is None or not path.is_file()) and parts:
+                # Altium also finds a library by its file name in the search path
+                path = next((found for folder in self.search_folders
+                             if (found := resolve_path(parts[-1], [folder])) is not None), None)
+            if path is None and self.checkout is not None and parts:
+                # an SVNDbLib names files inside its repository's symbol/footprint folders
+                path = find_file_named(parts[-1], [self.checkout], recursive=True)
+            self._paths[raw_path] = path if path is None or path.is_file() else None
+        return self._paths[raw_path]
+
     def resolve(self, item: str, raw_path: str, kind: str) -> Resolution:
         noun = "symbol" if kind == "symbols" else "footprint"
         item = (item or "").strip()
         if not item:
             return Resolution(problem=f"no {noun} named (empty {'[Library Ref]' if kind == 'symbols' else '[Footprint Ref]'})")
         if raw_path and raw_path.strip():
-            path = resolve_path(raw_path, self.bases)
-            if path is None or not path.is_file():
-                # Altium also finds a library by its file name in the search path
-                _, parts = split_windows_path(raw_path)
-                path = next((found for folder in self.search_folders
-                             if (found := resolve_path(parts[-1], [folder])) is not None), None) if parts else None
+            path = self.locate(raw_path)
             if path is None:
+                hint = " (give the SVN checkout with --svn-checkout)" if self.library.is_svn and self.checkout is None else ""
                 return Resolution(problem=f"{noun} library not found: {raw_path} "
-                                          f"(looked from {', '.join(str(b) for b in self.bases)})")
+                                          f"(looked from {', '.join(str(b) for b in self.bases)}){hint}")
             converted = self._convert(path, kind)
             if isinstance(converted, str):
                 return Resolution(problem=f"{noun} library {converted}")

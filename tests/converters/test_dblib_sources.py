@@ -239,3 +239,22 @@ def test_output_database_unwritable_fails_every_part(tmp_path, capsys):
     assert set(_report(out).values()) == {"failed"}
     err = capsys.readouterr().err
     assert "a2k_absent_target" in err and "s3cr3t" not in err and "could not be written" in err
+
+
+def test_svndblib_libraries_from_a_checkout(tmp_path):
+    checkout = tmp_path / "checkout"
+    (checkout / "Lib").mkdir(parents=True)
+    _libraries(checkout / "Lib")
+    (tmp_path / "dblib").mkdir()
+    with (tmp_path / "dblib" / "parts.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows([COLUMNS] + PARTS[:3])
+    svn = write_dblib(tmp_path / "dblib" / "Vault.SVNDbLib", CSV_CONNECTION.format(path="parts.csv"),
+                      [DbLibTable("parts.csv")], _maps("parts.csv"), database_path="parts.csv")
+    out = tmp_path / "out"
+    assert _convert(svn, "-o", out) == 1
+    report = json.loads((out / "report.json").read_text())
+    assert any("--svn-checkout" in m for r in report["items"] for m in r["messages"])
+    out = tmp_path / "out2"
+    assert _convert(svn, "-o", out, "--svn-checkout", checkout) == 0
+    _, rows = _parts(out, "Vault")
+    assert [r["Symbols"] for r in rows] == ["Passives:RES", "Passives:RES", "Passives:CAP"]
