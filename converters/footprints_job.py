@@ -30,11 +30,14 @@ def convert_pcblib(run: ConversionRun, path: Path) -> ConvertedLibrary:
     return write_footprint_library(run, library, path, path.stem)
 
 
-def model_extension(data: bytes) -> str:
-    """The file extension a model's content calls for (STEP, IGES, STL, VRML, Parasolid...)."""
+def model_extension(data: bytes, name: str = "") -> str:
+    """The file extension a model's content calls for (STEP), else its own name's, else a guess."""
     head = data.lstrip()[:80]
     if head.upper().startswith(b"ISO-10303-21"):
         return ".step"
+    own = Path(name).suffix.lower()
+    if own and own not in (".step", ".stp"):
+        return own
     if head.startswith(b"#VRML"):
         return ".wrl"
     if head.lower().startswith(b"solid") or (len(data) > 84 and b"\x00" in data[:80]):
@@ -64,9 +67,8 @@ class ModelStore:
         if digest in self.by_hash:
             self.by_id[model.id] = self.by_hash[digest]
             return self.by_hash[digest]
-        ext = model_extension(model.data)
-        stem = safe_file_name(Path(model.name).stem if Path(model.name).suffix.lower() in
-                              (".step", ".stp", ".wrl", ".igs", ".iges", ".stl", ".x_t") else model.name)
+        ext = model_extension(model.data, model.name)
+        stem = safe_file_name(Path(model.name).stem if Path(model.name).suffix else model.name)
         stem, _ = self.names.claim(stem)
         file_name = stem + ext
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -86,12 +88,12 @@ def _model_links(run: ConversionRun, store: ModelStore, library: FootprintLibrar
     links, files = [], []
     for body in bodies:
         label = body.model_name or body.identifier or body.model_id or "body"
-        if not body.model_id or body.model_type == 0:
+        model = library.models.get(body.model_id)
+        if model is None and (not body.model_id or body.model_type == 0):
             warnings.append(f"3D body '{label}' is a generic extruded shape (height {body.overall_height} mm): "
                             f"no model written")
             links.append(None)
             continue
-        model = library.models.get(body.model_id)
         if model is None:
             where = "linked to an external file" if not body.embedded else "embedded but missing from the library"
             warnings.append(f"3D body '{label}' is {where}: no model written")

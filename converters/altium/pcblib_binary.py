@@ -1,8 +1,9 @@
 """Little-endian cursor over a PcbLib primitive, and the one place PCB units become millimetres.
 
 Altium stores PCB coordinates as int32 in 1/10000 mil. KiCad converts them with
-`KiROUND(value * 2.54)` to integer nanometres; doing the same here keeps every coordinate equal to
-what KiCad itself would compute (to the nanometre). Y is flipped by the callers that read points.
+`KiROUND(value * 2.54)` to integer nanometres and then rounds to the nearest 10 nm (which makes
+0.05 mil and 0.01 um steps exact); doing the same here keeps every coordinate equal to what KiCad
+itself computes. Y is flipped by the callers that read points.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ def kiround(value: float) -> int:
 
 
 def to_mm(internal: float) -> float:
-    """1/10000 mil to millimetres, rounded to the nanometre as KiCad rounds it."""
-    return kiround(internal * 2.54) / 1_000_000
+    """1/10000 mil to millimetres, rounded to 10 nm as KiCad rounds it."""
+    nanometres = kiround(internal * 2.54)
+    return kiround(nanometres / 10.0) * 10 / 1_000_000
 
 
 def mil_text_to_mm(text: str, default: float = 0.0) -> float:

@@ -289,8 +289,19 @@ def parse_body(sub: bytes, layer_of: LayerOf) -> ComponentBody:
         outline=outline,
         overall_height=mil_text_to_mm(props.text("OVERALLHEIGHT")),
         standoff_height=mil_text_to_mm(props.text("STANDOFFHEIGHT")),
-        identifier=props.text("IDENTIFIER").strip(),
+        identifier=_codepoints(props.text("IDENTIFIER").strip()),
     )
+
+
+def _codepoints(text: str) -> str:
+    """Body identifiers are stored as comma-separated code points ('85,115,...')."""
+    parts = text.split(",")
+    if len(parts) > 1 and all(p.strip().isdigit() for p in parts):
+        try:
+            return "".join(chr(int(p)) for p in parts)
+        except (ValueError, OverflowError):
+            return text
+    return text
 
 
 def parse_extended_info(stream: bytes) -> dict[tuple[str, int], dict[str, str]]:

@@ -1,4 +1,4 @@
-"""Text records: labels (4), text frames (28), designator (34) and parameters (41), plus overbars.
+r"""Text records: labels (4), text frames (28), designator (34) and parameters (41), plus overbars.
 
 Altium marks an overlined character by a backslash after it (`R\S\T\`), or a whole name by one
 leading backslash; KiCad writes `~{RST}`. Text rotated by 180 or 270 degrees in Altium becomes

@@ -41,6 +41,12 @@ class WrittenFootprint:
     warnings: list[str] = field(default_factory=list)
 
 
+def _half_sum_nm(a: float, b: float) -> float:
+    """a/2 + b/2 in integer nanometres truncated as KiCad's VECTOR2I division does."""
+    na, nb = round(a * 1e6), round(b * 1e6)
+    return (int(na / 2) + int(nb / 2)) / 1e6
+
+
 def xy(p) -> list:
     return [r6(p[0]), r6(p[1])]
 
@@ -103,9 +109,9 @@ class FootprintWriter:
         return target
 
     def _graphic_layers(self, layer, what: str) -> list[str]:
-        if layer.number == MULTI:
-            self.warnings.append(f"{what} on Multi-Layer written to F.Cu and B.Cu")
-            return ["F.Cu", "B.Cu"]
+        if layer.number == MULTI:   # all copper layers, as KiCad's importer does
+            self.warnings.append(f"{what} on Multi-Layer written to every copper layer")
+            return ["F.Cu", "B.Cu"] + [f"In{i}.Cu" for i in range(1, 31)]
         target = self._layer(layer, what)
         return [target] if target else []
 
@@ -368,7 +374,7 @@ class FootprintWriter:
         for layer in self._graphic_layers(fill.layer, "fill"):
             if layer in ("F.Cu", "B.Cu"):
                 (x1, y1), (x2, y2) = fill.corner1, fill.corner2
-                center = (r6((x1 + x2) / 2), r6((y1 + y2) / 2))
+                center = (_half_sum_nm(x1, x2), _half_sum_nm(y1, y2))
                 paste_mask = []
                 if cardinal:
                     w, h = abs(x2 - x1), abs(y2 - y1)
