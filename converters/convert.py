@@ -130,8 +130,18 @@ class ConversionRun:
         """A whole file could not be read: one failed row that names it."""
         self.report.add(ItemReport(str(path), path.name, kind, "", Status.FAILED, [f"{path}: {reason}"]))
 
+    def converted_libraries(self) -> list[ConvertedLibrary]:
+        """Every symbol and footprint library this run wrote (once each)."""
+        seen: dict[int, ConvertedLibrary] = {}
+        for lib in self._converted.values():
+            if lib.kind in ("symbols", "footprints") and lib.nickname:
+                seen.setdefault(id(lib), lib)
+        return list(seen.values())
+
     def finish(self) -> ConversionReport:
         self.out.mkdir(parents=True, exist_ok=True)
+        from .kicad.lib_tables import write_lib_tables
+        write_lib_tables(self.out, self.converted_libraries())
         self.report.write(self.out / "report.json")
         return self.report
 
