@@ -1,0 +1,180 @@
+"""Publishing a converted library: assemble the release, write a new version, then switch.
+
+The live library is whatever the pointer names (`current` symlink + `CURRENT` file in a folder,
+`current.json` in S3). A new version is written completely under `versions/<version>/` first; only
+then is the pointer replaced, in one step. A deployment that fails half-way leaves the previous
+version live. Re-deploying the same version rewrites it and switches again (idempotent).
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+LAYOUT = ("symbols", "footprints", "3dmodels", "database")
+
+
+class DeploymentError(Exception):
+    pass
+
+
+@dataclass
+class Release:
+    folder: Path
+    files: int = 0
+    skipped_identical: int = 0
+    conflicts: list[str] = field(default_factory=list)
+
+
+def assemble(outputs: list[Path], folder: Path) -> Release:
+    """Merges per-library conversion outputs into one library layout (+ merged report.json)."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    release = Release(folder)
+    rows = []
+    for out in outputs:
+        for part in LAYOUT:
+            for src in sorted((out / part).rglob("*")) if (out / part).is_dir() else []:
+                if not src.is_file():
+                    continue
+                dst = folder / src.relative_to(out)
+                if dst.exists():
+                    if filecmp.cmp(src, dst, shallow=False):
+                        release.skipped_identical += 1
+                    else:
+                        release.conflicts.append(f"{dst.relative_to(folder)}: {out.name} differs from an earlier library; kept the first")
+                    continue
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, dst)
+                release.files += 1
+        report = out / "report.json"
+        if report.is_file():
+            rows += json.loads(report.read_text(encoding="utf-8"))["items"]
+    (folder / "report.json").write_text(json.dumps({"output": str(folder), "items": rows}, indent=1,
+                                                   ensure_ascii=False), encoding="utf-8")
+    return release
+
+
+@dataclass
+class Published:
+    location: str          # where the version lives
+    live: str              # what the pointer names
+    version: str
+    previous: str | None
+    files: int
+
+    def to_json(self) -> dict:
+        return self.__dict__.copy()
+
+
+def _pointer_doc(version: str, files: int) -> dict:
+    return {"version": version, "path": f"versions/{version}", "files": files,
+            "switched_at": datetime.now(timezone.utc).isoformat()}
+
+
+# -- local folder ---------------------------------------------------------------------------
+def current_local(target: Path) -> str | None:
+    try:
+        return json.loads((target / "CURRENT").read_text(encoding="utf-8"))["version"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def publish_local(release: Path, target: Path, version: str, keep: int = 5) -> Published:
+    target.mkdir(parents=True, exist_ok=True)
+    previous = current_local(target)
+    staging = target / "versions" / f".{version}.partial"
+    final = target / "versions" / version
+    if staging.exists():
+        shutil.rmtree(staging)
+    shutil.copytree(release, staging, symlinks=False)
+    files = sum(1 for p in staging.rglob("*") if p.is_file())
+    if final.exists():
+        if previous == version:     # re-deploying the live version: park it, swap, then drop it
+            old = target / "versions" / f".{version}.old"
+            shutil.rmtree(old, ignore_errors=True)
+            final.rename(old)
+            staging.rename(final)
+            shutil.rmtree(old)
+        else:
+            shutil.rmtree(final)
+            staging.rename(final)
+    else:
+        staging.rename(final)
+    # the switch: both pointers replaced atomically (rename over the old one)
+    link_tmp = target / ".current.tmp"
+    if link_tmp.is_symlink() or link_tmp.exists():
+        link_tmp.unlink()
+    os.symlink(Path("versions") / version, link_tmp)
+    os.replace(link_tmp, target / "current")
+    doc_tmp = target / ".CURRENT.tmp"
+    doc_tmp.write_text(json.dumps(_pointer_doc(version, files), indent=1), encoding="utf-8")
+    os.replace(doc_tmp, target / "CURRENT")
+    _prune_local(target, keep, version)
+    return Published(str(final), str(target / "current"), version, previous, files)
+
+
+def _prune_local(target: Path, keep: int, live: str) -> None:
+    versions = sorted((p for p in (target / "versions").iterdir() if p.is_dir() and not p.name.startswith(".")),
+                      key=lambda p: p.stat().st_mtime)
+    for old in versions[:-keep - 1]:
+        if old.name != live:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+# -- S3 (any S3-compatible endpoint) -----------------------------------------------------------
+def s3_client(endpoint_url: str | None, region: str | None, aws_conn_id: str | None):
+    """boto3 S3 client; credentials from the Airflow connection when named, else boto3's chain."""
+    import boto3
+    kwargs: dict = {"endpoint_url": endpoint_url, "region_name": region or "us-east-1"}
+    if aws_conn_id:
+        from airflow.sdk import BaseHook
+        conn = BaseHook.get_connection(aws_conn_id)
+        kwargs.update(aws_access_key_id=conn.login or None, aws_secret_access_key=conn.password or None)
+        extra = conn.extra_dejson
+        kwargs["endpoint_url"] = endpoint_url or extra.get("endpoint_url")
+    return boto3.client("s3", **kwargs)
+
+
+def _key(prefix: str, *parts: str) -> str:
+    return "/".join(p.strip("/") for p in (prefix, *parts) if p.strip("/"))
+
+
+def current_s3(client, bucket: str, prefix: str) -> str | None:
+    try:
+        body = client.get_object(Bucket=bucket, Key=_key(prefix, "current.json"))["Body"].read()
+        return json.loads(body)["version"]
+    except client.exceptions.NoSuchKey:
+        return None
+
+
+def publish_s3(release: Path, client, bucket: str, prefix: str, version: str) -> Published:
+    previous = current_s3(client, bucket, prefix)
+    base = _key(prefix, "versions", version)
+    files = sorted(p for p in release.rglob("*") if p.is_file())
+    for path in files:
+        client.upload_file(str(path), bucket, _key(base, path.relative_to(release).as_posix()))
+    listed = 0
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=base + "/"):
+        listed += len(page.get("Contents", []))
+    if listed < len(files):
+        raise DeploymentError(f"s3://{bucket}/{base}: {listed} objects listed after upload, {len(files)} expected; "
+                              f"pointer left at {previous}")
+    client.put_object(Bucket=bucket, Key=_key(prefix, "current.json"), ContentType="application/json",
+                      Body=json.dumps(_pointer_doc(version, len(files)), indent=1).encode())
+    return Published(f"s3://{bucket}/{base}", f"s3://{bucket}/{_key(prefix, 'current.json')}", version,
+                     previous, len(files))
+
+
+def publish(release: Path, target, version: str, keep: int, resolve_path) -> Published:
+    """Publishes to a config `Target` (local folder or S3 bucket)."""
+    if target.kind == "local":
+        return publish_local(release, resolve_path(target.path), version, keep)
+    client = s3_client(target.endpoint_url, target.region, target.aws_conn_id)
+    return publish_s3(release, client, target.bucket, target.prefix, version)

@@ -1,0 +1,208 @@
+"""What the source holds before anything is converted: libraries, items, parts, record types and
+the features the converter will approximate.
+
+The inventory is the yardstick of the validation gates (pins and pads per item, models per
+footprint, parts and their links) and is stored in the library database. Conversion units are the
+top-level libraries: a library that a DbLib of the same source uses is converted with that DbLib,
+not again on its own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from converters.convert import DATABASE_EXTENSIONS, FOOTPRINT_EXTENSIONS, INTEGRATED_EXTENSIONS, \
+    SYMBOL_EXTENSIONS, find_libraries
+
+
+@dataclass
+class InventoryItem:
+    library: str          # source file path
+    item: str
+    kind: str             # library, symbol, footprint, model, part
+    facts: dict = field(default_factory=dict)
+
+
+@dataclass
+class Inventory:
+    source: str
+    units: list[str] = field(default_factory=list)       # conversion units (top-level library paths)
+    libraries: list[str] = field(default_factory=list)   # every library file read, units' dependencies too
+    items: list[InventoryItem] = field(default_factory=list)
+    record_types: dict[str, int] = field(default_factory=dict)
+    approximations: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(i.kind for i in self.items))
+
+    def of_kind(self, kind: str) -> list[InventoryItem]:
+        return [i for i in self.items if i.kind == kind]
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_json(), indent=1, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def read(cls, path: Path) -> "Inventory":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["items"] = [InventoryItem(**i) for i in data["items"]]
+        return cls(**data)
+
+    def summary(self) -> str:
+        c = self.counts()
+        what = ", ".join(f"{n} {k}s" for k, n in sorted(c.items())) or "nothing"
+        return f"{len(self.units)} conversion units, {len(self.libraries)} library files: {what}"
+
+
+def _approximation_key(message: str) -> str:
+    """Groups reader warnings by their wording, without item-specific numbers and names."""
+    head = message.split(":")[0] if ":" in message[:60] else message
+    return " ".join(w for w in head.split() if not any(ch.isdigit() for ch in w))[:80]
+
+
+class InventoryBuilder:
+    def __init__(self, source: Path) -> None:
+        self.source = source
+        self.inv = Inventory(str(source))
+        self.record_types: Counter = Counter()
+        self.approximations: Counter = Counter()
+        self._read: set[str] = set()
+
+    def build(self) -> Inventory:
+        libraries = find_libraries([self.source])
+        used_by_dblib: set[str] = set()
+        for path in libraries:
+            if path.suffix.lower() in DATABASE_EXTENSIONS:
+                used_by_dblib |= self.add_database_library(path)
+        for path in libraries:
+            key = str(path.resolve())
+            if path.suffix.lower() in DATABASE_EXTENSIONS or key not in used_by_dblib:
+                self.inv.units.append(str(path))
+                if path.suffix.lower() not in DATABASE_EXTENSIONS:
+                    self.add_library(path)
+        self.inv.record_types = dict(self.record_types.most_common())
+        self.inv.approximations = dict(self.approximations.most_common())
+        return self.inv
+
+    # -- one library file -------------------------------------------------------------------
+    def add_library(self, path: Path) -> None:
+        key = str(path.resolve())
+        if key in self._read:
+            return
+        self._read.add(key)
+        self.inv.libraries.append(str(path))
+        ext = path.suffix.lower()
+        try:
+            if ext in SYMBOL_EXTENSIONS:
+                from converters.altium.schlib import read_schlib
+                self._symbols(path, read_schlib(path))
+            elif ext in FOOTPRINT_EXTENSIONS:
+                from converters.altium.pcblib import read_pcblib
+                self._footprints(path, read_pcblib(path))
+            elif ext in INTEGRATED_EXTENSIONS:
+                self.inv.items.append(InventoryItem(str(path), path.name, "library", {"type": "integrated"}))
+        except Exception as exc:  # the conversion will report the same file; the inventory notes it
+            self.inv.problems.append(f"{path}: cannot be read: {type(exc).__name__}: {exc}")
+            self.inv.items.append(InventoryItem(str(path), path.name, "library", {"error": str(exc)}))
+
+    def _symbols(self, path: Path, lib) -> None:
+        self.inv.items.append(InventoryItem(str(path), path.name, "library",
+                                            {"type": "symbols", "items": len(lib.symbols), "failures": len(lib.failures)}))
+        for sym in lib.symbols:
+            pins = [p for p in sym.pins if p.owner.body_style <= 1]
+            for g in sym.graphics:
+                self.record_types[f"symbol {type(g).__name__.lower()}"] += 1
+            self.record_types["symbol pin"] += len(sym.pins)
+            for w in sym.warnings:
+                self.approximations[_approximation_key(w)] += 1
+            self.inv.items.append(InventoryItem(str(path), sym.name, "symbol", {
+                "pins": len(pins), "units": sym.unit_count, "body_styles": sym.body_styles,
+                "footprint": sym.footprint_model, "warnings": len(sym.warnings)}))
+        for failure in lib.failures:
+            self.inv.items.append(InventoryItem(str(path), failure.name, "symbol", {"error": failure.reason}))
+
+    def _footprints(self, path: Path, lib) -> None:
+        used_layers: set[str] = set()
+        for fp in lib.footprints:
+            for kind in ("pads", "lines", "arcs", "texts", "fills", "regions", "bodies"):
+                used_layers |= {getattr(p.layer, "name", "") for p in getattr(fp, kind) if hasattr(p, "layer")}
+        self.inv.items.append(InventoryItem(str(path), path.name, "library", {
+            "type": "footprints", "items": len(lib.footprints), "failures": len(lib.failures),
+            "layers": sorted(n for n in used_layers if n)}))
+        for fp in lib.footprints:
+            for kind in ("pads", "vias", "lines", "arcs", "texts", "fills", "regions", "bodies"):
+                n = len(getattr(fp, kind))
+                if n:
+                    self.record_types[f"footprint {kind}"] += n
+            for w in fp.warnings:
+                self.approximations[_approximation_key(w)] += 1
+            models = sorted({b.model_name for b in fp.bodies if b.model_name})
+            self.inv.items.append(InventoryItem(str(path), fp.name, "footprint", {
+                "pads": len(fp.pads), "models": models, "warnings": len(fp.warnings)}))
+        for model in lib.models.values():
+            self.inv.items.append(InventoryItem(str(path), model.name, "model",
+                                                {"bytes": len(model.data), "id": model.id}))
+        for failure in lib.failures:
+            self.inv.items.append(InventoryItem(str(path), failure.name, "footprint", {"error": failure.reason}))
+
+    # -- a database library --------------------------------------------------------------------
+    def add_database_library(self, path: Path) -> set[str]:
+        """Parts of every enabled table, and the library files they link (read too)."""
+        from converters.altium.dblib import DbLibError, read_dblib
+        from converters.altium.parts_tables import open_parts_source
+        from converters.altium.paths import resolve_path
+        from converters.dblib_job import table_columns
+
+        self.inv.libraries.append(str(path))
+        used: set[str] = set()
+        try:
+            library = read_dblib(path)
+            source = open_parts_source(library)
+        except DbLibError as exc:
+            self.inv.problems.append(str(exc))
+            self.inv.items.append(InventoryItem(str(path), path.name, "library", {"type": "database", "error": str(exc)}))
+            return used
+        bases = [path.parent]
+        tables = 0
+        try:
+            for table in (t for t in library.tables if t.enabled):
+                try:
+                    parts = source.read(table)
+                except Exception as exc:
+                    self.inv.problems.append(f"{path}: table '{table.name}': {exc}")
+                    continue
+                tables += 1
+                cols = table_columns(library.maps_for(table.name), parts.columns, [])
+                for number, row in enumerate(parts.rows, start=1):
+                    links = {"symbol": (row.get(cols.library_ref) or "", row.get(cols.library_path) or "")}
+                    footprints = [((row.get(r) or "").strip(), row.get(p) or "" if p else "")
+                                  for r, p in cols.footprints if (row.get(r) or "").strip()]
+                    facts = {"table": table.name, "row": number, "key": (row.get(cols.key) or "").strip(),
+                             "symbol_ref": links["symbol"][0].strip(), "symbol_path": links["symbol"][1],
+                             "footprint_refs": [f[0] for f in footprints], "footprint_paths": [f[1] for f in footprints]}
+                    for raw in [links["symbol"][1]] + [f[1] for f in footprints]:
+                        found = resolve_path(raw, bases) if raw and raw.strip() else None
+                        if found is not None and found.is_file():
+                            used.add(str(found.resolve()))
+                            self.add_library(found)
+                    display = table.name.rstrip("$").replace("/", "_")
+                    self.inv.items.append(InventoryItem(str(path), f"{display}/{facts['key'] or f'row {number}'}",
+                                                        "part", facts))
+        finally:
+            source.close()
+        self.inv.items.append(InventoryItem(str(path), path.name, "library",
+                                            {"type": "database", "tables": tables,
+                                             "connection": library.connection.masked}))
+        return used
+
+
+def analyze(source: Path) -> Inventory:
+    """The inventory of a DbLib, a library file or a folder of them."""
+    return InventoryBuilder(source).build()

@@ -1,0 +1,139 @@
+"""Quality gates: Great Expectations suites (JSON in expectations/) run against gate frames.
+
+A suite's expectations carry `meta.levels` (basic, full, strict: which validation levels apply
+them) and `meta.warning_only` (reported, never failing). A failed gate raises GateFailed whose
+message names each failed expectation and the items it failed on. Results are also rendered as
+GE Data Docs, one small GE project per gate (parallel validation tasks never share files).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+EXPECTATIONS = Path(__file__).resolve().parents[1] / "expectations"
+LEVELS = ("basic", "full", "strict")
+MAX_NAMED = 20
+
+
+class GateFailed(Exception):
+    """A quality gate failed; the message names the expectations and items."""
+
+
+@dataclass
+class ExpectationOutcome:
+    expectation: str
+    column: str
+    success: bool
+    warning_only: bool
+    failed_items: list[str] = field(default_factory=list)
+    failed_count: int = 0
+    notes: str = ""
+
+
+@dataclass
+class GateOutcome:
+    gate: str
+    level: str
+    checked: int
+    success: bool
+    expectations: list[ExpectationOutcome] = field(default_factory=list)
+    data_docs: str = ""
+
+    def failures(self) -> list[ExpectationOutcome]:
+        return [e for e in self.expectations if not e.success and not e.warning_only]
+
+    def warnings(self) -> list[ExpectationOutcome]:
+        return [e for e in self.expectations if not e.success and e.warning_only]
+
+    def message(self) -> str:
+        lines = [f"quality gate '{self.gate}' ({self.level}) failed on {self.checked} checked rows:"]
+        for e in self.failures():
+            more = f" and {e.failed_count - len(e.failed_items)} more" if e.failed_count > len(e.failed_items) else ""
+            lines.append(f"  {e.expectation}({e.column}) [{e.notes}] failed for {e.failed_count} items: "
+                         f"{'; '.join(e.failed_items)}{more}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def load_suite(name: str, level: str) -> dict:
+    """The suite's JSON with only the expectations the level applies."""
+    if level not in LEVELS:
+        raise ValueError(f"validation level '{level}' is not one of {LEVELS}")
+    data = json.loads((EXPECTATIONS / f"{name}.json").read_text(encoding="utf-8"))
+    data["expectations"] = [e for e in data["expectations"] if level in e.get("meta", {}).get("levels", LEVELS)]
+    return data
+
+
+def _quiet_ge() -> None:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+
+def run_suite(name: str, level: str, rows: list[dict], docs_root: Path | None = None,
+              gate: str | None = None) -> GateOutcome:
+    """Validates `rows` (each with an `item` column) against suite `name` at `level`."""
+    suite_json = load_suite(name, level)
+    gate = gate or name
+    outcome = GateOutcome(gate, level, len(rows), True)
+    if not rows or not suite_json["expectations"]:
+        return outcome
+    _quiet_ge()
+    import great_expectations as gx
+    import pandas as pd
+
+    frame = pd.DataFrame(rows).reset_index(drop=True)
+    if docs_root is not None:
+        docs_root.mkdir(parents=True, exist_ok=True)
+        context = gx.get_context(mode="file", project_root_dir=str(docs_root / gate))
+    else:
+        context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False}
+    source = context.data_sources.add_or_update_pandas(f"{name}_rows")
+    asset = next((a for a in source.assets if a.name == name), None) or source.add_dataframe_asset(name)
+    batch = next(iter(asset.batch_definitions), None) or asset.add_batch_definition_whole_dataframe("all rows")
+    expectations = []
+    for spec in suite_json["expectations"]:
+        cls = gx.expectations.registry.get_expectation_impl(spec["type"])
+        expectations.append(cls(**spec["kwargs"], meta=spec.get("meta", {})))
+    suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations,
+                                                             meta=suite_json.get("meta", {})))
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=f"{name}_{level}", data=batch, suite=suite))
+    actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if docs_root is not None else []
+    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
+        name=f"{name}_gate", validation_definitions=[definition], actions=actions,
+        result_format={"result_format": "COMPLETE"}))
+    result = checkpoint.run(batch_parameters={"dataframe": frame})
+    validation = next(iter(result.run_results.values()))
+    for r in validation.results:
+        cfg = r.expectation_config
+        meta = cfg.meta or {}
+        indexes = r.result.get("unexpected_index_list") or []
+        items = [str(frame.loc[i, "item"]) for i in indexes if isinstance(i, (int,)) or str(i).isdigit()]
+        count = r.result.get("unexpected_count", len(items)) or len(items)
+        column = cfg.kwargs.get("column") or f"{cfg.kwargs.get('column_A')}={cfg.kwargs.get('column_B')}"
+        outcome.expectations.append(ExpectationOutcome(
+            cfg.type, column, bool(r.success), bool(meta.get("warning_only")), items[:MAX_NAMED], int(count),
+            meta.get("notes", "")))
+    outcome.success = not outcome.failures()
+    if docs_root is not None:
+        site = docs_root / gate / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+        outcome.data_docs = str(site) if site.exists() else ""
+    return outcome
+
+
+def suites_for(kind: str) -> list[str]:
+    """Which suites a validation task runs (conversion results of its kind first)."""
+    return {"symbols": ["conversion_results", "symbols"],
+            "footprints": ["conversion_results", "footprints", "database_library"],
+            "models": ["conversion_results", "models"]}[kind]
+
+
+KINDS_OF_ROWS = {"symbols": {"symbol", "library"}, "footprints": {"footprint", "part"}, "models": {"model"}}
