@@ -295,10 +295,11 @@ class SqlSource(PartsSource):
             result = conn.execute(text(sql))
             columns = list(result.keys())
             rows = [{c: _text(v) for c, v in zip(columns, row)} for row in result]
-        if self.order_by and self.order_by in columns:
-            # sorted in Python, so the order does not depend on the server's collation
-            rows.sort(key=lambda r: (r[self.order_by] is None, r[self.order_by] or "",
-                                     [r[c] or "" for c in columns]))
+        # A server returns rows in no set order: sort (by the key first, when known) in Python,
+        # so the order, and the keys made from it, do not depend on the server or its collation.
+        first = self.order_by if self.order_by in columns else None
+        rows.sort(key=lambda r: ((r[first] is None, r[first] or "") if first else (),
+                                 [(r[c] is None, r[c] or "") for c in columns]))
         return PartsTable(name, columns, rows)
 
     def read_all(self, name: str) -> PartsTable:

@@ -12,7 +12,7 @@ from converters.altium.parts_tables import (DatabaseUnreachable, TableError, cho
                                             parse_mdb_export)
 from converters.fixtures.dblib_writer import ACCESS_CONNECTION, EXCEL_CONNECTION, standard_field_maps, write_dblib
 
-from .dblib_helpers import mdb_rows, mdb_tables, scratch_postgres
+from .dblib_helpers import mdb_rows, mdb_tables, scratch_mariadb, scratch_postgres
 
 ROWS = [
     {"Part Number": "R1K", "Value": "1k", "Library Ref": "RES", "Qty": 10},
@@ -134,9 +134,11 @@ def test_csv_file_and_folder(tmp_path):
 def _fill(url: str) -> None:
     from sqlalchemy import create_engine, text
     engine = create_engine(url)
+    q = "`" if engine.dialect.name == "mysql" else '"'
     with engine.begin() as conn:
-        conn.execute(text('CREATE TABLE "Parts" ("Part Number" TEXT, "Value" TEXT, "Library Ref" TEXT, "Qty" REAL)'))
-        conn.execute(text('INSERT INTO "Parts" VALUES (:a, :b, :c, :d)'),
+        conn.execute(text(f"CREATE TABLE {q}Parts{q} ({q}Part Number{q} TEXT, {q}Value{q} TEXT, "
+                          f"{q}Library Ref{q} TEXT, {q}Qty{q} REAL)"))
+        conn.execute(text(f"INSERT INTO {q}Parts{q} VALUES (:a, :b, :c, :d)"),
                      [dict(zip("abcd", r.values())) for r in reversed(ROWS)])
     engine.dispose()
 
@@ -154,6 +156,15 @@ def test_postgres_by_url(tmp_path):
         parts = _read(dblib, url=url)
         assert {r["Part Number"] for r in parts.rows} == {"R1K", "R2K2"}
         assert parts.columns == ["Part Number", "Value", "Library Ref", "Qty"]
+
+
+def test_mariadb_by_url(tmp_path):
+    with scratch_mariadb() as url:
+        _fill(url)
+        dblib = _dblib(tmp_path, "", table="PARTS", where="[Library Ref] = 'RES'")
+        parts = _read(dblib, url=url)
+        assert [r["Part Number"] for r in parts.rows] == ["R1K", "R2K2"]  # ordered by the key column
+        assert [r["Qty"] for r in parts.rows] == ["10", "2.5"]
 
 
 # -- unreachable -----------------------------------------------------------------------------
