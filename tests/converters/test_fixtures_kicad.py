@@ -125,3 +125,18 @@ def test_kicad_opencascade_loads_the_generated_step_box(kicad_cli, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Could not add 3D model" not in result.stdout + result.stderr
     assert out.read_text().count("ADVANCED_FACE(") == 12
+
+
+def test_kicad_loads_a_footprint_with_every_primitive_kind(kicad_cli, tmp_path):
+    from converters.fixtures.pcblib_writer import write_pcblib
+    from tests.converters.test_fixtures_pcblib import every_primitive
+    path = write_pcblib(tmp_path / "all.PcbLib", [every_primitive()])
+    out = tmp_path / "all.pretty"
+    result = _run(kicad_cli, "fp", "upgrade", "--force", str(path), "-o", str(out))
+    assert result.returncode == 0 and "Unable" not in result.stdout + result.stderr, result.stdout + result.stderr
+    text = (out / "ALL.kicad_mod").read_text()
+    assert "(fp_arc" in text and "(fp_line" in text
+    # KiCad 9 ignores footprint WideStrings and shows the 8-bit string Altium also stores (a weakness)
+    assert '(fp_text user "?hm"' in text
+    # KiCad 9 turns copper fills and regions into pads; the model-less body is dropped
+    assert len(re.findall(r"^\t\(pad ", text, re.M)) == 3

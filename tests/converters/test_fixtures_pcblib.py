@@ -130,3 +130,28 @@ def test_reader_reads_back_the_sample_footprints(tmp_path):
     assert len(courtyard) == 4
     body = by_name["LED0805"].bodies[0]
     assert body.embedded and library.models[body.model_id].data.startswith(b"ISO-10303-21;")
+
+
+def every_primitive() -> pcb.Footprint:
+    return pcb.Footprint("ALL", "every primitive", 50, [
+        pcb.Pad("1", 0, 0, 40, 40), pcb.Track(0, 0, 100, 0, 8), pcb.Arc(50, 50, 20, 0, 90, 6),
+        pcb.Text(10, 20, "Ωhm", 40), pcb.Fill(-10, -10, 10, 20, pcb.TOP, 45.0),
+        pcb.Region([(0, 0), (100, 0), (100, 100), (0, 100)], pcb.TOP, holes=[[(40, 40), (60, 40), (60, 60)]]),
+        pcb.ComponentBody([(0, 0), (10, 0), (10, 10)], overall_height=25)])
+
+
+def test_reader_reads_back_every_primitive_kind(tmp_path):
+    pcblib = pytest.importorskip("converters.altium.pcblib", reason="the PcbLib reader is not written yet")
+    library = pcblib.read_pcblib(pcb.write_pcblib(tmp_path / "all.PcbLib", [every_primitive()]))
+    assert not library.failures
+    (fp,) = library.footprints
+    assert not fp.warnings
+    mm = 0.0254
+    assert fp.lines[0].start == pytest.approx((0, 0)) and fp.lines[0].end == pytest.approx((100 * mm, 0))
+    assert fp.arcs[0].center == pytest.approx((50 * mm, -50 * mm)) and fp.arcs[0].radius == pytest.approx(20 * mm)
+    assert (fp.arcs[0].start_angle, fp.arcs[0].end_angle) == (0.0, 90.0)
+    assert fp.texts[0].text == "Ωhm" and fp.texts[0].height == pytest.approx(40 * mm)
+    assert fp.fills[0].rotation == 45.0
+    assert len(fp.regions[0].outline) == 4 and len(fp.regions[0].holes) == 1
+    assert fp.regions[0].holes[0][2] == pytest.approx((60 * mm, -60 * mm))
+    assert fp.bodies[0].overall_height == pytest.approx(25 * mm, abs=1e-5)

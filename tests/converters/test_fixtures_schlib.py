@@ -133,3 +133,18 @@ def test_reader_reads_back_the_sample_symbols(tmp_path):
     nand = by_name["NAND2"]
     assert sorted((p.number, p.owner.body_style) for p in nand.pins)[:2] == [("1", 1), ("1", 2)]
     assert by_name["RES"].get_field("Value").value == "10k"
+
+
+def test_reader_reads_back_every_graphic_kind(tmp_path):
+    schlib = pytest.importorskip("converters.altium.schlib", reason="the SchLib reader is not written yet")
+    graphics = [sch.Rectangle(0, 0, 10, 10), sch.Line(0, 0, 10, 0), sch.Polyline([(0, 0), (5, 5), (10, 0)]),
+                sch.Polygon([(0, 0), (5, 5), (10, 0)]), sch.Arc(5, 5, 5, 0, 180), sch.Ellipse(5, 5, 4, 4),
+                sch.Label(1, 1, "text")]
+    symbol = sch.Symbol("G", pins=[sch.Pin("1", "A", 0, 0, sch.LEFT, 10)], graphics=graphics)
+    library = schlib.read_schlib(sch.write_schlib(tmp_path / "g.SchLib", [symbol]))
+    (read,) = library.symbols
+    assert not library.failures and not read.warnings
+    kinds = [type(g).__name__ for g in read.graphics]
+    assert kinds.count("Rectangle") == 1 and kinds.count("Arc") == 1 and kinds.count("Circle") == 1
+    assert kinds.count("Polyline") == 3 and kinds.count("Text") == 1
+    assert next(g for g in read.graphics if type(g).__name__ == "Text").text == "text"
