@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,17 @@ def shared() -> Path:
     if not (path / "corpus").is_dir():
         pytest.skip(f"shared corpus not found at {path} (set ALTIUM2KICAD_SHARED)")
     return path
+
+
+@pytest.fixture(scope="session")
+def kicad_validate() -> Path:
+    """../shared/tools/kicad/kicad-validate when KiCad is set up; skips the test otherwise."""
+    tools = shared_path() / "tools" / "kicad"
+    validate, cli = tools / "kicad-validate", tools / "kicad-cli"
+    if not validate.exists() or not cli.exists():
+        pytest.skip(f"KiCad tools not found in {tools}")
+    try:
+        subprocess.run([str(cli), "version"], check=True, capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        pytest.skip(f"KiCad is not set up ({cli}: {exc})")
+    return validate
