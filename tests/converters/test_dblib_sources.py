@@ -258,3 +258,20 @@ def test_svndblib_libraries_from_a_checkout(tmp_path):
     assert _convert(svn, "-o", out, "--svn-checkout", checkout) == 0
     _, rows = _parts(out, "Vault")
     assert [r["Symbols"] for r in rows] == ["Passives:RES", "Passives:RES", "Passives:CAP"]
+
+
+def test_sample_dblib_over_the_sample_library(tmp_path):
+    from converters.fixtures.dblib_writer import SAMPLE_PARTS, write_sample_dblib
+    from converters.fixtures.sample_library import write_sample_library
+    write_sample_library(tmp_path)
+    dblib = write_sample_dblib(tmp_path)
+    out = tmp_path / "out"
+    assert _convert(dblib, "-o", out) == 1   # LEGACY-CAP-1206 names a library that is not there
+    statuses = _report(out)
+    assert statuses == {"RC0603FR-0710KL": "ok", "RC0805FR-071KL": "ok", "CL10B104KB8NNNC": "ok",
+                        "CL21B105KBFNNNE": "ok", "LEGACY-CAP-1206": "failed"}
+    dbl = json.loads((out / "database" / "SampleParts.kicad_dbl").read_text())
+    assert [lib["name"] for lib in dbl["libraries"]] == list(SAMPLE_PARTS)
+    db = sqlite3.connect(out / "database" / "SampleParts.sqlite")
+    assert db.execute('SELECT "Symbols", "Footprints" FROM "Resistors" WHERE "Key" = ?',
+                      ("RC0603FR-0710KL",)).fetchone() == ("Sample:RES", "Sample:R0603;Sample:R0805")
