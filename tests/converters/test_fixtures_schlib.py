@@ -36,7 +36,8 @@ def test_library_streams_and_file_header(tmp_path):
     assert [header.text(f"LIBREF{n}") for n in range(len(symbols))] == [s.name for s in symbols]
     assert header.integer("PARTCOUNT3") == 4  # OPAMP_DUAL: 3 units, stored as parts + 1
     assert header.integer("FONTIDCOUNT") == 2 and header.text("FONTNAME1") == "Times New Roman"
-    total = sum(len(_records(ole.openstream(f"{k}/Data").read())) for k in sch.section_keys([s.name for s in symbols]).values())
+    storages = sch.section_keys([s.name for s in symbols]).values()
+    total = sum(len(_records(ole.openstream(f"{key}/Data").read())) for key in storages)
     assert header.integer("WEIGHT") == total + 1
 
     keys = parse_properties(_records(ole.openstream("SectionKeys").read())[0].payload)
