@@ -97,7 +97,11 @@ class ConversionRun:
             return self.integrated_library(path)
         if ext in DATABASE_EXTENSIONS:
             from .dblib_job import convert_database_library
-            return convert_database_library(self, path)
+            libs = convert_database_library(self, path)
+            for lib in libs:
+                if lib.kind == "database":  # listed in sym-lib-table as a Database library
+                    self._converted[(str(path.resolve()), "database")] = lib
+            return libs
         self.fail_library(path, "library", f"not an Altium library ({path.suffix or 'no extension'})")
         return []
 
@@ -131,10 +135,10 @@ class ConversionRun:
         self.report.add(ItemReport(str(path), path.name, kind, "", Status.FAILED, [f"{path}: {reason}"]))
 
     def converted_libraries(self) -> list[ConvertedLibrary]:
-        """Every symbol and footprint library this run wrote (once each)."""
+        """Every symbol, footprint and database library this run wrote (once each)."""
         seen: dict[int, ConvertedLibrary] = {}
         for lib in self._converted.values():
-            if lib.kind in ("symbols", "footprints") and lib.nickname:
+            if lib.kind in ("symbols", "footprints", "database") and lib.nickname:
                 seen.setdefault(id(lib), lib)
         return list(seen.values())
 

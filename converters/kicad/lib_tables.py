@@ -15,12 +15,12 @@ from .sexpr import node, render
 TABLES = {"footprints": ("fp_lib_table", "fp-lib-table"), "symbols": ("sym_lib_table", "sym-lib-table")}
 
 
-def table_text(kind: str, libraries: Iterable[tuple[str, Path, str]]) -> str:
-    """One table: (nickname, path, description) rows, sorted by nickname."""
+def table_text(kind: str, libraries: Iterable[tuple[str, Path, str] | tuple[str, Path, str, str]]) -> str:
+    """One table: (nickname, path, description[, type]) rows, sorted by nickname."""
     token, _ = TABLES[kind]
-    rows = [node("lib", node("name", nick), node("type", "KiCad"), node("uri", str(path.resolve())),
-                 node("options", ""), node("descr", descr))
-            for nick, path, descr in sorted(libraries, key=lambda r: r[0].lower())]
+    rows = [node("lib", node("name", row[0]), node("type", row[3] if len(row) > 3 else "KiCad"),
+                 node("uri", str(row[1].resolve())), node("options", ""), node("descr", row[2]))
+            for row in sorted(libraries, key=lambda r: r[0].lower())]
     return render(node(token, node("version", 7), *rows)) + "\n"
 
 
@@ -28,7 +28,11 @@ def write_lib_tables(out: Path, libraries: Iterable) -> list[Path]:
     """Writes OUT/fp-lib-table and OUT/sym-lib-table for the converted libraries (ConvertedLibrary)."""
     rows: dict[str, dict[str, tuple[str, Path, str]]] = {"footprints": {}, "symbols": {}}
     for lib in libraries:
-        if lib.kind in rows and lib.nickname and lib.path.exists():
+        if lib.kind == "database" and lib.nickname and lib.path.exists():
+            # a .kicad_dbl is a symbol library of type Database
+            rows["symbols"].setdefault(lib.nickname, (lib.nickname, lib.path, f"converted from {lib.source.name}",
+                                                      "Database"))
+        elif lib.kind in rows and lib.nickname and lib.path.exists():
             rows[lib.kind].setdefault(lib.nickname, (lib.nickname, lib.path, f"converted from {lib.source.name}"))
     written = []
     for kind, entries in rows.items():
