@@ -440,6 +440,8 @@ class FootprintWriter:
                                   node("fill", Symbol("yes")), node("layer", layer)))
 
     def _keepout(self, outline: list, layer, restrictions: int, items: list, pour_only: bool = False) -> None:
+        if layer.number == 56 and not restrictions:
+            restrictions = 0x1F   # the keep-out layer itself keeps everything out
         if layer.number in (56, MULTI):
             layers = ["*.Cu"]
         else:

@@ -1,0 +1,116 @@
+"""The whole corpus of PcbLibs and IntLibs, converted once: nothing fails, Altium's own values
+(golden JSON) are met exactly, KiCad's own conversion is matched, every model is STEP or reported,
+and KiCad 9 loads every footprint."""
+
+import importlib.util
+import io
+import json
+import shutil
+import subprocess
+import sys
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from converters.convert import ConvertOptions, convert_paths
+
+pytestmark = [pytest.mark.corpus, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def converted(shared, tmp_path_factory):
+    out = tmp_path_factory.mktemp("footprints_corpus")
+    libs = sorted(p for p in (shared / "corpus").rglob("*") if p.suffix.lower() in (".pcblib", ".intlib"))
+    report = convert_paths(libs, out, ConvertOptions())
+    return out, report, libs
+
+
+def _tool(shared, name):
+    spec = importlib.util.spec_from_file_location(name, shared / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(shared / "tools"))
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run_tool(shared, name, argv):
+    module = _tool(shared, name)
+    old, sys.argv = sys.argv, [name] + argv
+    buffer = io.StringIO()
+    try:
+        with redirect_stdout(buffer):
+            module.main()
+    finally:
+        sys.argv = old
+    return buffer.getvalue()
+
+
+def test_no_library_or_footprint_fails(converted):
+    _out, report, libs = converted
+    failed = [r for r in report.items if r.status.value == "failed" and r.kind in ("library", "footprint")]
+    assert not failed, failed[:5]
+    assert len(libs) >= 170
+    assert sum(r.kind == "footprint" for r in report.items) >= 250
+
+
+def test_golden_pads_exact(converted, shared):
+    out, _report, _libs = converted
+    text = _run_tool(shared, "golden_compare", ["--corpus", str(shared / "corpus" / "altiumsharp"), str(out),
+                                                "--show", "0"])
+    line = next(l for l in text.splitlines() if l.startswith("footprints vs Altium"))
+    assert "all_exact=100.0%" in line and "place=100.0%" in line and "size=100.0%" in line and "hole=100.0%" in line, line
+
+
+def test_kicad_reference_agreement(converted, shared, tmp_path):
+    out, _report, _libs = converted
+    result = tmp_path / "cmp.json"
+    _run_tool(shared, "kicad_compare", [str(out / "footprints"), str(shared / "reference"), "--by-stem",
+                                        "--show", "0", "--json", str(result)])
+    summary = json.loads(result.read_text())["summary"]["footprint"]
+    assert summary["missing"] == 0
+    assert summary["pads_exact"] >= 98.0, summary
+    assert summary["graphics"] >= 90.0, summary
+
+
+def test_models_are_step_or_reported(converted):
+    out, report, _libs = converted
+    models = [p for p in (out / "3dmodels").rglob("*") if p.is_file()]
+    assert models
+    rows = {r.target: r for r in report.items if r.kind == "model"}
+    for path in models:
+        if path.suffix == ".step":
+            assert path.read_bytes().lstrip().startswith(b"ISO-10303-21"), path
+        else:
+            key = f"{path.parent.name}/{path.name}"
+            assert rows[key].messages, f"{key} is not STEP and was not reported"
+
+
+def test_footprints_reference_models_through_the_variable(converted):
+    out, _report, _libs = converted
+    refs = [l for f in (out / "footprints").rglob("*.kicad_mod") for l in f.read_text().splitlines() if "(model " in l]
+    assert refs and all("${ALTIUM2KICAD_3DMODELS}/" in l for l in refs)
+    for line in refs:
+        rel = line.split("${ALTIUM2KICAD_3DMODELS}/", 1)[1].rstrip('"')
+        assert (out / "3dmodels" / rel).exists(), rel
+
+
+def test_lib_tables_list_every_library(converted):
+    out, _report, _libs = converted
+    table = (out / "fp-lib-table").read_text()
+    assert table.count("(lib") == len(list((out / "footprints").glob("*.pretty")))
+
+
+@pytest.mark.kicad
+def test_kicad_loads_every_footprint(converted, kicad_validate, tmp_path):
+    """All footprints in one library (one KiCad start), names made unique per source library."""
+    out, _report, _libs = converted
+    merged = tmp_path / "all.pretty"
+    merged.mkdir()
+    count = 0
+    for lib in sorted((out / "footprints").glob("*.pretty")):
+        for f in lib.glob("*.kicad_mod"):
+            count += 1
+            shutil.copy(f, merged / f"{count:05d}_{f.name}")
+    run = subprocess.run([str(kicad_validate), str(merged)], capture_output=True, text=True, timeout=1200)
+    assert run.returncode == 0 and f"({count} footprints)" in run.stdout, run.stdout[-3000:]
