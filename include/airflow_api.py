@@ -1,0 +1,107 @@
+"""A reviewer's client for Airflow's REST API: log in, find waiting approvals, answer them.
+
+Used by the end-to-end test and by the demo (only when its configuration says
+`approvals.auto_approve: true`). Talks HTTP to a running api-server, exactly as a person's
+browser or script would; nothing here touches the metadata database.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+
+
+class ApiError(Exception):
+    pass
+
+
+@dataclass
+class AirflowApi:
+    base_url: str
+    username: str
+    password: str
+    _token: str = ""
+
+    def _request(self, method: str, path: str, body: dict | None = None, auth: bool = True) -> dict:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base_url.rstrip("/") + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        if auth:
+            req.add_header("Authorization", f"Bearer {self.token()}")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                text = resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            raise ApiError(f"{method} {path}: HTTP {exc.code}: {exc.read().decode()[:500]}") from None
+        return json.loads(text) if text else {}
+
+    def token(self) -> str:
+        if not self._token:
+            answer = self._request("POST", "/auth/token", {"username": self.username, "password": self.password},
+                                   auth=False)
+            self._token = answer["access_token"]
+        return self._token
+
+    def healthy(self) -> bool:
+        try:
+            self._request("GET", "/api/v2/monitor/health", auth=False)
+            return True
+        except (ApiError, OSError):
+            return False
+
+    def waiting_approvals(self, dag_id: str, run_id: str = "~") -> list[dict]:
+        answer = self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/hitlDetails?response_received=false")
+        return answer.get("hitl_details", [])
+
+    def answer(self, dag_id: str, run_id: str, task_id: str, option: str, map_index: int = -1) -> dict:
+        return self._request("PATCH", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}"
+                                      f"/hitlDetails", {"chosen_options": [option], "params_input": {}})
+
+
+@dataclass
+class Reviewer:
+    """Answers every approval of one DAG as it appears, from a background thread."""
+
+    api: AirflowApi
+    dag_id: str
+    option: str = "Approve"
+    answered: list[dict] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for detail in self.api.waiting_approvals(self.dag_id):
+                    ti = detail["task_instance"]
+                    reply = self.api.answer(self.dag_id, ti["dag_run_id"], ti["task_id"], self.option,
+                                            ti.get("map_index", -1))
+                    self.answered.append({"task_id": ti["task_id"], "run_id": ti["dag_run_id"],
+                                          "subject": detail.get("subject"), "body": detail.get("body"), **reply})
+            except (ApiError, OSError, KeyError) as exc:
+                self.errors.append(str(exc))
+            self._stop.wait(1.0)
+
+    def start(self) -> "Reviewer":
+        self._thread = threading.Thread(target=self._loop, name="reviewer", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+
+
+def wait_healthy(api: AirflowApi, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if api.healthy():
+            return
+        time.sleep(0.5)
+    raise ApiError(f"api-server at {api.base_url} did not answer within {seconds:.0f}s")
