@@ -172,8 +172,6 @@ class FootprintWriter:
         stack = self._padstack(pad)
         if stack is not None:
             expr.append(stack)
-        if pad.hole is not None and pad.hole.back_drill:
-            self.warnings.append(f"{what}: back drill {pad.hole.back_drill} not represented in KiCad")
         polygon = self._pad_polygon(pad.position, rotation if drill is not None else pad.rotation, size,
                                     shape_expr[0])
         copper = {"F.Cu", "B.Cu"} if pad.hole is not None else {layers[0]}

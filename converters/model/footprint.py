@@ -64,7 +64,6 @@ class Hole:
     slot_length: float = 0.0
     slot_rotation: float = 0.0   # degrees relative to the pad
     plated: bool = True
-    back_drill: str = ""         # description when Altium back-drills it (reported)
 
 
 @dataclass

@@ -87,3 +87,31 @@ def test_unknown_primitive_costs_only_itself(shared):
 def test_not_a_library_is_a_clear_error():
     with pytest.raises(PcbLibError, match="bad.PcbLib"):
         read_pcblib_data(b"not a compound file", "bad.PcbLib")
+
+
+def _pad_geometry(shared, name: str) -> bytes:
+    """The pad's geometry subrecord (the 5th of 6) of a one-pad library."""
+    from converters.altium.compound import CompoundFile
+    from converters.altium.pcblib_binary import split_primitive_subrecords
+    data = CompoundFile(shared / ONE / f"{name}.PcbLib").read(name, "Data")
+    start = 4 + int.from_bytes(data[:4], "little")
+    assert data[start] == 2   # a pad
+    subs, _ = split_primitive_subrecords(data, start + 1, 6)
+    return subs[4]
+
+
+@pytest.mark.parametrize("name", ["PAD_BACK_DRILL", "PAD_COUNTER_HOLE"])
+def test_back_drill_and_counter_hole_libraries_hold_plain_pads(one, shared, name):
+    """Altium keeps back drills (drill layer pairs) and counter holes (a board section) outside the
+    pad record, so these libraries hold plain plated round pads: our reading equals Altium's JSON and
+    nothing is reported. The bytes prove it: apart from the size fields (x/y sizes 21..44, hole
+    45..48) and two per-pad GUIDs (126..157), the pad is byte-identical to PAD_TH_ROUND's."""
+    [fp] = one(name).footprints
+    [pad] = fp.pads
+    assert pad.hole.plated and pad.hole.shape == HoleShape.ROUND and not fp.warnings
+    assert pad.hole.diameter == to_mm(golden_number(shared, name, "holeSize"))
+    assert pad.copper["top"].size == (to_mm(golden_number(shared, name, "topXSize")),) * 2
+    assert '"isCounterHole": false' in (shared / ONE / f"{name}.json").read_text(encoding="utf-8")
+    mine, plain = _pad_geometry(shared, name), _pad_geometry(shared, "PAD_TH_ROUND")
+    differing = {i for i in range(len(plain)) if mine[i] != plain[i]}
+    assert len(mine) == len(plain) and differing <= set(range(21, 49)) | set(range(126, 158))
