@@ -40,6 +40,9 @@ def parse_round_rectangle(props: Properties, ctx: SymbolContext, notes: Notes) -
     ry = min(abs(length(props, "CORNERYRADIUS")), (ymax - ymin) / 2)
     if rx <= 0 or ry <= 0:
         return [Rectangle((xmin, ymin), (xmax, ymax), stroke(props), fill(props), owner)]
+    center = ((xmin + xmax) / 2, (ymin + ymax) / 2)
+    if math.isclose(rx, ry) and math.isclose(rx, (xmax - xmin) / 2) and math.isclose(ry, (ymax - ymin) / 2):
+        return [Circle(center, rx, stroke(props), fill(props), owner)]  # fully rounded square
     outline: list[Point] = []
     corners = (((xmax - rx, ymax - ry), 0), ((xmin + rx, ymax - ry), 90),
                ((xmin + rx, ymin + ry), 180), ((xmax - rx, ymin + ry), 270))
@@ -125,6 +128,29 @@ def _ellipse_points(center: Point, rx: float, ry: float, start: float, sweep: fl
     return [arc_point(center, rx, ry, t0 + (t1 - t0) * i / steps) for i in range(steps + 1)]
 
 
+def _ellipse_beziers(center: Point, rx: float, ry: float, start: float, sweep: float) -> list[list[Point]]:
+    """Cubic Bezier segments (at most 90 degrees each) along an ellipse: the circle's standard
+    approximation (error below 0.03 %) stretched to the two radii."""
+    def parametric(angle: float) -> float:
+        a = math.radians(angle)
+        return math.degrees(math.atan2(rx * math.sin(a), ry * math.cos(a)))
+    t0 = parametric(start)
+    total = 360.0 if sweep >= 360.0 else (parametric(start + sweep) - t0) % 360.0
+    count = max(1, int(math.ceil(total / 90.0 - 1e-9)))
+    step = math.radians(total / count)
+    k = 4.0 / 3.0 * math.tan(step / 4.0)
+    segments = []
+    for i in range(count):
+        a0 = math.radians(t0) + i * step
+        a1 = a0 + step
+        p0 = (math.cos(a0), math.sin(a0))
+        p3 = (math.cos(a1), math.sin(a1))
+        p1 = (p0[0] - k * p0[1], p0[1] + k * p0[0])
+        p2 = (p3[0] + k * p3[1], p3[1] - k * p3[0])
+        segments.append([(center[0] + rx * x, center[1] + ry * y) for x, y in (p0, p1, p2, p3)])
+    return segments
+
+
 def _arc_or_circle(props: Properties, ctx: SymbolContext, notes: Notes, elliptical: bool) -> list[Graphic]:
     owner = _owner(props, ctx)
     if owner is None:
@@ -141,8 +167,8 @@ def _arc_or_circle(props: Properties, ctx: SymbolContext, notes: Notes, elliptic
             return [Circle(center, rx, stroke(props), Fill("none"), owner)]
         return [Arc(arc_point(center, rx, rx, start), arc_point(center, rx, rx, start + sweep / 2),
                     arc_point(center, rx, rx, start + sweep), stroke(props), Fill("none"), owner)]
-    notes.append("elliptical arc approximated by a polyline (KiCad has no ellipses)")
-    return [Polyline(_ellipse_points(center, rx, ry, start, sweep), stroke(props), Fill("none"), owner)]
+    notes.append("elliptical arc drawn as Bezier curves (KiCad has no ellipses)")
+    return [Bezier(seg, stroke(props), Fill("none"), owner) for seg in _ellipse_beziers(center, rx, ry, start, sweep)]
 
 
 def parse_arc(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
@@ -164,8 +190,13 @@ def parse_ellipse(props: Properties, ctx: SymbolContext, notes: Notes) -> list[G
         return []
     if math.isclose(rx, ry, rel_tol=1e-9):
         return [Circle(center, rx, stroke(props), fill(props), owner)]
-    notes.append("ellipse approximated by a polyline (KiCad has no ellipses)")
-    return [Polyline(_ellipse_points(center, rx, ry, 0.0, 360.0), stroke(props), fill(props), owner)]
+    area = fill(props)
+    if area.kind == "none":
+        notes.append("ellipse drawn as Bezier curves (KiCad has no ellipses)")
+        return [Bezier(seg, stroke(props), area, owner) for seg in _ellipse_beziers(center, rx, ry, 0.0, 360.0)]
+    # a filled outline must be one shape: a fine polyline
+    notes.append("filled ellipse approximated by a polyline (KiCad has no ellipses)")
+    return [Polyline(_ellipse_points(center, rx, ry, 0.0, 360.0), stroke(props), area, owner)]
 
 
 def parse_pie(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:

@@ -154,8 +154,12 @@ class _Builder:
         used: set[int] = set()
         if value_source is not None:
             used.add(id(value_source))
-            value = Field("Value", self._resolve(value_source.value), value_source.position,
-                          value_source.style, value_source.hidden)
+            text = self._resolve(value_source.value)
+            if text.startswith("="):
+                self.notes.append(f"Value '{text}' names a parameter the library does not hold (a database "
+                                  f"column?); written as the symbol name")
+                text = self.name
+            value = Field("Value", text, value_source.position, value_source.style, value_source.hidden)
             if value_source.value.strip().startswith("="):
                 target = params.get(value_source.value.strip()[1:].strip().casefold())
                 if target is not None:
@@ -164,7 +168,9 @@ class _Builder:
             value = Field("Value", self.name, ref.position, ref.style, hidden=True)
         footprint = Field("Footprint", self.symbol.footprint_model, hidden=True)
         datasheet_param = params.get("datasheet")
-        datasheet = Field("Datasheet", datasheet_param.value if datasheet_param else "", hidden=True)
+        link = next((params[k] for k in ("datasheet", "datasheet url", "datasheeturl", "componentlink1url")
+                     if k in params and params[k].value.strip()), None)
+        datasheet = Field("Datasheet", link.value.strip() if link else "", hidden=True)
         if datasheet_param is not None:
             used.add(id(datasheet_param))
         description = Field("Description", self.symbol.description, hidden=True)
@@ -181,7 +187,10 @@ class _Builder:
                 n += 1
                 name = f"{base} {n}"
             taken.add(name.casefold())
-            fields.append(Field(name, self._resolve(param.value), param.position, param.style, param.hidden))
+            text = self._resolve(param.value)
+            if text.startswith("=") and len(text) > 1:
+                text = "${" + text[1:].strip() + "}"  # KiCad's text variable for another field
+            fields.append(Field(name, text, param.position, param.style, param.hidden))
         filters = [i.name for i in self.symbol.footprints if i.name]
         if filters:
             fields.append(Field("ki_fp_filters", " ".join(dict.fromkeys(f.replace(" ", "_") for f in filters)),

@@ -14,7 +14,7 @@ from converters.altium.schlib_pins import pin_shape
 from converters.altium.schlib_symbol import read_symbol
 from converters.altium.schlib_text import overbar_to_kicad
 from converters.fixtures.cfb_writer import CompoundFileWriter
-from converters.model.symbol import Arc, Circle, Polyline, Rectangle, Text
+from converters.model.symbol import Arc, Bezier, Circle, Rectangle, Text
 
 MM = 0.254  # one Altium schematic unit
 
@@ -160,12 +160,13 @@ def test_graphics_units_fractions_and_fills():
     circle = text_record({"RECORD": "12", "Radius": "1", "EndAngle": "360", "OwnerPartId": "1"})
     ellipse = text_record({"RECORD": "8", "Radius": "4", "SecondaryRadius": "2", "OwnerPartId": "1"})
     symbol = read_symbol(component() + rect + arc + circle + ellipse, [], "PART")
-    r, a, c, e = symbol.graphics
+    r, a, c, *e = symbol.graphics
     assert isinstance(r, Rectangle) and r.end == pytest.approx((10.5 * MM, 5 * MM)) and r.fill.kind == "background"
     assert isinstance(a, Arc) and a.start == pytest.approx((2 * MM, 0)) and a.end == pytest.approx((0, 2 * MM))
     assert a.mid == pytest.approx((2 * MM * math.cos(math.pi / 4), 2 * MM * math.sin(math.pi / 4)))
     assert isinstance(c, Circle) and c.radius == pytest.approx(MM)
-    assert isinstance(e, Polyline) and max(p[0] for p in e.points) == pytest.approx(4 * MM)
+    assert len(e) == 4 and all(isinstance(b, Bezier) for b in e)  # an outline ellipse: four Bezier quarters
+    assert max(p[0] for b in e for p in b.points) == pytest.approx(4 * MM)
     assert any("ellipse" in w for w in symbol.warnings)
 
 
