@@ -55,6 +55,14 @@ def _stroke(width: float, style: str = "solid") -> list:
     return node("stroke", node("width", r6(width)), node("type", Symbol(style)))
 
 
+def _glyph_size(text: Text) -> float:
+    """KiCad glyph size for an Altium text height: TrueType fonts are drawn smaller by KiCad, so its
+    importer scales them (0.63 for Arial, 0.5 for others); the stroke font keeps the height."""
+    if text.truetype:
+        return text.height * (0.63 if "arial" in text.font_name.lower() else 0.5)
+    return text.height
+
+
 class FootprintWriter:
     def __init__(self, layer_map: LayerMap, kicad_version: int = 9) -> None:
         self.layer_map = layer_map
@@ -477,24 +485,17 @@ class FootprintWriter:
             if not layers:
                 continue
             layer = layers[0]
+            content = text.text.replace(".Designator", "${REFERENCE}").replace(".Comment", "${VALUE}")
+            if text.frame is not None and not text.inverted:
+                items.append(self._text_box(text, content, layer))
+                continue
             effects = self._effects(text)
-            at = node("at", *xy(text.position), r6(text.rotation % 360))
+            at = node("at", *xy(self._baseline(text)), r6(text.rotation % 360))
             if text.role == "designator" and reference is None:
                 reference = node("property", "Reference", "REF**", at, node("layer", layer), effects)
                 continue
             if text.role == "comment" and value is None:
                 value = node("property", "Value", name, at, node("layer", layer), effects)
-                continue
-            content = text.text.replace(".Designator", "${REFERENCE}").replace(".Comment", "${VALUE}")
-            if text.frame is not None and not text.inverted:
-                w, h = text.frame
-                start = (text.position[0], text.position[1] - h)
-                end = (text.position[0] + w, text.position[1])
-                if text.rotation % 360:
-                    self.warnings.append(f"text frame '{text.text[:20]}' rotated {r6(text.rotation)} degrees "
-                                         f"written unrotated")
-                items.append(node("fp_text_box", content, node("start", *xy(start)), node("end", *xy(end)),
-                                  node("margins", 0, 0, 0, 0), node("layer", layer), effects))
                 continue
             layer_expr = node("layer", layer, Symbol("knockout")) if text.inverted else node("layer", layer)
             items.append(node("fp_text", Symbol("user"), content, at, layer_expr, effects))
@@ -504,17 +505,43 @@ class FootprintWriter:
                   self._property("Description", "", (0, 0), hidden=True)]
         return fields
 
-    def _effects(self, text: Text) -> list:
-        size = text.height
+    @staticmethod
+    def _baseline(text: Text):
+        """Where KiCad's left-bottom anchor goes for an Altium text position.
+
+        Altium's position is the bottom of the text's box, below the descenders; KiCad's importer
+        moves the anchor "down" the text (perpendicular to its baseline, turned with the text) by a
+        fixed share of the KiCad glyph size: 0.1225 for the stroke font, 0.17 for TrueType fonts
+        (measured on every text of KiCad's own conversions in reference/, mirrored ones alike)."""
+        drop = _glyph_size(text) * (0.17 if text.truetype else 0.1225)
+        return rotate((text.position[0], text.position[1] + drop), text.position, text.rotation)
+
+    def _text_box(self, text: Text, content: str, layer: str) -> list:
+        """An Altium text frame: its position is the frame's lower-left corner, which it turns about.
+        KiCad's importer writes frames top-left justified without a border; rotated frames become
+        KiCad's rotated text box (four corners and the angle)."""
+        w, h = text.frame
+        x, y = text.position
+        corners = [(x, y - h), (x + w, y - h), (x + w, y), (x, y)]
+        angle = text.rotation % 360
+        if angle:
+            shape = [node("pts", *[node("xy", *xy(rotate(c, text.position, angle))) for c in corners]),
+                     node("margins", 0, 0, 0, 0), node("angle", r6(angle))]
+        else:
+            shape = [node("start", *xy(corners[0])), node("end", *xy(corners[2])), node("margins", 0, 0, 0, 0)]
+        effects = self._effects(text, (Symbol("left"), Symbol("top")))
+        return node("fp_text_box", content, *shape, node("layer", layer), effects,
+                    node("border", Symbol("no")), _stroke(0.1, "default"))
+
+    def _effects(self, text: Text, justify: tuple = (Symbol("left"), Symbol("bottom"))) -> list:
+        size = _glyph_size(text)
         font = [node("face", text.font_name)] if text.truetype and text.font_name else []
-        if text.truetype:
-            size = text.height * (0.63 if "arial" in text.font_name.lower() else 0.5)
         font += [node("size", r6(size), r6(size)), node("thickness", r6(max(text.stroke_width, 0.0)))]
         if text.bold:
             font.append(node("bold", Symbol("yes")))
         if text.italic:
             font.append(node("italic", Symbol("yes")))
-        justify = [Symbol("left"), Symbol("bottom")]
+        justify = list(justify)
         if text.mirrored:
             justify.append(Symbol("mirror"))
         return node("effects", node("font", *font), node("justify", *justify))

@@ -79,3 +79,45 @@ def test_model_reference_with_offset_and_rotation():
                                              [ModelLink("${ALTIUM2KICAD_3DMODELS}/L.3dshapes/m.step")]).text
     assert '(model "${ALTIUM2KICAD_3DMODELS}/L.3dshapes/m.step"' in text
     assert "(xyz 1 2 0.5)" in text and "(xyz -90 0 20)" in text
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s*\)", ")", re.sub(r"\s+", " ", text))
+
+
+def test_text_anchor_drops_below_the_baseline_as_kicad_places_it():
+    """KiCad's importer moves Altium's text position down the text by 0.1225 x size (stroke font)
+    or 0.17 x KiCad size (TrueType), turned with the text (measured on KiCad's own conversions)."""
+    stroke = Text("S", (1.0, 2.0), 1.27, 0.0, 0.127, OVERLAY)
+    turned = Text("R", (0.0, 1.905), 1.016, 45.0, 0.1, OVERLAY)
+    arial = Text("A", (0.0, 0.0), 1.27, 0.0, 0.254, OVERLAY, truetype=True, font_name="Arial")
+    flat = _flat(write(Footprint("F", texts=[stroke, turned, arial])).text)
+    assert '(fp_text user "S" (at 1 2.155575 0)' in flat
+    assert '(fp_text user "R" (at 0.088007 1.993007 45)' in flat   # KiCad's TEXT_TEST: same numbers
+    assert '(fp_text user "A" (at 0 0.136017 0)' in flat
+
+
+def test_text_frame_is_a_borderless_top_left_box_and_turns_about_its_corner():
+    plain = Text("Box", (1.0, -2.0), 1.0, 0.0, 0.1, OVERLAY, frame=(4.0, 2.0))
+    turned = Text("Turned", (1.0, -2.0), 1.0, 30.0, 0.1, OVERLAY, frame=(4.0, 2.0))
+    written = write(Footprint("F", texts=[plain, turned]))
+    flat = _flat(written.text)
+    assert '(fp_text_box "Box" (start 1 -4) (end 5 -2)' in flat and "(justify left top)" in flat
+    assert flat.count("(border no)") == 2 and not written.warnings
+    # the corner (x + w, y) turns 30 degrees counter-clockwise about the anchor (1, -2)
+    assert '(pts (xy 0 -3.732051) (xy 3.464102 -5.732051) (xy 4.464102 -4) (xy 1 -2)) (margins 0 0 0 0) (angle 30)' \
+        in flat
+
+
+def test_kicad_keeps_a_rotated_text_frame(kicad_validate, shared, tmp_path):
+    import subprocess
+    turned = Text("Turned", (1.0, -2.0), 1.0, 30.0, 0.1, OVERLAY, frame=(4.0, 2.0))
+    source = tmp_path / "in.pretty"
+    source.mkdir()
+    (source / "F.kicad_mod").write_text(write(Footprint("F", texts=[turned])).text, encoding="utf-8")
+    result = subprocess.run([str(shared / "tools/kicad/kicad-cli"), "fp", "upgrade", "--force", str(source),
+                             "-o", str(tmp_path / "out.pretty")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    saved = _flat((tmp_path / "out.pretty" / "F.kicad_mod").read_text(encoding="utf-8"))
+    assert "(xy 0 -3.732051) (xy 3.464102 -5.732051) (xy 4.464102 -4) (xy 1 -2)" in saved
+    assert "(angle 30)" in saved and "(border no)" in saved and "(justify left top)" in saved

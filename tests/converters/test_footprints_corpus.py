@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -114,3 +115,43 @@ def test_kicad_loads_every_footprint(converted, kicad_validate, tmp_path):
             shutil.copy(f, merged / f"{count:05d}_{f.name}")
     run = subprocess.run([str(kicad_validate), str(merged)], capture_output=True, text=True, timeout=1200)
     assert run.returncode == 0 and f"({count} footprints)" in run.stdout, run.stdout[-3000:]
+
+
+def _text_items(module, path: Path) -> Counter:
+    """fp_text / fp_text_box of a footprint as (kind, text, placement, size, justify); layer left out
+    because our courtyard/assembly mapping differs on purpose."""
+    fp = module.parse_sexpr(path.read_text(encoding="utf-8"))[0]
+    items = Counter()
+    for item in fp[1:]:
+        kind = module.head(item)
+        if kind not in ("fp_text", "fp_text_box"):
+            continue
+        label = str(item[2] if kind == "fp_text" else item[1])
+        where = [module.kid(item, k) for k in ("at", "start", "end", "pts", "angle")]
+        place = tuple(round(module.num(v), 4) for w in where if w for v in w[1:] if not isinstance(v, list))
+        pts = module.kid(item, "pts")
+        if pts:
+            place += tuple(round(module.num(v), 4) for xy in pts[1:] for v in xy[1:])
+        effects = module.kid(item, "effects") or []
+        font = module.kid(effects, "font") or []
+        size = module.kid(font, "size")
+        justify = module.kid(effects, "justify")
+        items[(kind, label, place, tuple(size[1:]) if size else (), tuple(map(str, justify[1:])) if justify else ())] += 1
+    return items
+
+
+def test_texts_are_placed_as_kicad_places_them(converted, shared):
+    """Every text and text frame KiCad's importer wrote for the same footprint is ours too: position
+    (baseline drop), rotation, size, justification, frame corners."""
+    out, _report, _libs = converted
+    module = _tool(shared, "kicad_compare")
+    reference = {(p.parent.name.lower(), p.name.lower()): p for p in (shared / "reference").rglob("*.kicad_mod")}
+    compared, missing = 0, []
+    for ours in sorted((out / "footprints").rglob("*.kicad_mod")):
+        ref = reference.get((ours.parent.name.lower(), ours.name.lower()))
+        if ref is None:
+            continue
+        want, got = _text_items(module, ref), _text_items(module, ours)
+        compared += sum(want.values())
+        missing += [(ours.name, item) for item in want - got]
+    assert compared >= 70 and not missing, missing[:5]
