@@ -13,6 +13,12 @@ from enum import Enum
 from pathlib import Path
 
 
+def _plural(noun: str, count: int) -> str:
+    if count == 1:
+        return noun
+    return noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+
+
 class Status(str, Enum):
     OK = "ok"
     WARNING = "warning"
@@ -70,7 +76,7 @@ class ConversionReport:
         kinds: dict[str, int] = {}
         for row in self.items:
             kinds[row.kind] = kinds.get(row.kind, 0) + 1
-        what = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in sorted(kinds.items())) or "no items"
+        what = ", ".join(f"{n} {_plural(k, n)}" for k, n in sorted(kinds.items())) or "no items"
         return (f"{what}: {c['ok']} ok, {c['warning']} with warnings, {c['failed']} failed"
                 f" -> {self.output}")
 
