@@ -54,8 +54,9 @@ def _drop_db(name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def airflow_api():
-    """Scratch metadata DB (migrated by `airflow db migrate`) and a running api-server."""
+def airflow_api(pipeline_env):
+    """Scratch metadata DB (migrated by `airflow db migrate`) and a running api-server (which sees the
+    pipeline's configuration too: it serves the reports)."""
     from include.airflow_api import AirflowApi, wait_healthy
     _create_db(METADATA_DB)
     home = Path(os.environ["AIRFLOW_HOME"])
@@ -95,10 +96,11 @@ def s3_server():
     server.stop()
 
 
-@pytest.fixture
-def pipeline_env(tmp_path, s3_server, monkeypatch):
+@pytest.fixture(scope="module")
+def pipeline_env(tmp_path_factory, s3_server):
     """The project's default config with the testing environment on S3 and a PostgreSQL library DB."""
     import yaml
+    tmp_path = tmp_path_factory.mktemp("pipeline")
     endpoint, client = s3_server
     config = yaml.safe_load((REPO / "config" / "altium2kicad.yaml").read_text())
     config["environments"]["testing"]["target"] = {"kind": "s3", "bucket": "kicad-libraries",
@@ -107,16 +109,20 @@ def pipeline_env(tmp_path, s3_server, monkeypatch):
     path.write_text(yaml.safe_dump(config))
     library_db = f"a2k_lib_{uuid.uuid4().hex[:10]}"
     _create_db(library_db)
-    monkeypatch.setenv("ALTIUM2KICAD_CONFIG", str(path))
-    monkeypatch.setenv("ALTIUM2KICAD_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("ALTIUM2KICAD_DB_URL", f"{PG_SERVER}/{library_db}")
-    kicad = REPO.parent / "shared" / "tools" / "kicad" / "kicad-cli"
-    if os.environ.get("ALTIUM2KICAD_SHARED"):
-        kicad = Path(os.environ["ALTIUM2KICAD_SHARED"]) / "tools" / "kicad" / "kicad-cli"
+    env = {"ALTIUM2KICAD_CONFIG": str(path), "ALTIUM2KICAD_HOME": str(tmp_path / "home"),
+           "ALTIUM2KICAD_DB_URL": f"{PG_SERVER}/{library_db}"}
+    kicad = Path(os.environ.get("ALTIUM2KICAD_SHARED", REPO.parent / "shared")) / "tools" / "kicad" / "kicad-cli"
     if kicad.exists():
-        monkeypatch.setenv("ALTIUM2KICAD_KICAD_CLI", str(kicad))
-    yield {"home": tmp_path / "home", "db_url": f"{PG_SERVER}/{library_db}", "s3": client,
+        env["ALTIUM2KICAD_KICAD_CLI"] = str(kicad)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield {"home": tmp_path / "home", "db_url": env["ALTIUM2KICAD_DB_URL"], "s3": client,
            "prefix": config["environments"]["testing"]["target"]["prefix"], "kicad": kicad.exists()}
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
     from include.library_db.database import engine
     engine.cache_clear()
     _drop_db(library_db)
@@ -206,6 +212,14 @@ def test_full_run_on_a_real_dblib(dag, airflow_api, pipeline_env, shared):
     text = report.read_text()
     assert "FUSE BLADE" in text and "<svg" in text and "migration_quality" in text
     assert "data_docs" in text
+    # the report is linked from every task of the run and served by the api-server (plugin)
+    links = airflow_api._request("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run.run_id}/taskInstances/"
+                                        "deployment.deploy_to_production/links")
+    url = links["extra_links"]["Migration report"]
+    assert url.endswith("/index.html")
+    import urllib.request
+    with urllib.request.urlopen(url, timeout=30) as served:
+        assert "FUSE BLADE" in served.read().decode()
     print(f"\nfull_library_migration on {source.name}: {seconds:.1f}s, {len(rows)} items, "
           f"quality {metrics['migration_quality'].value:.3f}, report {report}")
 

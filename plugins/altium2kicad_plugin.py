@@ -1,0 +1,57 @@
+"""Airflow plugin: the migration report, served by the api-server and linked from every task.
+
+- `/altium2kicad/reports/<run>/index.html`: the run's HTML report and its GE Data Docs, served
+  read-only from the configured `progress_tracking.report_dir`.
+- "Migration report": an extra link on every task of full_library_migration pointing there.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from airflow.plugins_manager import AirflowPlugin
+from airflow.sdk.bases.operatorlink import BaseOperatorLink
+
+PREFIX = "/altium2kicad"
+DAG_IDS = {"full_library_migration"}
+
+
+def report_url(run_id: str, base_url: str = "") -> str:
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)
+    return f"{base_url.rstrip('/')}{PREFIX}/reports/{safe}/index.html"
+
+
+class MigrationReportLink(BaseOperatorLink):
+    name = "Migration report"
+
+    def get_link(self, operator, *, ti_key) -> str:
+        if ti_key.dag_id not in DAG_IDS:
+            return ""
+        from airflow.configuration import conf
+        return report_url(ti_key.run_id, conf.get("api", "base_url", fallback="") or "")
+
+
+def create_app():
+    """FastAPI app serving report folders; the folder is read from the config per request."""
+    from fastapi import FastAPI, HTTPException
+    from fastapi.responses import FileResponse
+
+    app = FastAPI(title="altium2kicad reports")
+
+    @app.get("/reports/{run}/{path:path}")
+    def report_file(run: str, path: str):
+        from include.config import load_config
+        root = load_config().report_dir.resolve()
+        wanted = (root / run / (path or "index.html")).resolve()
+        if root not in wanted.parents or not wanted.is_file():
+            raise HTTPException(status_code=404, detail="no such report file")
+        return FileResponse(wanted)
+
+    return app
+
+
+class Altium2KicadPlugin(AirflowPlugin):
+    name = "altium2kicad"
+    global_operator_extra_links = [MigrationReportLink()]
+    fastapi_apps = [{"app": create_app(), "url_prefix": PREFIX, "name": "altium2kicad reports"}]
