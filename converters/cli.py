@@ -16,6 +16,7 @@ from .convert import ConvertOptions, UsageError, convert_paths
 from .report import ConversionReport
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_NOTHING_READ = 0, 1, 2
+MAX_FAILURES_SHOWN = 20  # the rest are in report.json; a terminal full of rows helps nobody
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,9 +76,12 @@ def run_convert(args: argparse.Namespace) -> int:
                              layer_map=args.layer_map, database_url=args.database_url,
                              svn_checkout=args.svn_checkout, output_database_url=args.output_database_url)
     report = convert_paths(args.paths, args.output, options, progress=_progress(not args.quiet))
-    for row in report.items:
-        if row.status.value == "failed":
-            print(f"FAILED {row.source}: {row.item}: {'; '.join(row.messages)}", file=sys.stderr)
+    failed = [row for row in report.items if row.status.value == "failed"]
+    for row in failed[:MAX_FAILURES_SHOWN]:
+        print(f"FAILED {row.source}: {row.item}: {'; '.join(row.messages)}", file=sys.stderr)
+    if len(failed) > MAX_FAILURES_SHOWN:
+        print(f"... and {len(failed) - MAX_FAILURES_SHOWN} more failed items: see "
+              f"{args.output / 'report.json'}", file=sys.stderr)
     print(report.summary_line())
     return exit_code(report)
 
