@@ -157,7 +157,8 @@ def current_s3(client, bucket: str, prefix: str) -> str | None:
 def publish_s3(release: Path, client, bucket: str, prefix: str, version: str) -> Published:
     previous = current_s3(client, bucket, prefix)
     base = _key(prefix, "versions", version)
-    files = sorted(p for p in release.rglob("*") if p.is_file())
+    # a dangling link is listed too: it must fail the upload (as it fails a local copy), not vanish
+    files = sorted(p for p in release.rglob("*") if p.is_file() or p.is_symlink())
     for path in files:
         client.upload_file(str(path), bucket, _key(base, path.relative_to(release).as_posix()))
     listed = 0

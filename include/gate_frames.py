@@ -46,6 +46,7 @@ def symbols(inv: Inventory, rows: list[dict], written: WrittenLibraries) -> list
         for f in read_symbol_library(path):
             if f.error:
                 unreadable.append({"item": f"{path.name}", "written": None, "pins_written": -1, "pins_source": 0,
+                                   "pins_read": 0, "pin_records": 0,
                                    "duplicate_pins": None, "off_grid_pins": None})
             facts[(f.library, f.name)] = f
     source = {(i.library, i.item): i.facts for i in inv.of_kind("symbol")}
@@ -59,6 +60,7 @@ def symbols(inv: Inventory, rows: list[dict], written: WrittenLibraries) -> list
         out.append({
             "item": r.get("target") or r["item"], "written": f"{nick}:{name}" if f else None,
             "pins_written": f.pins if f else -1, "pins_source": src.get("pins", f.pins if f else 0),
+            "pins_read": src.get("pins_read", 0), "pin_records": src.get("pin_records", src.get("pins_read", 0)),
             "duplicate_pins": ", ".join(f.duplicate_pins) if f and f.duplicate_pins else None,
             "off_grid_pins": ", ".join(f.off_grid_pins[:5]) if f and f.off_grid_pins else None})
     return out

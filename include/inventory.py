@@ -113,6 +113,7 @@ class InventoryBuilder:
             self.inv.items.append(InventoryItem(str(path), path.name, "library", {"error": str(exc)}))
 
     def _symbols(self, path: Path, lib) -> None:
+        raw = raw_pin_records(path)
         self.inv.items.append(InventoryItem(str(path), path.name, "library",
                                             {"type": "symbols", "items": len(lib.symbols), "failures": len(lib.failures)}))
         for sym in lib.symbols:
@@ -123,7 +124,8 @@ class InventoryBuilder:
             for w in sym.warnings:
                 self.approximations[_approximation_key(w)] += 1
             self.inv.items.append(InventoryItem(str(path), sym.name, "symbol", {
-                "pins": len(pins), "units": sym.unit_count, "body_styles": sym.body_styles,
+                "pins": len(pins), "pins_read": len(sym.pins), "pin_records": raw.get(sym.name, len(sym.pins)),
+                "units": sym.unit_count, "body_styles": sym.body_styles,
                 "footprint": sym.footprint_model, "warnings": len(sym.warnings)}))
         for failure in lib.failures:
             self.inv.items.append(InventoryItem(str(path), failure.name, "symbol", {"error": failure.reason}))
@@ -201,6 +203,41 @@ class InventoryBuilder:
                                             {"type": "database", "tables": tables,
                                              "connection": library.connection.masked}))
         return used
+
+
+def raw_pin_records(path: Path) -> dict[str, int]:
+    """Pin records per symbol counted from the record framing alone (not the converter's reader):
+    the yardstick that notices a pin the reader had to skip."""
+    import struct
+
+    from converters.altium.compound import CompoundFile
+    from converters.altium.records import parse_properties, split_records
+    counts: dict[str, int] = {}
+    try:
+        cf = CompoundFile(path)
+    except Exception:
+        return counts
+    try:
+        for storage in cf.storages():
+            if not cf.has(storage, "Data"):
+                continue
+            try:
+                records, _ = split_records(cf.read(storage, "Data"))
+            except Exception:
+                continue
+            if not records or records[0].binary:
+                continue
+            name = parse_properties(records[0].payload).text("LIBREFERENCE") or storage
+            pins = 0
+            for rec in records[1:]:
+                if rec.binary:
+                    pins += len(rec.payload) >= 4 and struct.unpack_from("<i", rec.payload)[0] == 2
+                elif b"RECORD=2|" in rec.payload.upper() + b"|":
+                    pins += parse_properties(rec.payload).text("RECORD") == "2"
+            counts[name] = pins
+    finally:
+        cf.close()
+    return counts
 
 
 def analyze(source: Path) -> Inventory:
