@@ -50,6 +50,7 @@ def kicad_cli(shared: Path) -> Path | None:
 
 def run_kicad(cli: Path, files: list[Path], kind: str, out: Path) -> dict:
     verb = "sym" if kind == "symbols" else "fp"
+    out.mkdir(parents=True, exist_ok=True)
     failed, started = 0, time.perf_counter()
     for i, path in enumerate(files):
         target = out / (f"{i}.kicad_sym" if verb == "sym" else f"{i}.pretty")
