@@ -92,6 +92,8 @@ def analyze_source_library(rc: RunContext | None = None) -> list[str]:
     inv.write(rc.folder / "inventory.json")
     store.put_source_items(rc.run_id, [i.__dict__ for i in inv.items])
     store.audit(rc.run_id, rc.actor, "analysis", {"source": str(source), "summary": inv.summary(),
+                                                    "counts": inv.counts(), "record_types": inv.record_types,
+                                                    "approximations": inv.approximations,
                                                     "problems": inv.problems[:20]})
     log.info("inventory of %s: %s", source, inv.summary())
     if not inv.units:
@@ -177,6 +179,13 @@ def run_full_migration(unit: str, rules: dict, rc: RunContext | None = None) -> 
 
 
 # -- validation -----------------------------------------------------------------------------------
+def _materialize(converted) -> list[dict]:
+    """The mapped tasks' results; indexing by length avoids probing past the end (a logged 404)."""
+    if hasattr(converted, "__len__") and hasattr(converted, "__getitem__"):
+        return [converted[i] for i in range(len(converted))]
+    return list(converted)
+
+
 def _outputs(converted: list[dict]) -> list[Path]:
     return [Path(c["out"]) for c in converted]
 
@@ -198,7 +207,7 @@ def validate(kind: str, converted: list[dict], criteria: dict, rc: RunContext | 
     from . import gate_frames, quality_gates
     from .library_facts import WrittenLibraries
     rc = rc or current()
-    converted = list(converted)
+    converted = _materialize(converted)
     inv = rc.inventory()
     rows = _all_rows(converted)
     written = WrittenLibraries.find(_outputs(converted))
@@ -265,7 +274,7 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
     """stage 'test': publish to workflows.test_environment; 'production': to the run's environment."""
     from . import deployment, metrics
     rc = rc or current()
-    converted = list(converted)
+    converted = _materialize(converted)
     env_name = rc.config.workflows.test_environment if stage == "test" else rc.environment_name
     env = rc.config.environment(env_name)
     if stage == "test":

@@ -116,7 +116,16 @@ def run_suite(name: str, level: str, rows: list[dict], docs_root: Path | None = 
         cfg = r.expectation_config
         meta = cfg.meta or {}
         indexes = r.result.get("unexpected_index_list") or []
-        items = [str(frame.loc[i, "item"]) for i in indexes if isinstance(i, (int,)) or str(i).isdigit()]
+        values = r.result.get("unexpected_list") or []
+        items = []
+        for n, i in enumerate(indexes):
+            if not (isinstance(i, int) or str(i).isdigit()):
+                continue
+            shown = values[n] if n < len(values) else None
+            if isinstance(shown, (tuple, list)):          # pair expectations: written vs source
+                shown = " vs ".join(str(v) for v in shown)
+            name = str(frame.loc[int(i), "item"])
+            items.append(f"{name} ({shown})" if shown is not None and str(shown) not in name else name)
         count = r.result.get("unexpected_count", len(items)) or len(items)
         column = cfg.kwargs.get("column") or f"{cfg.kwargs.get('column_A')}={cfg.kwargs.get('column_B')}"
         outcome.expectations.append(ExpectationOutcome(

@@ -31,7 +31,8 @@ def test_failed_gate_names_expectation_and_item(tmp_path):
     outcome = run_suite("symbols", "full", ROWS, tmp_path)
     assert not outcome.success
     failed = {e.expectation: e.failed_items for e in outcome.failures()}
-    assert failed == {"expect_column_pair_values_to_be_equal": ["Lib:BAD"], "expect_column_values_to_be_null": ["Lib:BAD"]}
+    assert failed == {"expect_column_pair_values_to_be_equal": ["Lib:BAD (3 vs 2)"],
+                      "expect_column_values_to_be_null": ["Lib:BAD (unit 1: 3)"]}
     assert [e.column for e in outcome.warnings()] == ["off_grid_pins"]     # the 50 mil grid only warns
     assert "Lib:BAD" in outcome.message() and "pin count equals the source" in outcome.message()
     assert Path(outcome.data_docs).is_file()
