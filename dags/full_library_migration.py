@@ -20,11 +20,27 @@ DEFAULT_ARGS = {
 }
 # A quality gate or a deployment check gives the same answer when repeated: no retries there.
 NO_RETRY = {"retries": 0}
-# approvals wait for a person; the config's approvals.response_timeout_hours is applied at run time
+# How long an approval waits when the configuration cannot be read; the task itself replaces it
+# with approvals.response_timeout_hours when it starts (include.approvals, a pre_execute hook).
 APPROVAL_TIMEOUT = timedelta(hours=72)
+# max_active_tis_per_dagrun is read by the scheduler from the parsed DAG, so it cannot come from the
+# configuration at run time (and the configuration is never read at parse time): keep it equal to
+# workflows.max_parallel_libraries by hand.
+MAX_PARALLEL_LIBRARIES = 4
 
 TEST_SUMMARY = "{{ ti.xcom_pull(task_ids='migration.run_test_migration')['summary'] }}"
 UAT_SUMMARY = "{{ ti.xcom_pull(task_ids='deployment.deploy_to_test_environment')['summary'] }}"
+
+
+def _approval_settings(context) -> None:
+    from include import approvals
+    approvals.apply_settings(context)
+
+
+def approval(task_id: str, subject: str, body: str, owner: str) -> ApprovalOperator:
+    """A human-in-the-loop approval; its timeout comes from the configuration when it runs."""
+    return ApprovalOperator(task_id=task_id, subject=subject, body=body, response_timeout=APPROVAL_TIMEOUT,
+                            pre_execute=_approval_settings, retries=0, owner=owner)
 
 
 @dag(
@@ -81,16 +97,10 @@ def full_library_migration():
             from include import pipeline
             return pipeline.run_test_migration(units, rules)
 
-        review = ApprovalOperator(
-            task_id="review_test_results",
-            subject="Review the test migration of {{ params.source }}",
-            body=TEST_SUMMARY,
-            response_timeout=APPROVAL_TIMEOUT,
-            retries=0,
-            owner="qa",
-        )
+        review = approval("review_test_results", "Review the test migration of {{ params.source }}",
+                          TEST_SUMMARY, owner="qa")
 
-        @task(task_id="run_full_migration", max_active_tis_per_dagrun=4)
+        @task(task_id="run_full_migration", max_active_tis_per_dagrun=MAX_PARALLEL_LIBRARIES)
         def run_full_migration(unit: str, rules: dict) -> dict:
             from include import pipeline
             return pipeline.run_full_migration(unit, rules)
@@ -128,14 +138,8 @@ def full_library_migration():
             from include import pipeline
             return pipeline.deploy(converted, stage="test")
 
-        uat = ApprovalOperator(
-            task_id="user_acceptance_testing",
-            subject="User acceptance of the migrated library ({{ params.source }})",
-            body=UAT_SUMMARY,
-            response_timeout=APPROVAL_TIMEOUT,
-            retries=0,
-            owner="library-admins",
-        )
+        uat = approval("user_acceptance_testing", "User acceptance of the migrated library ({{ params.source }})",
+                       UAT_SUMMARY, owner="library-admins")
 
         @task(task_id="deploy_to_production", **NO_RETRY)
         def deploy_to_production(converted: list[dict]) -> dict:

@@ -72,3 +72,8 @@ def test_full_library_migration_shape(dagbag):
     from airflow.providers.standard.operators.hitl import ApprovalOperator
     assert isinstance(tasks["migration.review_test_results"], ApprovalOperator)
     assert isinstance(tasks["deployment.user_acceptance_testing"], ApprovalOperator)
+    config = load_config(DEFAULT_CONFIG)
+    for task_id in ("migration.review_test_results", "deployment.user_acceptance_testing"):
+        assert tasks[task_id]._pre_execute_hook is not None, f"{task_id} ignores approvals.response_timeout_hours"
+    # the scheduler reads this from the parsed DAG: it must match the documented configuration value
+    assert tasks["migration.run_full_migration"].max_active_tis_per_dagrun == config.workflows.max_parallel_libraries
