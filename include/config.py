@@ -8,6 +8,7 @@ variables and Airflow connections that hold them.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -201,6 +202,12 @@ class PipelineConfig(Section):
         if db.conn_id and (url := _airflow_connection_uri(db.conn_id)):
             return url
         return _resolve_sqlite(db.default_url)
+
+
+def folder_name(text: str) -> str:
+    """A run id (or a library stem) as one folder name: the same in the work dir, the report dir
+    and the plugin's report URL."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
 
 
 def home() -> Path:

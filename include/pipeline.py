@@ -9,11 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import PipelineConfig, load_config
+from .config import PipelineConfig, load_config, folder_name
 from .library_db.store import LibraryStore
 
 log = logging.getLogger(__name__)
@@ -31,7 +30,7 @@ class RunContext:
 
     @property
     def safe_run(self) -> str:
-        return re.sub(r"[^A-Za-z0-9_.-]+", "_", self.run_id)
+        return folder_name(self.run_id)
 
     @property
     def folder(self) -> Path:
@@ -138,7 +137,7 @@ def setup_validation_criteria(units: list[str], rc: RunContext | None = None) ->
 # -- migration -----------------------------------------------------------------------------------
 def _unit_folder(rc: RunContext, phase: str, unit: str) -> Path:
     digest = hashlib.sha1(unit.encode("utf-8")).hexdigest()[:8]
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(unit).stem)[:40]
+    stem = folder_name(Path(unit).stem)[:40]
     return rc.folder / phase / f"{stem}-{digest}"
 
 

@@ -7,9 +7,6 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 from airflow.plugins_manager import AirflowPlugin
 from airflow.sdk.bases.operatorlink import BaseOperatorLink
 
@@ -18,8 +15,8 @@ DAG_IDS = {"full_library_migration"}
 
 
 def report_url(run_id: str, base_url: str = "") -> str:
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)
-    return f"{base_url.rstrip('/')}{PREFIX}/reports/{safe}/index.html"
+    from include.config import folder_name
+    return f"{base_url.rstrip('/')}{PREFIX}/reports/{folder_name(run_id)}/index.html"
 
 
 class MigrationReportLink(BaseOperatorLink):
