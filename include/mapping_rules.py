@@ -85,15 +85,18 @@ def from_dict(data: dict, path: Path) -> MappingRules:
         if not isinstance(fixes, dict):
             raise MappingRulesError(f"{path}: footprint_name_fixes.{lib}: must map old names to new names")
     if data["layer_map"]:
+        import tempfile
+
         from converters.kicad.layers import LayerMapError, load_layer_map
-        probe = path.with_name(f".{path.name}.layers.json")
-        try:
+        # checked by the footprint writer's own reader, through a scratch file: the rules' folder
+        # may be read-only, and the scratch name is kept out of the message
+        with tempfile.TemporaryDirectory() as scratch:
+            probe = Path(scratch) / "layers.json"
             probe.write_text(json.dumps({"layers": data["layer_map"]}), encoding="utf-8")
-            load_layer_map(probe)
-        except LayerMapError as exc:
-            raise MappingRulesError(f"{path}: layer_map: {exc}") from None
-        finally:
-            probe.unlink(missing_ok=True)
+            try:
+                load_layer_map(probe)
+            except LayerMapError as exc:
+                raise MappingRulesError(f"{path}: layer_map: {str(exc).removeprefix(f'{probe}: ')}") from None
     return MappingRules(**{k: data.get(k, getattr(MappingRules(), k)) for k in known})
 
 

@@ -82,13 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     port = _free_port()
     passwords = prepare(args.home, auto_approve=not args.review, port=port)
 
+    from converters.fixtures.dblib_writer import write_sample_dblib
     from converters.fixtures.sample_library import write_sample_library
     from include.airflow_api import AirflowApi, Reviewer, wait_healthy
     from include.config import load_config
 
     config = load_config()
     source = args.home / "sample-library"
-    files = write_sample_library(source)
+    # a database library over the sample (Excel parts table): the path most companies migrate
+    files = write_sample_library(source) + [write_sample_dblib(source)]
     say(f"sample library: {', '.join(p.name for p in files)} in {source}")
 
     say("preparing Airflow's metadata database (SQLite)")
@@ -137,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"approved {answer['task_id']} as {answer['responded_by']['name']}")
     say(f"library (live version): {live.resolve() if live.exists() else 'not deployed'}")
     say(f"report: {record.report_path if record else 'none'}")
-    say(f"library database: {config.library_db_url()}")
+    from sqlalchemy.engine import make_url
+    say(f"library database: {make_url(config.library_db_url()).render_as_string(hide_password=True)}")
     return 0 if str(run.state) == "success" else 1
 
 

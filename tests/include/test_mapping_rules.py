@@ -33,8 +33,9 @@ def test_edited_file_round_trip_and_errors(tmp_path):
     with pytest.raises(MappingRulesError, match="feild_renames: unknown key"):
         load(path)
     path.write_text("layer_map: {'Mechanical 1': Nowhere.Layer}\n")
-    with pytest.raises(MappingRulesError, match="layer_map"):
+    with pytest.raises(MappingRulesError, match=r"rules.yaml: layer_map: 'Mechanical 1' maps to 'Nowhere.Layer'"):
         load(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["rules.yaml"]   # nothing written beside the rules
 
 
 def test_rules_are_applied_by_the_conversion(tmp_path):
