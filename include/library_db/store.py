@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from .database import session as open_session
@@ -72,9 +72,12 @@ class LibraryStore:
 
     # -- inventory and conversion rows ------------------------------------------------------
     def put_source_items(self, run_id: str, rows: Iterable[dict]) -> int:
+        """The run's whole inventory: replaces what an earlier attempt stored (items gone from the
+        source do not linger)."""
         data = [dict(run_id=run_id, library=r["library"], item=r["item"], kind=r["kind"],
                      facts=r.get("facts", {})) for r in rows]
         with self._session() as s, s.begin():
+            s.execute(delete(SourceItem).where(SourceItem.run_id == run_id))
             upsert(s, SourceItem, _dedupe(data, ("library", "item", "kind")), ["run_id", "library", "item", "kind"])
         return len(data)
 
@@ -86,11 +89,17 @@ class LibraryStore:
             return list(s.scalars(q.order_by(SourceItem.id)))
 
     def put_converted_items(self, run_id: str, phase: str, rows: Iterable[dict]) -> int:
-        """report.json rows (source, item, kind, target, status, messages) of one phase."""
+        """report.json rows (source, item, kind, target, status, messages) of one phase; they replace
+        the rows an earlier attempt stored for the same libraries (an item no longer converted does
+        not linger)."""
         data = [dict(run_id=run_id, phase=phase, library=r["source"], item=r["item"], kind=r["kind"],
                      target=r.get("target", ""), status=r["status"], messages=list(r.get("messages", [])))
                 for r in rows]
         with self._session() as s, s.begin():
+            libraries = sorted({d["library"] for d in data})
+            for start in range(0, len(libraries), BATCH):
+                s.execute(delete(ConvertedItem).where(ConvertedItem.run_id == run_id, ConvertedItem.phase == phase,
+                                                      ConvertedItem.library.in_(libraries[start:start + BATCH])))
             upsert(s, ConvertedItem, _dedupe(data, ("library", "item", "kind")),
                    ["run_id", "phase", "library", "item", "kind"])
         return len(data)

@@ -40,6 +40,13 @@ def test_rerun_upserts_without_duplicates(db_url):
     assert len(store.source_items("r1")) == 1
     assert store.metrics("r1")["components_migrated"].value == 2
     assert len(store.gates("r1")) == 1
+    # a later attempt that no longer holds an item replaces the rows, it does not keep the old one
+    store.put_converted_items("r1", "full", rows[:1])
+    store.put_converted_items("r1", "test", rows)
+    store.put_source_items("r1", [dict(library="A.SchLib", item="R9", kind="symbol")])
+    assert [r.item for r in store.converted_items("r1", "full")] == ["R1"]
+    assert len(store.converted_items("r1", "test")) == 2
+    assert [i.item for i in store.source_items("r1")] == ["R9"]
 
 
 def test_mapping_rules_are_versioned_by_content(db_url):
