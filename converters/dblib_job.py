@@ -203,14 +203,17 @@ def table_columns(maps: list[FieldMap], columns: list[str], warnings: list[str])
 
 
 def _unique_source_columns(columns: list[str], warnings: list[str]) -> list[str]:
-    """SQL databases refuse two columns whose names differ only in case, or an empty name."""
+    """SQL databases refuse two columns whose names differ only in case, an empty name, or a NUL
+    in a name (a damaged CSV or sheet header)."""
     scope = UniqueNames()
     unique = []
     for i, column in enumerate(columns):
-        wanted = column if column.strip() else f"Column {i + 1}"
+        cleaned = column.replace("\x00", "")
+        wanted = cleaned if cleaned.strip() else f"Column {i + 1}"
         name, clashed = scope.claim(wanted)
         if clashed or wanted != column:
-            warnings.append(f"column '{column}' written as '{name}' (name empty or used twice)")
+            shown = column.replace("\x00", "\\0")
+            warnings.append(f"column '{shown}' written as '{name}' (name empty, not allowed or used twice)")
         unique.append(name)
     return unique
 

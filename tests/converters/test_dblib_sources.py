@@ -275,3 +275,21 @@ def test_sample_dblib_over_the_sample_library(tmp_path):
     db = sqlite3.connect(out / "database" / "SampleParts.sqlite")
     assert db.execute('SELECT "Symbols", "Footprints" FROM "Resistors" WHERE "Key" = ?',
                       ("RC0603FR-0710KL",)).fetchone() == ("Sample:RES", "Sample:R0603;Sample:R0805")
+
+
+def test_nul_in_a_column_name_costs_only_that_name(tmp_path):
+    """A damaged CSV header with a NUL byte: SQL refuses the name, so it is cleaned and reported,
+    and the parts are still written (before, the whole parts database failed)."""
+    _libraries(tmp_path)
+    header = ["Part Number", "Library Path", "Library Ref", "Val\x00ue"]
+    (tmp_path / "parts.csv").write_text(",".join(header) + "\nP1,symbols\\Passives.SchLib,RES,1k\n",
+                                        encoding="utf-8")
+    dblib = write_dblib(tmp_path / "Nul.DbLib", CSV_CONNECTION.format(path="C:\\Libs"),
+                        [DbLibTable("parts.csv")], [], database_path="parts.csv")
+    out = tmp_path / "out"
+    assert _convert(dblib, "-o", out) == 0
+    _, rows = _parts(out, "Nul")
+    assert rows[0]["Key"] == "P1" and rows[0]["Value"] == "1k" and rows[0]["Symbols"] == "Passives:RES"
+    report = json.loads((out / "report.json").read_text())
+    table = next(r for r in report["items"] if r["kind"] == "library" and r["item"] == "parts.csv")
+    assert table["status"] == "warning" and any("Val\\0ue" in m for m in table["messages"])
