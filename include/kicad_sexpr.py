@@ -78,5 +78,5 @@ def at(expr: SExpr) -> tuple[float, float, float]:
     node = child(expr, "at")
     if node is None:
         return 0.0, 0.0, 0.0
-    nums = [float(v) for v in node[1:4] if not isinstance(v, list)]
-    return (nums + [0.0, 0.0, 0.0])[0], (nums + [0.0, 0.0, 0.0])[1], (nums + [0.0, 0.0, 0.0])[2]
+    x, y, angle = ([float(v) for v in node[1:4] if not isinstance(v, list)] + [0.0, 0.0, 0.0])[:3]
+    return x, y, angle

@@ -108,8 +108,9 @@ def create_mapping_rules(units: list[str], rc: RunContext | None = None) -> dict
         rules = mapping_rules.load(Path(edited))
         origin = f"edited file {edited}"
     else:
-        rules = mapping_rules.generate(rc.inventory())
-        origin = f"generated from the analysis of {rc.inventory().source}"
+        inv = rc.inventory()
+        rules = mapping_rules.generate(inv)
+        origin = f"generated from the analysis of {inv.source}"
     path = rc.folder / "mapping_rules.yaml"
     text = rules.to_yaml()
     path.write_text(text, encoding="utf-8")
