@@ -131,8 +131,10 @@ class ConversionRun:
         return [lib for (p, kind), lib in self._converted.items() if p == key[0] and kind in ("symbols", "footprints")]
 
     def fail_library(self, path: Path, kind: str, reason: str) -> None:
-        """A whole file could not be read: one failed row that names it."""
-        self.report.add(ItemReport(str(path), path.name, kind, "", Status.FAILED, [f"{path}: {reason}"]))
+        """A whole file could not be read: one failed row that names it (once: readers' errors
+        often start with the file already)."""
+        message = reason if reason.startswith(str(path)) else f"{path}: {reason}"
+        self.report.add(ItemReport(str(path), path.name, kind, "", Status.FAILED, [message]))
 
     def converted_libraries(self) -> list[ConvertedLibrary]:
         """Every symbol, footprint and database library this run wrote (once each)."""

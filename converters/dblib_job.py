@@ -309,7 +309,7 @@ def convert_database_library(run: ConversionRun, path: Path) -> list[ConvertedLi
     try:
         library = read_dblib(path)
     except DbLibError as exc:
-        run.fail_library(path, "library", str(exc).removeprefix(f"{path}: "))
+        run.fail_library(path, "library", str(exc))
         return []
     enabled = [t for t in library.tables if t.enabled]
     for table in library.tables:

@@ -66,7 +66,8 @@ def convert_intlib(run: ConversionRun, path: Path) -> list[ConvertedLibrary]:
     for problem in problems:
         run.fail_library(path, "library", problem)
     if not pcb and not sch:
-        run.fail_library(path, "library", "integrated library holds no SchLib or PcbLib")
+        if not problems:  # damaged streams were reported above; "holds none" would be wrong
+            run.fail_library(path, "library", "integrated library holds no SchLib or PcbLib")
         return []
     converted: list[ConvertedLibrary] = []
     footprints: list[ConvertedLibrary] = []

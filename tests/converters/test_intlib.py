@@ -5,6 +5,7 @@ import zlib
 import pytest
 
 from converters.convert import ConvertOptions, convert_paths
+from converters.fixtures.cfb_writer import write_compound_file
 from converters.intlib_job import IntLibError, unpack_stream
 
 
@@ -22,6 +23,19 @@ def test_not_an_intlib_fails_cleanly(tmp_path):
     bad.write_bytes(b"nothing")
     report = convert_paths([bad], tmp_path / "out", ConvertOptions())
     assert [r.status.value for r in report.items] == ["failed"] and str(bad) in report.items[0].messages[0]
+
+
+def test_damaged_streams_are_named_once(tmp_path):
+    """Every embedded library damaged: one failed row per stream naming the file once, and no
+    claim that the IntLib holds no library (it does; they are damaged)."""
+    bad = write_compound_file(tmp_path / "Damaged.IntLib", {"SchLib/0.schlib": b"\x02notzlib",
+                                                            "PCBLib/0.pcblib": b"\x07x"})
+    report = convert_paths([bad], tmp_path / "out", ConvertOptions())
+    messages = [r.messages[0] for r in report.items]
+    assert [r.status.value for r in report.items] == ["failed", "failed"], messages
+    assert any("PCBLib/0.pcblib: unknown stream marker" in m for m in messages)
+    assert any("SchLib/0.schlib: damaged compressed stream" in m for m in messages)
+    assert all(m.startswith(f"{bad}/") and m.count(str(bad)) == 1 for m in messages), messages
 
 
 @pytest.mark.corpus
