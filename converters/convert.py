@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .naming import UniqueNames, safe_item_name, safe_library_name
-from .report import ConversionReport, ItemReport, Status
+from .report import ConversionReport, ItemFailure, ItemReport, Status
 
 SYMBOL_EXTENSIONS = {".schlib"}
 FOOTPRINT_EXTENSIONS = {".pcblib"}
@@ -136,6 +136,20 @@ class ConversionRun:
         message = reason if reason.startswith(str(path)) else f"{path}: {reason}"
         self.report.add(ItemReport(str(path), path.name, kind, "", Status.FAILED, [message]))
 
+    def report_reader_problems(self, source: Path, kind: str, nick: str, failures: Iterable[ItemFailure],
+                               warnings: list[str]) -> None:
+        """Rows for what a reader could not read: each failed item (its reason names the file), and
+        the library's own warnings (what was lost outside any one item)."""
+        for failure in failures:
+            self.report.add(ItemReport(str(source), failure.name, kind, "", Status.FAILED, [failure.reason]))
+        if warnings:
+            self.report.add(ItemReport(str(source), source.name, "library", nick, Status.WARNING, list(warnings)))
+
+    def fail_item(self, source: Path, kind: str, name: str, exc: Exception) -> None:
+        """The row for one item whose writing raised: it costs that item, never its library."""
+        self.report.add(ItemReport(str(source), name, kind, "", Status.FAILED,
+                                   [f"{source}: {kind} '{name}': {type(exc).__name__}: {exc}"]))
+
     def converted_libraries(self) -> list[ConvertedLibrary]:
         """Every symbol, footprint and database library this run wrote (once each)."""
         seen: dict[int, ConvertedLibrary] = {}
@@ -152,13 +166,13 @@ class ConversionRun:
         return self.report
 
 
-def unique_item_names(names: Iterable[str]) -> Iterator[tuple[str, str, bool]]:
-    """(source name, KiCad name, changed) for items of one library, unique case-insensitively."""
+def unique_item_names(names: Iterable[str]) -> Iterator[tuple[str, list[str]]]:
+    """(KiCad name, warnings) for items of one library, unique case-insensitively; the warnings
+    say when the name had to change."""
     scope = UniqueNames()
     for name in names:
-        safe = safe_item_name(name)
-        final, clashed = scope.claim(safe)
-        yield name, final, final != name
+        final, _ = scope.claim(safe_item_name(name))
+        yield final, ([f"written as '{final}' (name not allowed or already used)"] if final != name else [])
 
 
 def convert_paths(paths: Iterable[Path], out: Path, options: ConvertOptions | None = None,

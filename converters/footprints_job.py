@@ -15,7 +15,7 @@ from pathlib import Path
 from .convert import ConvertedLibrary, ConversionRun, unique_item_names
 from .model.footprint import ComponentBody, EmbeddedModel, FootprintLibrary
 from .naming import UniqueNames, safe_file_name
-from .report import ItemReport, Status
+from .report import ItemReport
 
 MODELS_VARIABLE = "ALTIUM2KICAD_3DMODELS"
 
@@ -85,7 +85,8 @@ def _model_links(run: ConversionRun, store: ModelStore, library: FootprintLibrar
                  warnings: list[str]):
     from .kicad.footprint_writer import ModelLink
     from .kicad.embedded import embedded_file
-    links, files = [], []
+    links: list = []
+    files: dict[str, list] = {}   # embedded file name -> its (file ...) expression, once per footprint
     for body in bodies:
         label = body.model_name or body.identifier or body.model_id or "body"
         model = library.models.get(body.model_id)
@@ -102,11 +103,11 @@ def _model_links(run: ConversionRun, store: ModelStore, library: FootprintLibrar
         file_name = store.file_for(model)
         if run.options.embed_3d and run.options.kicad_version >= 9:
             links.append(ModelLink(f"kicad-embed://{file_name}"))
-            if all(f[1][1] != file_name for f in files):
-                files.append(embedded_file(file_name, model.data))
+            if file_name not in files:
+                files[file_name] = embedded_file(file_name, model.data)
         else:
             links.append(ModelLink(f"${{{MODELS_VARIABLE}}}/{store.nick}.3dshapes/{file_name}"))
-    return links, files
+    return links, list(files.values())
 
 
 def write_footprint_library(run: ConversionRun, library: FootprintLibrary, source: Path,
@@ -124,20 +125,16 @@ def write_footprint_library(run: ConversionRun, library: FootprintLibrary, sourc
         return converted
     writer = FootprintWriter(layer_map, run.options.kicad_version)
     store = ModelStore(run, nick, source)
-    for failure in library.failures:
-        run.report.add(ItemReport(str(source), failure.name, "footprint", "", Status.FAILED, [failure.reason]))
+    run.report_reader_problems(source, "footprint", nick, library.failures, library.warnings)
     names = unique_item_names(fp.name for fp in library.footprints)
-    for fp, (_src, kicad_name, changed) in zip(library.footprints, names):
-        warnings = list(fp.warnings)
-        if changed:
-            warnings.append(f"written as '{kicad_name}' (name not allowed or already used)")
+    for fp, (kicad_name, renamed) in zip(library.footprints, names):
+        warnings = fp.warnings + renamed
         try:
             links, files = _model_links(run, store, library, fp.bodies, warnings)
             written = writer.write(fp, kicad_name, links, files)
             (folder / f"{safe_file_name(kicad_name)}.kicad_mod").write_text(written.text, encoding="utf-8")
         except Exception as exc:  # a bug or odd footprint costs this footprint only
-            run.report.add(ItemReport(str(source), fp.name, "footprint", "", Status.FAILED,
-                                      [f"{source}: footprint '{fp.name}': {type(exc).__name__}: {exc}"]))
+            run.fail_item(source, "footprint", fp.name, exc)
             continue
         converted.items[fp.name] = kicad_name
         if fp.storage and fp.storage != fp.name:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .convert import ConvertedLibrary, ConversionRun, unique_item_names
 from .model.symbol import Implementation, Symbol, SymbolLibrary
-from .report import ItemReport, Status
+from .report import ItemReport
 
 FootprintLookup = Callable[[Symbol, Implementation], str]
 
@@ -39,29 +39,22 @@ def write_symbol_library(run: ConversionRun, library: SymbolLibrary, source: Pat
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{nick}.kicad_sym"
     converted = ConvertedLibrary(source, "symbols", nick, target)
-    for failure in library.failures:
-        run.report.add(ItemReport(str(source), failure.name, "symbol", "", Status.FAILED, [failure.reason]))
-    if library.warnings:
-        run.report.add(ItemReport(str(source), source.name, "library", nick, Status.WARNING, list(library.warnings)))
+    run.report_reader_problems(source, "symbol", nick, library.failures, library.warnings)
     version = run.options.kicad_version
     exprs, rows = [], []
     names = unique_item_names(s.name for s in library.symbols)
-    for symbol, (_src, kicad_name, changed) in zip(library.symbols, names):
-        warnings = list(symbol.warnings)
-        if changed:
-            warnings.append(f"written as '{kicad_name}' (name not allowed or already used)")
+    for symbol, (kicad_name, renamed) in zip(library.symbols, names):
         try:
             if footprint_lookup is not None and symbol.footprints:
                 _apply_footprint(symbol, footprint_lookup(symbol, symbol.footprints[0]))
             expr, notes = symbol_expr(symbol, kicad_name, version)
         except Exception as exc:  # a bug or odd symbol costs this symbol only
-            run.report.add(ItemReport(str(source), symbol.name, "symbol", "", Status.FAILED,
-                                      [f"{source}: symbol '{symbol.name}': {type(exc).__name__}: {exc}"]))
+            run.fail_item(source, "symbol", symbol.name, exc)
             continue
         exprs.append(expr)
         converted.items[symbol.name] = kicad_name
         rows.append(ItemReport.from_warnings(str(source), symbol.name, "symbol", f"{nick}:{kicad_name}",
-                                             warnings + notes))
+                                             symbol.warnings + renamed + notes))
     target.write_text(library_text(exprs, version), encoding="utf-8")
     for row in rows:
         run.report.add(row)

@@ -115,3 +115,23 @@ def test_back_drill_and_counter_hole_libraries_hold_plain_pads(one, shared, name
     mine, plain = _pad_geometry(shared, name), _pad_geometry(shared, "PAD_TH_ROUND")
     differing = {i for i in range(len(plain)) if mine[i] != plain[i]}
     assert len(mine) == len(plain) and differing <= set(range(21, 49)) | set(range(126, 158))
+
+
+def test_library_warnings_reach_the_report(tmp_path):
+    """A model the library lists without its stream: the reader's library warning is a report row
+    (footprint libraries dropped their library-level warnings before)."""
+    from converters.convert import ConvertOptions, convert_paths
+    from converters.fixtures import pcblib_writer as pcb
+    from converters.fixtures.cfb_writer import write_compound_file
+    from converters.fixtures.step_box import step_box
+    model = pcb.Model3D("box.step", step_box("box", 1, 1, 1))
+    footprint = pcb.Footprint("F1", primitives=[pcb.Pad("1", 0, 0, 30, 30),
+                                                pcb.ComponentBody([(0, 0), (10, 0), (10, 10)], model=model)])
+    streams = pcb.pcblib_streams([footprint])
+    del streams["Library/Models/0"]
+    path = write_compound_file(tmp_path / "NoModel.PcbLib", streams)
+    report = convert_paths([path], tmp_path / "out", ConvertOptions())
+    library = [r for r in report.items if r.kind == "library"]
+    assert len(library) == 1 and library[0].status.value == "warning"
+    assert "Library/Models/0 is missing" in library[0].messages[0]
+    assert [r.status.value for r in report.items if r.kind == "footprint"] == ["warning"]
