@@ -27,12 +27,10 @@ TOP, BOTTOM, MULTI = 1, 32, 74
 
 @dataclass
 class ModelLink:
-    """Where a body's 3D model lives for KiCad: a path (or kicad-embed:// link) and, when embedded,
-    the file to carry inside the footprint."""
+    """Where a body's 3D model lives for KiCad: a path, or a kicad-embed:// link to a file the
+    footprint carries (passed to `write` as `embedded_files`)."""
 
     path: str
-    embedded_name: str = ""
-    embedded_data: bytes = b""
 
 
 @dataclass
