@@ -20,8 +20,8 @@ DEFAULT_ARGS = {
 }
 # A quality gate or a deployment check gives the same answer when repeated: no retries there.
 NO_RETRY = {"retries": 0}
-# How long an approval waits when the configuration cannot be read; the task itself replaces it
-# with approvals.response_timeout_hours when it starts (include.approvals, a pre_execute hook).
+# The parsed DAG's approval timeout (the default of approvals.response_timeout_hours); each approval
+# task replaces it with the configured value when it starts (include.approvals, a pre_execute hook).
 APPROVAL_TIMEOUT = timedelta(hours=72)
 # max_active_tis_per_dagrun is read by the scheduler from the parsed DAG, so it cannot come from the
 # configuration at run time (and the configuration is never read at parse time): keep it equal to
