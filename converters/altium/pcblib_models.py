@@ -33,5 +33,5 @@ def read_models(cf: CompoundFile, warnings: list[str]) -> dict[str, EmbeddedMode
             data = packed  # some writers store models uncompressed
         models[model_id] = EmbeddedModel(model_id, name, data,
                                          (props.number("ROTX"), props.number("ROTY"), props.number("ROTZ")),
-                                         mil_text_to_mm(props.text("DZ") + ("mil" if props.text("DZ").replace(".", "").lstrip("-").isdigit() else "")))
+                                         mil_text_to_mm(props.text("DZ")))  # a bare number is mils
     return models

@@ -27,48 +27,46 @@ _HOLES = {0: HoleShape.ROUND, 1: HoleShape.SQUARE, 2: HoleShape.SLOT}
 _REGION_KINDS = {0: "copper", 1: "cutout", 2: "dashed", 3: "unknown", 4: "cavity"}
 
 
-def parse_arc(sub: bytes, layer_of: LayerOf) -> Arc:
-    c = Cursor(sub)
+def _common_header(c: Cursor) -> tuple[int, bool]:
+    """Layer and keep-out flag that open arcs, tracks and fills (then net/component/unused ids)."""
     layer = c.u8()
     c.skip(1)
     keepout = c.u8() == 2
     c.skip(10)
+    return layer, keepout
+
+
+def _restrictions(sub: bytes, offset: int, keepout: bool) -> int:
+    """The keep-out restriction bits newer files store at `offset`; older keep-outs restrict all."""
+    if len(sub) > offset:
+        return sub[offset]
+    return 0x1F if keepout else 0
+
+
+def parse_arc(sub: bytes, layer_of: LayerOf) -> Arc:
+    c = Cursor(sub)
+    layer, keepout = _common_header(c)
     center = c.point()
     radius = c.length()
     start, end = c.f64(), c.f64()
     width = c.length()
-    restrictions = 0x1F if keepout else 0
-    if len(sub) >= 57:
-        restrictions = sub[56]
-    return Arc(center, radius, start, end, width, layer_of(layer), keepout, restrictions)
+    return Arc(center, radius, start, end, width, layer_of(layer), keepout, _restrictions(sub, 56, keepout))
 
 
 def parse_track(sub: bytes, layer_of: LayerOf) -> Line:
     c = Cursor(sub)
-    layer = c.u8()
-    c.skip(1)
-    keepout = c.u8() == 2
-    c.skip(10)
+    layer, keepout = _common_header(c)
     start, end = c.point(), c.point()
     width = c.length()
-    restrictions = 0x1F if keepout else 0
-    if len(sub) >= 46:
-        restrictions = sub[45]
-    return Line(start, end, width, layer_of(layer), keepout, restrictions)
+    return Line(start, end, width, layer_of(layer), keepout, _restrictions(sub, 45, keepout))
 
 
 def parse_fill(sub: bytes, layer_of: LayerOf) -> Fill:
     c = Cursor(sub)
-    layer = c.u8()
-    c.skip(1)
-    keepout = c.u8() == 2
-    c.skip(10)
+    layer, keepout = _common_header(c)
     p1, p2 = c.point(), c.point()
     rotation = c.f64()
-    restrictions = 0x1F if keepout else 0
-    if len(sub) >= 47:
-        restrictions = sub[46]
-    return Fill(p1, p2, rotation, layer_of(layer), keepout, restrictions)
+    return Fill(p1, p2, rotation, layer_of(layer), keepout, _restrictions(sub, 46, keepout))
 
 
 def parse_via(sub: bytes, layer_of: LayerOf) -> Via:
