@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from ..model.symbol import Arc, Bezier, Circle, Fill, Graphic, Owner, Point, Polyline, Rectangle
+from ..model.symbol import Arc, Bezier, Circle, Fill, Graphic, Point, Polyline, Rectangle
 from .records import Properties
 from .schlib_common import (SymbolContext, arc_point, corner, fill, length, location, points,
                             stroke)
@@ -19,19 +19,15 @@ Notes = list[str]
 SEGMENTS_PER_TURN = 72  # polyline approximation of ellipses: one point every 5 degrees
 
 
-def _owner(props: Properties, ctx: SymbolContext) -> Owner | None:
-    return ctx.owner(props)
-
-
 def parse_rectangle(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
-    owner = _owner(props, ctx)
+    owner = ctx.owner(props)
     if owner is None:
         return []
     return [Rectangle(location(props), corner(props), stroke(props), fill(props), owner)]
 
 
 def parse_round_rectangle(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
-    owner = _owner(props, ctx)
+    owner = ctx.owner(props)
     if owner is None:
         return []
     (x1, y1), (x2, y2) = location(props), corner(props)
@@ -54,7 +50,7 @@ def parse_round_rectangle(props: Properties, ctx: SymbolContext, notes: Notes) -
 
 
 def parse_line(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
-    owner = _owner(props, ctx)
+    owner = ctx.owner(props)
     if owner is None:
         return []
     return [Polyline([location(props), corner(props)], stroke(props), Fill("none"), owner)]
@@ -64,7 +60,7 @@ LINE_SHAPES = {1: "arrow", 2: "solid arrow", 3: "tail", 4: "solid tail", 5: "cir
 
 
 def parse_polyline(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
-    owner = _owner(props, ctx)
+    owner = ctx.owner(props)
     if owner is None:
         return []
     pts = points(props)
@@ -79,7 +75,7 @@ def parse_polyline(props: Properties, ctx: SymbolContext, notes: Notes) -> list[
 
 
 def parse_polygon(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
-    owner = _owner(props, ctx)
+    owner = ctx.owner(props)
     if owner is None:
         return []
     pts = points(props)
@@ -92,7 +88,7 @@ def parse_polygon(props: Properties, ctx: SymbolContext, notes: Notes) -> list[G
 
 
 def parse_bezier(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
-    owner = _owner(props, ctx)
+    owner = ctx.owner(props)
     if owner is None:
         return []
     pts = points(props)
@@ -152,7 +148,7 @@ def _ellipse_beziers(center: Point, rx: float, ry: float, start: float, sweep: f
 
 
 def _arc_or_circle(props: Properties, ctx: SymbolContext, notes: Notes, elliptical: bool) -> list[Graphic]:
-    owner = _owner(props, ctx)
+    owner = ctx.owner(props)
     if owner is None:
         return []
     center = location(props)
@@ -180,7 +176,7 @@ def parse_elliptical_arc(props: Properties, ctx: SymbolContext, notes: Notes) ->
 
 
 def parse_ellipse(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
-    owner = _owner(props, ctx)
+    owner = ctx.owner(props)
     if owner is None:
         return []
     center = location(props)
@@ -201,7 +197,7 @@ def parse_ellipse(props: Properties, ctx: SymbolContext, notes: Notes) -> list[G
 
 def parse_pie(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
     """A pie slice: the arc closed through its centre, filled as Altium fills it."""
-    owner = _owner(props, ctx)
+    owner = ctx.owner(props)
     if owner is None:
         return []
     center = location(props)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..model.symbol import Field, Fill, Text, TextBox, TextStyle
 from .records import Properties
-from .schlib_common import SymbolContext, color, fill, length, location, stroke
+from .schlib_common import SymbolContext, color, corner, fill, length, location, stroke
 
 H_JUSTIFY = ("left", "center", "right")
 V_JUSTIFY = ("bottom", "center", "top")
@@ -68,7 +68,7 @@ def parse_text_frame(props: Properties, ctx: SymbolContext) -> TextBox | None:
     owner = ctx.owner(props)
     if owner is None:
         return None
-    (x1, y1), (x2, y2) = location(props), (length(props, "CORNER.X"), length(props, "CORNER.Y"))
+    (x1, y1), (x2, y2) = location(props), corner(props)
     alignment = props.integer("ALIGNMENT", 1)
     style = ctx.text_style(props, {2: "center", 3: "right"}.get(alignment, "left"), "top")
     if "TEXTCOLOR" in props:
