@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .altium.dblib import DatabaseLibrary, DbLibError, DbLibTable, FieldMap, mask_connection_string, read_dblib
-from .altium.parts_tables import PartsSource, PartsTable, TableError, open_parts_source
+from .altium.parts_tables import PartsTable, TableError, open_parts_source
 from .altium.paths import find_file_named, resolve_path, split_windows_path
 from .convert import ConversionRun, ConvertedLibrary
 from .kicad.dbl_writer import odbc_connection_string, sqlite_connection_string, write_kicad_dbl
@@ -298,12 +298,6 @@ def build_library(library: DatabaseLibrary, table: DbLibTable, parts: PartsTable
                         key_col, sym_col, fp_col, part_fields, description, keywords, filters)
 
 
-def _read_table(source: PartsSource, table: DbLibTable, key_hint: str | None) -> PartsTable:
-    if hasattr(source, "order_by"):
-        source.order_by = key_hint
-    return source.read(table)
-
-
 def convert_database_library(run: ConversionRun, path: Path) -> list[ConvertedLibrary]:
     """Converts a DbLib: its parts database, `.kicad_dbl` and the libraries its parts use."""
     try:
@@ -336,7 +330,8 @@ def convert_database_library(run: ConversionRun, path: Path) -> list[ConvertedLi
             warnings: list[str] = []
             key_map = next((m for m in library.maps_for(table.name) if m.is_key), None)
             try:
-                parts = _read_table(source, table, key_map.column if key_map else None)
+                source.order_by = key_map.column if key_map else None
+                parts = source.read(table)
             except (TableError, OSError) as exc:
                 run.report.add(ItemReport(str(path), table.name, "library", "", Status.FAILED,
                                           [f"{path}: table '{table.name}': {exc}"]))

@@ -103,6 +103,7 @@ class PartsSource:
     """Reads the tables of one parts database."""
 
     description = ""
+    order_by: str | None = None   # the key column; sources without a row order of their own sort by it
 
     def table_names(self) -> list[str]:
         raise NotImplementedError
@@ -272,7 +273,6 @@ class SqlSource(PartsSource):
         self.engine = create_engine(url)
         inspector = inspect(self.engine)
         self._tables = list(inspector.get_table_names()) + list(inspector.get_view_names())
-        self.order_by: str | None = None
 
     def table_names(self) -> list[str]:
         return self._tables
