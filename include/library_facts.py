@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .kicad_sexpr import SExprError, at, child, children, parse, value, walk
+from converters.kicad.sexpr_reader import SExprError, at, child, children, parse, value, walk
 
 GRID_MM = 1.27  # 50 mil
 _UNIT_NAME = re.compile(r"^(?P<base>.+)_(?P<unit>\d+)_(?P<style>\d+)$")

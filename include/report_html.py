@@ -11,7 +11,7 @@ import html
 import os
 from pathlib import Path
 
-from .kicad_sexpr import SExprError, children, parse, value
+from converters.kicad.sexpr_reader import SExprError, children, parse, value
 from .library_facts import WrittenLibraries
 from .svg_render import footprint_svg, symbol_svg
 

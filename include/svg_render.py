@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import math
 
-from .kicad_sexpr import at, child, children, value, walk
+from converters.kicad.sexpr_reader import at, child, children, value, walk
 
 COLORS = {"F.Cu": "#c83434", "B.Cu": "#4d7fc4", "F.SilkS": "#d0d0d0", "B.SilkS": "#e8b2a7", "F.CrtYd": "#ff26e2",
           "B.CrtYd": "#26e9ff", "F.Fab": "#afafaf", "B.Fab": "#5858f8", "Edge.Cuts": "#d0d2cd"}

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from converters.kicad.sexpr_reader import children as sexpr_children, parse
 from converters.altium.schlib_text import overbar_to_kicad
 from converters.convert import ConversionRun
 from converters.report import Status
@@ -35,35 +36,12 @@ def converted(shared, tmp_path_factory):
 
 
 # --- a minimal s-expression reader for our own output --------------------------------------------
-_TOKEN = re.compile(r'\s*(?:(\()|(\))|"((?:[^"\\]|\\.)*)"|([^\s()"]+))', re.S)
-
-
-def parse_sexpr(text: str) -> list:
-    stack, current, pos = [], [], 0
-    while True:
-        match = _TOKEN.match(text, pos)
-        if not match:
-            break
-        pos = match.end()
-        if match.group(1):
-            stack.append(current)
-            current = []
-        elif match.group(2):
-            done, current = current, stack.pop()
-            current.append(done)
-        elif match.group(3) is not None:
-            current.append(re.sub(r"\\(.)", lambda m: {"n": "\n"}.get(m.group(1), m.group(1)), match.group(3)))
-        else:
-            current.append(match.group(4))
-    return current
-
-
 def children(node: list, name: str) -> list[list]:
-    return [c for c in node[1:] if isinstance(c, list) and c and c[0] == name]
+    return list(sexpr_children(node, name))
 
 
 def written_pins(path: Path) -> dict[str, list[tuple]]:
-    root = parse_sexpr(path.read_text(encoding="utf-8"))[0]
+    root = parse(path.read_text(encoding="utf-8"))
     out = {}
     for symbol in children(root, "symbol"):
         pins = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from include.kicad_sexpr import SExprError, parse
+from converters.kicad.sexpr_reader import SExprError, parse
 from include.library_facts import read_footprint, read_symbol_library
 from include.svg_render import footprint_svg, symbol_svg
 

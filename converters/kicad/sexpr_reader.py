@@ -1,7 +1,7 @@
 """A small reader for KiCad s-expression files (.kicad_sym, .kicad_mod).
 
-Why our own: the validation gates must read what the writers produced independently of the
-writers' code. Lists become Python lists; atoms stay strings (quoted ones unescaped), so
+Why our own, and apart from `sexpr.py`: the validation gates and the tests must read what the
+writers produced independently of the writers' code. Lists become Python lists; atoms stay strings (quoted ones unescaped), so
 `["pin", "passive", "line", ["at", "0", "2.54", "270"], ...]`.
 """
 
