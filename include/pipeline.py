@@ -302,6 +302,7 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
 
 def render_report(rc: RunContext, converted: list[dict], extra: dict | None = None) -> Path:
     from . import report_html
-    path = report_html.render(rc.store, rc.run_id, _outputs(converted), rc.report_path, extra)
+    path = report_html.render(rc.store, rc.run_id, _outputs(converted), rc.report_path, extra,
+                              quality_target=rc.config.progress_tracking.quality_target)
     log.info("migration report: %s", path)
     return path

@@ -51,7 +51,8 @@ def _rel(path: str, base: Path) -> str:
         return path
 
 
-def render(store, run_id: str, outputs: list[Path], report_path: Path, extra: dict | None = None) -> Path:
+def render(store, run_id: str, outputs: list[Path], report_path: Path, extra: dict | None = None,
+           quality_target: float | None = None) -> Path:
     """Writes report_path (atomically: parallel tasks may render at once) and returns it."""
     run = store.run(run_id)
     rows = store.converted_items(run_id, "full")
@@ -70,7 +71,9 @@ def render(store, run_id: str, outputs: list[Path], report_path: Path, extra: di
     out.append("<h2>Summary</h2><div>")
     for name, m in sorted(metrics.items()):
         shown = f"{m.value:.1%}" if m.unit == "ratio" else (f"{m.value:.0f}" if m.unit == "items" else f"{m.value:.1f} s")
-        out.append(f"<span class='metric'><b>{shown}</b>{e(name)}</span>")
+        below = name == "migration_quality" and quality_target is not None and m.value < quality_target
+        flag = f"<span class='failed'>below the target of {quality_target:.0%}</span>" if below else ""
+        out.append(f"<span class='metric'><b>{shown}</b>{e(name)}{flag}</span>")
     out.append("</div><p>" + ", ".join(f"<span class='{k}'>{v} {k}</span>" for k, v in sorted(counts.items())) + "</p>")
     out.append("<h2>Quality gates</h2><table><tr><th>gate</th><th>level</th><th>result</th><th>details</th><th>Data Docs</th></tr>")
     for g in gates:
