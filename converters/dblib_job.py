@@ -17,7 +17,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .altium.dblib import DatabaseLibrary, DbLibError, DbLibTable, FieldMap, mask_connection_string, read_dblib
+from .altium.dblib import (DatabaseLibrary, DbLibError, DbLibTable, FieldMap, driver_error_reason,
+                           mask_connection_string, read_dblib)
 from .altium.parts_tables import PartsTable, TableError, open_parts_source
 from .altium.paths import find_file_named, resolve_path, split_windows_path
 from .convert import ConversionRun, ConvertedLibrary
@@ -339,7 +340,7 @@ def convert_database_library(run: ConversionRun, path: Path) -> list[ConvertedLi
             except Exception as exc:  # a driver error on one table costs that table only
                 run.report.add(ItemReport(str(path), table.name, "library", "", Status.FAILED,
                                           [f"{path}: table '{table.name}' could not be read: "
-                                           f"{mask_connection_string(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}"]))
+                                           f"{driver_error_reason(exc)}"]))
                 continue
             warnings += parts.warnings
             wanted = _sql_table_name(table.name)
@@ -361,7 +362,7 @@ def convert_database_library(run: ConversionRun, path: Path) -> list[ConvertedLi
         target = mask_connection_string(run.options.output_database_url or "") or \
             str(run.out / DATABASE_FOLDER / f"{nickname}.sqlite")
         reason = f"{path}: parts database {target} could not be written: " \
-                 f"{type(exc).__name__}: {mask_connection_string(str(exc).splitlines()[0] if str(exc) else '')}"
+                 f"{type(exc).__name__}: {driver_error_reason(exc)}"
         run.report.add(ItemReport(str(path), "parts database", "library", "", Status.FAILED, [reason]))
         for row in pending:
             if row.kind == "part":

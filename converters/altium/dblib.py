@@ -99,6 +99,12 @@ def mask_connection_string(text: str) -> str:
     return re.sub(r"(://[^:/@]+:)[^@/]+@", r"\1***@", masked)
 
 
+def driver_error_reason(exc: Exception) -> str:
+    """A database driver's error as one safe line: its first line, passwords masked."""
+    text = str(exc).strip()
+    return mask_connection_string(text.splitlines()[0] if text else type(exc).__name__)
+
+
 @dataclass
 class ConnectionInfo:
     """The `[DatabaseLinks]` connection: the raw string and its pairs (keys as written)."""

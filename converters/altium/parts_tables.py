@@ -26,7 +26,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .dblib import DatabaseLibrary, DbLibError, DbLibTable, mask_connection_string
+from .dblib import DatabaseLibrary, DbLibError, DbLibTable, driver_error_reason, mask_connection_string
 from .paths import resolve_path
 
 DATABASE_URL_ENV = "ALTIUM2KICAD_DATABASE_URL"
@@ -312,7 +312,7 @@ class SqlSource(PartsSource):
             filtered = self._select(found, where)
         except SQLAlchemyError as exc:
             parts.warnings.append(f"WHERE clause '{where}' failed on the database "
-                                  f"({str(exc).splitlines()[0]}); all rows kept")
+                                  f"({driver_error_reason(exc)}); all rows kept")
             return parts
         filtered.name, filtered.warnings = parts.name, parts.warnings
         return filtered
@@ -428,5 +428,4 @@ def open_parts_source(library: DatabaseLibrary, database_url: str | None = None)
     except DatabaseUnreachable:
         raise
     except Exception as exc:  # drivers raise anything: each is a reason to show, never a traceback
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise unreachable(mask_connection_string(f"{type(exc).__name__}: {reason}")) from exc
+        raise unreachable(f"{type(exc).__name__}: {driver_error_reason(exc)}") from exc
