@@ -13,7 +13,7 @@ import hashlib
 from pathlib import Path
 
 from .convert import ConvertedLibrary, ConversionRun, unique_item_names
-from .model.footprint import ComponentBody, EmbeddedModel, FootprintLibrary
+from .model.footprint import ComponentBody, EmbeddedModel, FootprintLibrary, looks_like_step
 from .naming import UniqueNames, safe_file_name
 from .report import ItemReport
 
@@ -33,7 +33,7 @@ def convert_pcblib(run: ConversionRun, path: Path) -> ConvertedLibrary:
 def model_extension(data: bytes, name: str = "") -> str:
     """The file extension a model's content calls for (STEP), else its own name's, else a guess."""
     head = data.lstrip()[:80]
-    if head.upper().startswith(b"ISO-10303-21"):
+    if looks_like_step(head):
         return ".step"
     own = Path(name).suffix.lower()
     if own and own not in (".step", ".stp"):

@@ -11,11 +11,12 @@ import re
 import sqlite3
 from pathlib import Path
 
+from converters.model.footprint import looks_like_step
+
 from .inventory import Inventory
 from .library_facts import FootprintFacts, SymbolFacts, WrittenLibraries, read_footprint_library, \
     read_symbol_library
 
-STEP_MAGIC = b"ISO-10303-21"
 
 
 def _split_target(target: str) -> tuple[str, str]:
@@ -110,7 +111,7 @@ def models(footprint_facts: list[FootprintFacts], written: WrittenLibraries) -> 
             header = False
             if path is not None:
                 with path.open("rb") as fh:
-                    header = fh.read(64).lstrip().startswith(STEP_MAGIC) if path.suffix.lower() in (".step", ".stp") \
+                    header = looks_like_step(fh.read(64)) if path.suffix.lower() in (".step", ".stp") \
                         else path.suffix.lower() in (".wrl", ".vrml")
             out.append({"item": f"{f.library}:{f.name} -> {ref}", "exists": path is not None, "step_header": header})
     return out

@@ -168,6 +168,14 @@ class Region:
     paste_expansion: float = 0.0
 
 
+STEP_MAGIC = b"ISO-10303-21"
+
+
+def looks_like_step(head: bytes) -> bool:
+    """Whether a file's first bytes are a STEP (ISO 10303-21) header."""
+    return head.lstrip()[:len(STEP_MAGIC)].upper() == STEP_MAGIC
+
+
 @dataclass
 class EmbeddedModel:
     """A 3D model stored in the library (`Library/Models/<n>`), already decompressed."""
@@ -180,7 +188,7 @@ class EmbeddedModel:
 
     @property
     def is_step(self) -> bool:
-        return self.data.lstrip()[:12].upper().startswith(b"ISO-10303-21")
+        return looks_like_step(self.data)
 
 
 @dataclass
