@@ -3,7 +3,8 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
+
+import pytest
 
 from converters.cli import main
 
@@ -49,3 +50,21 @@ def test_extensions_match_in_any_case_and_folders_recurse(tmp_path):
 def test_installed_command_runs():
     done = subprocess.run([sys.executable, "-m", "converters", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and "altium2kicad" in done.stdout
+
+
+@pytest.mark.kicad
+@pytest.mark.parametrize("version, symbol_format, footprint_format", [("8", 20231120, 20240108),
+                                                                     ("9", 20241209, 20241229)])
+def test_both_kicad_versions_load_in_kicad(tmp_path, kicad_validate, version, symbol_format, footprint_format):
+    from converters.fixtures.sample_library import write_sample_library
+    write_sample_library(tmp_path / "src")
+    out = tmp_path / "out"
+    assert main(["convert", str(tmp_path / "src"), "-o", str(out), "-q", "--kicad-version", version]) == 0
+    symbols = sorted((out / "symbols").glob("*.kicad_sym"))
+    footprints = sorted((out / "footprints").glob("*.pretty"))
+    assert symbols and footprints
+    assert f"(version {symbol_format})" in symbols[0].read_text(encoding="utf-8")
+    assert f"(version {footprint_format})" in next(footprints[0].glob("*.kicad_mod")).read_text(encoding="utf-8")
+    done = subprocess.run([str(kicad_validate), *map(str, symbols + footprints)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("OK ") == len(symbols) + len(footprints)
