@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import html
 import os
+import re
+import subprocess
 from pathlib import Path
 
 from converters.kicad.sexpr_reader import SExprError, children, parse, value
 from .library_facts import WrittenLibraries
-from .svg_render import footprint_svg, symbol_svg
+from .config import folder_name
+from .svg_render import FOOTPRINT_PX_PER_MM, MAX_PX, MIN_PX, SYMBOL_PX_PER_MM, footprint_svg, symbol_svg, unit_count
+
+KICAD_FP_LAYERS = "F.Cu,B.Cu,F.SilkS,B.SilkS,F.Fab,F.CrtYd,Edge.Cuts"
+KICAD_EXPORT_TIMEOUT = 300
+_MM_WIDTH = re.compile(r'<svg[^>]*?\swidth="([0-9.]+)mm"', re.S)
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;width:100%}
 td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top;font-size:14px}
@@ -22,7 +29,8 @@ margin:0 2em 1em 0}.metric b{font-size:1.6em;display:block}code{font-size:12px}"
 
 
 def _pictures(written: WrittenLibraries) -> dict[str, str]:
-    """`Lib:Item` -> inline SVG for every written symbol and footprint."""
+    """`Lib:Item` -> inline SVG (with a "unit 1 of N" caption for split symbols) for every written
+    symbol and footprint."""
     pictures: dict[str, str] = {}
     for path in written.symbol_files:
         try:
@@ -31,7 +39,9 @@ def _pictures(written: WrittenLibraries) -> dict[str, str]:
             continue
         for sym in children(root, "symbol"):
             try:
-                pictures[f"{path.stem}:{value(sym)}"] = symbol_svg(sym)
+                units = unit_count(sym)
+                caption = f"<br><small>unit 1 of {units}</small>" if units > 1 else ""
+                pictures[f"{path.stem}:{value(sym)}"] = symbol_svg(sym) + caption
             except (ValueError, TypeError, IndexError):
                 pass
     for folder in written.footprint_folders:
@@ -44,6 +54,48 @@ def _pictures(written: WrittenLibraries) -> dict[str, str]:
     return pictures
 
 
+def _export_once(cli: Path, kind: str, library: Path, out: Path) -> bool:
+    """One kicad-cli call renders a whole library; skipped while the export is newer than the library
+    (the report is rendered again at every stage of a run)."""
+    stamp = out / ".exported"
+    newest = max([library.stat().st_mtime, *(f.stat().st_mtime for f in library.glob("*.kicad_mod"))])
+    if stamp.exists() and stamp.stat().st_mtime >= newest:
+        return True
+    out.mkdir(parents=True, exist_ok=True)
+    args = ["sym", "export", "svg", str(library), "-o", str(out)] if kind == "sym" else \
+        ["fp", "export", "svg", str(library), "-o", str(out), "--layers", KICAD_FP_LAYERS, "--sketch-pads-on-fab-layers"]
+    try:
+        proc = subprocess.run([str(cli), *args], capture_output=True, text=True, timeout=KICAD_EXPORT_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    if proc.returncode == 0:
+        stamp.touch()
+    return proc.returncode == 0
+
+
+def _kicad_pictures(cli: Path, written: WrittenLibraries, report_dir: Path) -> dict[str, str]:
+    """`Lib:Item` -> <img> of KiCad's own rendering (kicad-cli export svg), beside the report.
+
+    KiCad writes `NAME_unit1.svg` per symbol (unit 1, body style 1) and `NAME.svg` per footprint;
+    an item whose file is missing (an export failure, a name KiCad changed) keeps our own picture.
+    """
+    pictures: dict[str, str] = {}
+    jobs = [("sym", p, p.stem, "_unit1.svg") for p in written.symbol_files] + \
+           [("fp", f, f.name.removesuffix(".pretty"), ".svg") for f in written.footprint_folders]
+    for kind, library, name, suffix in jobs:
+        out = report_dir / "pictures" / kind / folder_name(name)
+        if not _export_once(cli, kind, library, out):
+            continue
+        for svg in out.glob(f"*{suffix}"):
+            rel = html.escape(_rel(str(svg), report_dir))
+            size = _MM_WIDTH.search(svg.open(encoding="utf-8", errors="replace").read(2000))
+            scale = SYMBOL_PX_PER_MM if kind == "sym" else FOOTPRINT_PX_PER_MM
+            width = min(MAX_PX, max(MIN_PX, float(size.group(1)) * scale)) if size else MAX_PX
+            pictures[f"{name}:{svg.name.removesuffix(suffix)}"] = \
+                f"<img src='{rel}' loading='lazy' width='{width:.0f}' style='max-height:{MAX_PX:.0f}px' alt=''>"
+    return pictures
+
+
 def _rel(path: str, base: Path) -> str:
     try:
         return os.path.relpath(path, base)
@@ -52,15 +104,20 @@ def _rel(path: str, base: Path) -> str:
 
 
 def render(store, run_id: str, outputs: list[Path], report_path: Path, extra: dict | None = None,
-           quality_target: float | None = None) -> Path:
-    """Writes report_path (atomically: parallel tasks may render at once) and returns it."""
+           quality_target: float | None = None, kicad_cli: Path | None = None) -> Path:
+    """Writes report_path (atomically: parallel tasks may render at once) and returns it.
+
+    With `kicad_cli`, items are pictured by KiCad itself (our own pictures stay the fallback)."""
     run = store.run(run_id)
     rows = store.converted_items(run_id, "full")
     counts = store.status_counts(run_id, "full")
     metrics = store.metrics(run_id)
     gates = store.gates(run_id)
     audit = store.audit_log(run_id)
-    pictures = _pictures(WrittenLibraries.find(outputs))
+    written = WrittenLibraries.find(outputs)
+    pictures = _pictures(written)
+    if kicad_cli:
+        pictures.update(_kicad_pictures(kicad_cli, written, report_path.parent))
     e = html.escape
     out = [f"<!doctype html><meta charset='utf-8'><title>Migration report {e(run_id)}</title><style>{CSS}</style>",
            f"<h1>Altium → KiCad migration report</h1><p>Run <code>{e(run_id)}</code> · source <code>{e(run.source if run else '')}</code>"
