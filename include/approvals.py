@@ -2,7 +2,9 @@
 
 Why at run time: the DAG file must not read the configuration while it is parsed. An approval's
 `response_timeout` is only used when the task starts waiting (the operator hands it to Airflow
-from `execute`), so a `pre_execute` hook can set it from `approvals.response_timeout_hours`.
+from `execute`), so a `pre_execute` hook can set it from `approvals.response_timeout_hours`. The
+same holds for `assigned_users`, which Airflow uses to refuse answers from anyone else: it comes
+from `approvals.reviewers` (empty: anyone with access may answer).
 """
 
 from __future__ import annotations
@@ -19,9 +21,18 @@ def response_timeout(config: PipelineConfig) -> timedelta:
     return timedelta(hours=config.approvals.response_timeout_hours)
 
 
+def assigned_users(config: PipelineConfig) -> list[dict[str, str]] | None:
+    """Airflow HITL users (id and name: the Airflow user id) allowed to answer, or None for anyone."""
+    return [{"id": user, "name": user} for user in config.approvals.reviewers] or None
+
+
 def apply_settings(context) -> None:
-    """`pre_execute` of an approval task: its response timeout from the configuration."""
+    """`pre_execute` of an approval task: response timeout and reviewers from the configuration."""
     task = context["task"]
-    task.response_timeout = response_timeout(load_config())
-    log.info("%s waits at most %s for an answer (approvals.response_timeout_hours)", task.task_id,
-             task.response_timeout)
+    config = load_config()
+    task.response_timeout = response_timeout(config)
+    reviewers = assigned_users(config)
+    if reviewers:
+        task.assigned_users = reviewers
+    log.info("%s waits at most %s for an answer from %s", task.task_id, task.response_timeout,
+             ", ".join(config.approvals.reviewers) or "anyone with access")
