@@ -27,6 +27,10 @@ APPROVAL_TIMEOUT = timedelta(hours=72)
 # configuration at run time (and the configuration is never read at parse time): keep it equal to
 # workflows.max_parallel_libraries by hand.
 MAX_PARALLEL_LIBRARIES = 4
+# Owners per stage, likewise read from the parsed DAG: kept equal to task_assignment.stages (checked
+# by the DAG test). An approval is owned by the role that answers it.
+STAGE_OWNERS = {"preparation": "library-team", "migration": "library-team", "validation": "qa",
+                "deployment": "library-admins"}
 
 TEST_SUMMARY = "{{ ti.xcom_pull(task_ids='migration.run_test_migration')['summary'] }}"
 UAT_SUMMARY = "{{ ti.xcom_pull(task_ids='deployment.deploy_to_test_environment')['summary'] }}"
@@ -69,7 +73,7 @@ def approval(task_id: str, subject: str, body: str, owner: str) -> ApprovalOpera
 )
 def full_library_migration():
 
-    @task_group(group_id="preparation")
+    @task_group(group_id="preparation", default_args={"owner": STAGE_OWNERS["preparation"]})
     def preparation():
         @task(task_id="analyze_source_library")
         def analyze_source_library() -> list[str]:
@@ -90,7 +94,7 @@ def full_library_migration():
         analysis = analyze_source_library()
         return analysis, create_mapping_rules(analysis), setup_validation_criteria(analysis)
 
-    @task_group(group_id="migration")
+    @task_group(group_id="migration", default_args={"owner": STAGE_OWNERS["migration"]})
     def migration(units, rules):
         @task(task_id="run_test_migration")
         def run_test_migration(units: list[str], rules: dict) -> dict:
@@ -111,7 +115,7 @@ def full_library_migration():
         review >> full
         return full
 
-    @task_group(group_id="validation")
+    @task_group(group_id="validation", default_args={"owner": STAGE_OWNERS["validation"]})
     def validation(converted, criteria):
         @task(task_id="validate_symbols", **NO_RETRY)
         def validate_symbols(converted: list[dict], criteria: dict) -> dict:
@@ -131,7 +135,7 @@ def full_library_migration():
         return [validate_symbols(converted, criteria), validate_footprints(converted, criteria),
                 validate_3d_models(converted, criteria)]
 
-    @task_group(group_id="deployment")
+    @task_group(group_id="deployment", default_args={"owner": STAGE_OWNERS["deployment"]})
     def deployment(converted, gates):
         @task(task_id="deploy_to_test_environment", **NO_RETRY)
         def deploy_to_test_environment(converted: list[dict]) -> dict:

@@ -77,3 +77,7 @@ def test_full_library_migration_shape(dagbag):
         assert tasks[task_id]._pre_execute_hook is not None, f"{task_id} ignores approvals.response_timeout_hours"
     # the scheduler reads this from the parsed DAG: it must match the documented configuration value
     assert tasks["migration.run_full_migration"].max_active_tis_per_dagrun == config.workflows.max_parallel_libraries
+    # owners come from the parsed DAG too: every task but an approval belongs to its stage's owner
+    for task_id, t in tasks.items():
+        if not isinstance(t, ApprovalOperator):
+            assert t.owner == config.task_assignment.stages[task_id.split(".")[0]], task_id
