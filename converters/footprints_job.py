@@ -58,6 +58,7 @@ class ModelStore:
         self.by_hash: dict[str, str] = {}
         self.by_id: dict[str, str] = {}
         self.names = UniqueNames()
+        _remove_files(self.folder)
 
     def file_for(self, model: EmbeddedModel) -> str:
         """The model's file name, writing it on first use."""
@@ -79,6 +80,15 @@ class ModelStore:
                                                      f"{self.nick}.3dshapes/{file_name}", messages))
         self.by_hash[digest] = self.by_id[model.id] = file_name
         return file_name
+
+
+def _remove_files(folder: Path, pattern: str = "*") -> None:
+    """Empties a library's own output folder, so a re-run never leaves footprints or models of an
+    earlier run (renamed or deleted in the source) beside the new ones."""
+    if folder.is_dir():
+        for stale in folder.glob(pattern):
+            if stale.is_file():
+                stale.unlink()
 
 
 def _model_links(run: ConversionRun, store: ModelStore, library: FootprintLibrary, bodies: list[ComponentBody],
@@ -117,6 +127,7 @@ def write_footprint_library(run: ConversionRun, library: FootprintLibrary, sourc
     nick = run.claim_nickname("footprints", source, stem)
     folder = run.out / "footprints" / f"{nick}.pretty"
     folder.mkdir(parents=True, exist_ok=True)
+    _remove_files(folder, "*.kicad_mod")
     converted = ConvertedLibrary(source, "footprints", nick, folder)
     try:
         layer_map = load_layer_map(run.options.layer_map)

@@ -68,3 +68,17 @@ def test_both_kicad_versions_load_in_kicad(tmp_path, kicad_validate, version, sy
     done = subprocess.run([str(kicad_validate), *map(str, symbols + footprints)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("OK ") == len(symbols) + len(footprints)
+
+
+def test_rerun_into_the_same_folder_leaves_no_stale_footprints(tmp_path):
+    from converters.fixtures.sample_library import write_sample_library
+    write_sample_library(tmp_path / "src")
+    out = tmp_path / "out"
+    pretty = out / "footprints" / "Sample.pretty"
+    assert main(["convert", str(tmp_path / "src" / "Sample.PcbLib"), "-o", str(out), "-q"]) == 0
+    first = sorted(p.name for p in pretty.iterdir())
+    (pretty / "Renamed-in-the-source.kicad_mod").write_text("(footprint \"Renamed-in-the-source\")")
+    (out / "3dmodels" / "Sample.3dshapes" / "old.step").write_text("ISO-10303-21;")
+    assert main(["convert", str(tmp_path / "src" / "Sample.PcbLib"), "-o", str(out), "-q"]) == 0
+    assert sorted(p.name for p in pretty.iterdir()) == first
+    assert [p.name for p in (out / "3dmodels" / "Sample.3dshapes").iterdir()] == ["LED0805.step"]
