@@ -11,8 +11,9 @@ import os
 import tempfile
 from pathlib import Path
 
+from tests.scratch_databases import PG_SERVER
+
 REPO = Path(__file__).resolve().parents[2]
-PG_SERVER = os.environ.get("ALTIUM2KICAD_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432")
 METADATA_DB = f"a2k_airflow_{os.getpid()}"
 
 _home = Path(tempfile.mkdtemp(prefix="a2k-airflow-"))

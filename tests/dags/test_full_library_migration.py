@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import METADATA_DB, PG_SERVER, REPO
+from tests.scratch_databases import PG_SERVER, create_database, drop_database
+
+from .conftest import METADATA_DB, REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.corpus]
 DAG_ID = "full_library_migration"
@@ -32,25 +34,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _admin_engine():
-    from sqlalchemy import create_engine
-    return create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-
-
 def _create_db(name: str) -> None:
-    from sqlalchemy import text
     try:
-        with _admin_engine().connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            c.execute(text(f'CREATE DATABASE "{name}"'))
+        create_database("postgresql", name)
     except Exception as exc:  # pragma: no cover - depends on the machine
         pytest.skip(f"PostgreSQL at {PG_SERVER} not reachable: {exc}")
 
 
 def _drop_db(name: str) -> None:
-    from sqlalchemy import text
-    with _admin_engine().connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    drop_database("postgresql", name)
 
 
 @pytest.fixture(scope="module")
