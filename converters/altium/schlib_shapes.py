@@ -1,7 +1,7 @@
 """Graphic records of a symbol: one small parser per Altium record type.
 
-Each returns the model graphics it became (usually one), or an empty list when the record belongs
-to a dropped display mode. What KiCad cannot draw exactly is approximated and said in a note:
+Each gets the record's KiCad owner (unit and body style; records of a dropped display mode never
+reach a parser) and returns the model graphics it became, usually one. What KiCad cannot draw exactly is approximated and said in a note:
 ellipses and elliptical arcs become polylines, round rectangles polylines with rounded corners.
 """
 
@@ -10,26 +10,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from ..model.symbol import Arc, Bezier, Circle, Fill, Graphic, Point, Polyline, Rectangle
+from ..model.symbol import Arc, Bezier, Circle, Fill, Graphic, Owner, Point, Polyline, Rectangle
 from .records import Properties
-from .schlib_common import (SymbolContext, arc_point, corner, fill, length, location, points,
-                            stroke)
+from .schlib_common import arc_point, corner, fill, length, location, points, stroke
 
 Notes = list[str]
 SEGMENTS_PER_TURN = 72  # polyline approximation of ellipses: one point every 5 degrees
 
 
-def parse_rectangle(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
-    owner = ctx.owner(props)
-    if owner is None:
-        return []
+def parse_rectangle(props: Properties, owner: Owner, notes: Notes) -> list[Graphic]:
     return [Rectangle(location(props), corner(props), stroke(props), fill(props), owner)]
 
 
-def parse_round_rectangle(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
-    owner = ctx.owner(props)
-    if owner is None:
-        return []
+def parse_round_rectangle(props: Properties, owner: Owner, notes: Notes) -> list[Graphic]:
     (x1, y1), (x2, y2) = location(props), corner(props)
     xmin, xmax, ymin, ymax = min(x1, x2), max(x1, x2), min(y1, y2), max(y1, y2)
     rx = min(abs(length(props, "CORNERXRADIUS")), (xmax - xmin) / 2)
@@ -49,20 +42,14 @@ def parse_round_rectangle(props: Properties, ctx: SymbolContext, notes: Notes) -
     return [Polyline(outline, stroke(props), fill(props), owner)]
 
 
-def parse_line(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
-    owner = ctx.owner(props)
-    if owner is None:
-        return []
+def parse_line(props: Properties, owner: Owner, notes: Notes) -> list[Graphic]:
     return [Polyline([location(props), corner(props)], stroke(props), Fill("none"), owner)]
 
 
 LINE_SHAPES = {1: "arrow", 2: "solid arrow", 3: "tail", 4: "solid tail", 5: "circle", 6: "square"}
 
 
-def parse_polyline(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
-    owner = ctx.owner(props)
-    if owner is None:
-        return []
+def parse_polyline(props: Properties, owner: Owner, notes: Notes) -> list[Graphic]:
     pts = points(props)
     if len(pts) < 2:
         notes.append(f"polyline with {len(pts)} point(s) skipped")
@@ -74,10 +61,7 @@ def parse_polyline(props: Properties, ctx: SymbolContext, notes: Notes) -> list[
     return [Polyline(pts, stroke(props), Fill("none"), owner)]
 
 
-def parse_polygon(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
-    owner = ctx.owner(props)
-    if owner is None:
-        return []
+def parse_polygon(props: Properties, owner: Owner, notes: Notes) -> list[Graphic]:
     pts = points(props)
     if len(pts) < 2:
         notes.append(f"polygon with {len(pts)} point(s) skipped")
@@ -87,10 +71,7 @@ def parse_polygon(props: Properties, ctx: SymbolContext, notes: Notes) -> list[G
     return [Polyline(pts, stroke(props), fill(props), owner)]
 
 
-def parse_bezier(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
-    owner = ctx.owner(props)
-    if owner is None:
-        return []
+def parse_bezier(props: Properties, owner: Owner, notes: Notes) -> list[Graphic]:
     pts = points(props)
     if len(pts) >= 4 and (len(pts) - 1) % 3 == 0:
         return [Bezier(pts[i:i + 4], stroke(props), Fill("none"), owner) for i in range(0, len(pts) - 1, 3)]
@@ -147,10 +128,7 @@ def _ellipse_beziers(center: Point, rx: float, ry: float, start: float, sweep: f
     return segments
 
 
-def _arc_or_circle(props: Properties, ctx: SymbolContext, notes: Notes, elliptical: bool) -> list[Graphic]:
-    owner = ctx.owner(props)
-    if owner is None:
-        return []
+def _arc_or_circle(props: Properties, owner: Owner, notes: Notes, elliptical: bool) -> list[Graphic]:
     center = location(props)
     rx, ry = _radii(props, elliptical)
     start, end = props.number("STARTANGLE"), props.number("ENDANGLE")
@@ -167,18 +145,15 @@ def _arc_or_circle(props: Properties, ctx: SymbolContext, notes: Notes, elliptic
     return [Bezier(seg, stroke(props), Fill("none"), owner) for seg in _ellipse_beziers(center, rx, ry, start, sweep)]
 
 
-def parse_arc(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
-    return _arc_or_circle(props, ctx, notes, elliptical=False)
+def parse_arc(props: Properties, owner: Owner, notes: Notes) -> list[Graphic]:
+    return _arc_or_circle(props, owner, notes, elliptical=False)
 
 
-def parse_elliptical_arc(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
-    return _arc_or_circle(props, ctx, notes, elliptical=True)
+def parse_elliptical_arc(props: Properties, owner: Owner, notes: Notes) -> list[Graphic]:
+    return _arc_or_circle(props, owner, notes, elliptical=True)
 
 
-def parse_ellipse(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
-    owner = ctx.owner(props)
-    if owner is None:
-        return []
+def parse_ellipse(props: Properties, owner: Owner, notes: Notes) -> list[Graphic]:
     center = location(props)
     rx, ry = _radii(props, elliptical=True)
     if rx <= 0 and ry <= 0:
@@ -195,11 +170,8 @@ def parse_ellipse(props: Properties, ctx: SymbolContext, notes: Notes) -> list[G
     return [Polyline(_ellipse_points(center, rx, ry, 0.0, 360.0), stroke(props), area, owner)]
 
 
-def parse_pie(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graphic]:
+def parse_pie(props: Properties, owner: Owner, notes: Notes) -> list[Graphic]:
     """A pie slice: the arc closed through its centre, filled as Altium fills it."""
-    owner = ctx.owner(props)
-    if owner is None:
-        return []
     center = location(props)
     r = abs(length(props, "RADIUS"))
     if r <= 0:
@@ -212,7 +184,7 @@ def parse_pie(props: Properties, ctx: SymbolContext, notes: Notes) -> list[Graph
     return [Polyline(outline, stroke(props), fill(props), owner)]
 
 
-ShapeParser = Callable[[Properties, SymbolContext, Notes], list[Graphic]]
+ShapeParser = Callable[[Properties, Owner, Notes], list[Graphic]]
 
 SHAPE_PARSERS: dict[int, ShapeParser] = {
     5: parse_bezier, 6: parse_polyline, 7: parse_polygon, 8: parse_ellipse, 9: parse_pie,

@@ -16,6 +16,9 @@ from .schlib_pins import PinRecordError, build_pin, parse_binary_pin, parse_pin_
 from .schlib_shapes import SHAPE_PARSERS
 from .schlib_text import overbar_to_kicad, parse_field, parse_label, parse_text_frame
 
+# free text (4) and text frames (28; 209 in some files): one graphic each
+TEXT_GRAPHICS = {4: parse_label, 28: parse_text_frame, 209: parse_text_frame}
+
 
 class SymbolError(Exception):
     """The symbol's records cannot make a symbol at all."""
@@ -60,12 +63,14 @@ class _Builder:
             else:
                 self.symbol.pins.append(pin)
                 self.pins_by_record[index] = pin
-        elif kind in SHAPE_PARSERS:
-            self._graphics(SHAPE_PARSERS[kind](props, self.ctx, self.notes), props)
-        elif kind == 4:
-            self._graphics([g for g in [parse_label(props, self.ctx)] if g], props)
-        elif kind in (28, 209):
-            self._graphics([g for g in [parse_text_frame(props, self.ctx)] if g], props)
+        elif kind in SHAPE_PARSERS or kind in TEXT_GRAPHICS:
+            owner = self.ctx.owner(props)
+            if owner is None:
+                self.dropped_modes += 1
+            elif kind in SHAPE_PARSERS:
+                self.symbol.graphics += SHAPE_PARSERS[kind](props, owner, self.notes)
+            else:
+                self.symbol.graphics.append(TEXT_GRAPHICS[kind](props, owner, self.ctx))
         elif kind == 34:
             self.designator = parse_field(props, self.ctx)
         elif kind == 41:
@@ -87,11 +92,6 @@ class _Builder:
             self.notes.append(f"image '{name}' ({how}) not converted: KiCad 9 symbols cannot hold images")
         else:
             self.notes.append(f"record {index}: unknown record type {props.text('RECORD') or '?'} skipped")
-
-    def _graphics(self, graphics: list, props: Properties) -> None:
-        if not graphics and self.ctx.owner(props) is None:
-            self.dropped_modes += 1
-        self.symbol.graphics += graphics
 
     def _parameter(self, props: Properties) -> None:
         owner = props.integer("OWNERINDEX", 0)

@@ -7,7 +7,7 @@ KiCad text at 0 or 90 degrees with its anchor side swapped, which draws the same
 
 from __future__ import annotations
 
-from ..model.symbol import Field, Fill, Text, TextBox, TextStyle
+from ..model.symbol import Field, Fill, Owner, Text, TextBox, TextStyle
 from .records import Properties
 from .schlib_common import SymbolContext, color, corner, fill, length, location, stroke
 
@@ -56,18 +56,12 @@ def placed_style(ctx: SymbolContext, props: Properties, justification: int | Non
     return style
 
 
-def parse_label(props: Properties, ctx: SymbolContext) -> Text | None:
-    owner = ctx.owner(props)
-    if owner is None:
-        return None
+def parse_label(props: Properties, owner: Owner, ctx: SymbolContext) -> Text:
     return Text(text=props.text("TEXT"), position=location(props), style=placed_style(ctx, props),
                 owner=owner)
 
 
-def parse_text_frame(props: Properties, ctx: SymbolContext) -> TextBox | None:
-    owner = ctx.owner(props)
-    if owner is None:
-        return None
+def parse_text_frame(props: Properties, owner: Owner, ctx: SymbolContext) -> TextBox:
     (x1, y1), (x2, y2) = location(props), corner(props)
     alignment = props.integer("ALIGNMENT", 1)
     style = ctx.text_style(props, {2: "center", 3: "right"}.get(alignment, "left"), "top")
