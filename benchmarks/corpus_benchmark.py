@@ -37,9 +37,13 @@ def run_ours(files: list[Path], out: Path) -> dict:
     seconds = time.perf_counter() - started
     counts = report.counts()
     items = sum(1 for r in report.items if r.kind in ("symbol", "footprint"))
-    return {"files": len(files), "items": items, "seconds": round(seconds, 3),
-            "items_per_second": round(items / seconds, 1) if seconds else None,
-            "failed": counts["failed"]}
+    return {
+        "files": len(files),
+        "items": items,
+        "seconds": round(seconds, 3),
+        "items_per_second": round(items / seconds, 1) if seconds else None,
+        "failed": counts["failed"],
+    }
 
 
 def kicad_cli(shared: Path) -> Path | None:
@@ -54,8 +58,9 @@ def run_kicad(cli: Path, files: list[Path], kind: str, out: Path) -> dict:
     failed, started = 0, time.perf_counter()
     for i, path in enumerate(files):
         target = out / (f"{i}.kicad_sym" if verb == "sym" else f"{i}.pretty")
-        done = subprocess.run([str(cli), verb, "upgrade", "--force", str(path), "-o", str(target)],
-                              capture_output=True)
+        done = subprocess.run(
+            [str(cli), verb, "upgrade", "--force", str(path), "-o", str(target)], capture_output=True
+        )
         failed += done.returncode != 0
     seconds = time.perf_counter() - started
     return {"files": len(files), "seconds": round(seconds, 3), "failed": failed}
@@ -80,15 +85,19 @@ def main() -> int:
             files = corpus_files(corpus, kind)
             ours = run_ours(files, Path(scratch) / f"ours-{kind}")
             row = {"ours": ours}
-            line = (f"{kind}: {ours['files']} libraries, {ours['items']} items in {ours['seconds']} s"
-                    f" = {ours['items_per_second']} items/s ({ours['failed']} failed rows)")
+            line = (
+                f"{kind}: {ours['files']} libraries, {ours['items']} items in {ours['seconds']} s"
+                f" = {ours['items_per_second']} items/s ({ours['failed']} failed rows)"
+            )
             if cli:
                 theirs = run_kicad(cli, files, kind, Path(scratch) / f"kicad-{kind}")
                 row["kicad_cli"] = theirs
                 ratio = theirs["seconds"] / ours["seconds"] if ours["seconds"] else None
                 row["speedup"] = round(ratio, 2) if ratio else None
-                line += (f"; kicad-cli {verb_name(kind)} upgrade: {theirs['seconds']} s"
-                         f" ({theirs['failed']} files failed); we are {row['speedup']}x as fast")
+                line += (
+                    f"; kicad-cli {verb_name(kind)} upgrade: {theirs['seconds']} s"
+                    f" ({theirs['failed']} files failed); we are {row['speedup']}x as fast"
+                )
             print(line)
             figures[kind] = row
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

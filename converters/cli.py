@@ -20,28 +20,42 @@ MAX_FAILURES_SHOWN = 20  # the rest are in report.json; a terminal full of rows 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="altium2kicad",
-                                     description="Convert Altium Designer libraries to KiCad.")
+    parser = argparse.ArgumentParser(
+        prog="altium2kicad", description="Convert Altium Designer libraries to KiCad."
+    )
     parser.add_argument("--version", action="version", version=f"altium2kicad {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    convert = commands.add_parser("convert", help="convert libraries (.SchLib .PcbLib .IntLib .DbLib .SVNDbLib)")
-    convert.add_argument("paths", nargs="+", type=Path, metavar="PATH",
-                         help="a library file, or a folder searched recursively")
+    convert = commands.add_parser(
+        "convert", help="convert libraries (.SchLib .PcbLib .IntLib .DbLib .SVNDbLib)"
+    )
+    convert.add_argument(
+        "paths", nargs="+", type=Path, metavar="PATH", help="a library file, or a folder searched recursively"
+    )
     convert.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="output folder")
-    convert.add_argument("--kicad-version", type=int, choices=(8, 9), default=9,
-                         help="file format to write (default: 9)")
+    convert.add_argument(
+        "--kicad-version", type=int, choices=(8, 9), default=9, help="file format to write (default: 9)"
+    )
     convert.add_argument("--embed-3d", action="store_true", help="embed 3D models in footprints (KiCad 9)")
     convert.add_argument("--layer-map", type=Path, metavar="FILE", help="layer mapping file (YAML or JSON)")
-    convert.add_argument("--database-url", metavar="URL",
-                         help="SQLAlchemy URL of a DbLib's parts database, instead of its own connection string")
-    convert.add_argument("--svn-checkout", type=Path, metavar="DIR",
-                         help="local checkout holding the libraries of a .SVNDbLib")
-    convert.add_argument("--output-database-url", metavar="URL",
-                         help="SQLAlchemy URL to write the KiCad parts database to (default: SQLite beside the .kicad_dbl)")
+    convert.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="SQLAlchemy URL of a DbLib's parts database, instead of its own connection string",
+    )
+    convert.add_argument(
+        "--svn-checkout", type=Path, metavar="DIR", help="local checkout holding the libraries of a .SVNDbLib"
+    )
+    convert.add_argument(
+        "--output-database-url",
+        metavar="URL",
+        help="SQLAlchemy URL to write the KiCad parts database to (default: SQLite beside the .kicad_dbl)",
+    )
     convert.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
-    sample = commands.add_parser("sample", help="write the project's own sample Altium library (for demos and tests)")
+    sample = commands.add_parser(
+        "sample", help="write the project's own sample Altium library (for demos and tests)"
+    )
     sample.add_argument("-o", "--output", required=True, type=Path, metavar="DIR")
     return parser
 
@@ -59,6 +73,7 @@ def _progress(show: bool):
         for path in bar:
             bar.set_postfix_str(path.name[-40:])
             yield path
+
     return wrap
 
 
@@ -72,22 +87,31 @@ def exit_code(report: ConversionReport) -> int:
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    options = ConvertOptions(kicad_version=args.kicad_version, embed_3d=args.embed_3d,
-                             layer_map=args.layer_map, database_url=args.database_url,
-                             svn_checkout=args.svn_checkout, output_database_url=args.output_database_url)
+    options = ConvertOptions(
+        kicad_version=args.kicad_version,
+        embed_3d=args.embed_3d,
+        layer_map=args.layer_map,
+        database_url=args.database_url,
+        svn_checkout=args.svn_checkout,
+        output_database_url=args.output_database_url,
+    )
     report = convert_paths(args.paths, args.output, options, progress=_progress(not args.quiet))
     failed = [row for row in report.items if row.status.value == "failed"]
     for row in failed[:MAX_FAILURES_SHOWN]:
         print(f"FAILED {row.source}: {row.item}: {'; '.join(row.messages)}", file=sys.stderr)
     if len(failed) > MAX_FAILURES_SHOWN:
-        print(f"... and {len(failed) - MAX_FAILURES_SHOWN} more failed items: see "
-              f"{args.output / 'report.json'}", file=sys.stderr)
+        print(
+            f"... and {len(failed) - MAX_FAILURES_SHOWN} more failed items: see "
+            f"{args.output / 'report.json'}",
+            file=sys.stderr,
+        )
     print(report.summary_line())
     return exit_code(report)
 
 
 def run_sample(args: argparse.Namespace) -> int:
     from .fixtures.sample_library import write_sample_library
+
     for path in write_sample_library(args.output):
         print(path)
     return EXIT_OK

@@ -29,9 +29,9 @@ class UsageError(Exception):
 class ConvertOptions:
     kicad_version: int = 9
     embed_3d: bool = False
-    layer_map: Path | None = None          # user's layer mapping file (footprints)
-    database_url: str | None = None        # parts database for a DbLib, overriding its own string
-    svn_checkout: Path | None = None       # local checkout holding a SVNDbLib's libraries
+    layer_map: Path | None = None  # user's layer mapping file (footprints)
+    database_url: str | None = None  # parts database for a DbLib, overriding its own string
+    svn_checkout: Path | None = None  # local checkout holding a SVNDbLib's libraries
     output_database_url: str | None = None  # where a DbLib's parts go (default: SQLite beside .kicad_dbl)
 
 
@@ -40,7 +40,7 @@ class ConvertedLibrary:
     """What one source library became: its KiCad nickname, file and item names."""
 
     source: Path
-    kind: str                      # "symbols" or "footprints"
+    kind: str  # "symbols" or "footprints"
     nickname: str
     path: Path
     items: dict[str, str] = field(default_factory=dict)  # source item name -> KiCad item name
@@ -58,7 +58,9 @@ def find_libraries(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in LIBRARY_EXTENSIONS)
+            found += sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in LIBRARY_EXTENSIONS
+            )
         elif path.is_file():
             found.append(path)
         else:
@@ -81,8 +83,16 @@ class ConversionRun:
         wanted = safe_library_name(stem)
         name, clashed = self._nicknames[kind].claim(wanted)
         if clashed:
-            self.report.add(ItemReport(str(source), stem, "library", name, Status.WARNING,
-                                       [f"library name '{wanted}' already used in this run; written as '{name}'"]))
+            self.report.add(
+                ItemReport(
+                    str(source),
+                    stem,
+                    "library",
+                    name,
+                    Status.WARNING,
+                    [f"library name '{wanted}' already used in this run; written as '{name}'"],
+                )
+            )
         return name
 
     # -- dispatch -------------------------------------------------------------------------
@@ -97,6 +107,7 @@ class ConversionRun:
             return self.integrated_library(path)
         if ext in DATABASE_EXTENSIONS:
             from .dblib_job import convert_database_library
+
             libs = convert_database_library(self, path)
             for lib in libs:
                 if lib.kind == "database":  # listed in sym-lib-table as a Database library
@@ -113,14 +124,17 @@ class ConversionRun:
 
     def symbol_library(self, path: Path) -> ConvertedLibrary:
         from .symbols_job import convert_schlib
+
         return self._cached(path, "symbols", lambda: convert_schlib(self, path))
 
     def footprint_library(self, path: Path) -> ConvertedLibrary:
         from .footprints_job import convert_pcblib
+
         return self._cached(path, "footprints", lambda: convert_pcblib(self, path))
 
     def integrated_library(self, path: Path) -> list[ConvertedLibrary]:
         from .intlib_job import convert_intlib
+
         key = (str(path.resolve()), "integrated")
         if key not in self._converted:
             libs = convert_intlib(self, path)
@@ -128,7 +142,11 @@ class ConversionRun:
                 self._converted[(str(path.resolve()), lib.kind)] = lib
             self._converted[key] = ConvertedLibrary(path, "integrated", "", path)
             return libs
-        return [lib for (p, kind), lib in self._converted.items() if p == key[0] and kind in ("symbols", "footprints")]
+        return [
+            lib
+            for (p, kind), lib in self._converted.items()
+            if p == key[0] and kind in ("symbols", "footprints")
+        ]
 
     def fail_library(self, path: Path, kind: str, reason: str) -> None:
         """A whole file could not be read: one failed row that names it (once: readers' errors
@@ -136,19 +154,30 @@ class ConversionRun:
         message = reason if reason.startswith(str(path)) else f"{path}: {reason}"
         self.report.add(ItemReport(str(path), path.name, kind, "", Status.FAILED, [message]))
 
-    def report_reader_problems(self, source: Path, kind: str, nick: str, failures: Iterable[ItemFailure],
-                               warnings: list[str]) -> None:
+    def report_reader_problems(
+        self, source: Path, kind: str, nick: str, failures: Iterable[ItemFailure], warnings: list[str]
+    ) -> None:
         """Rows for what a reader could not read: each failed item (its reason names the file), and
         the library's own warnings (what was lost outside any one item)."""
         for failure in failures:
             self.report.add(ItemReport(str(source), failure.name, kind, "", Status.FAILED, [failure.reason]))
         if warnings:
-            self.report.add(ItemReport(str(source), source.name, "library", nick, Status.WARNING, list(warnings)))
+            self.report.add(
+                ItemReport(str(source), source.name, "library", nick, Status.WARNING, list(warnings))
+            )
 
     def fail_item(self, source: Path, kind: str, name: str, exc: Exception) -> None:
         """The row for one item whose writing raised: it costs that item, never its library."""
-        self.report.add(ItemReport(str(source), name, kind, "", Status.FAILED,
-                                   [f"{source}: {kind} '{name}': {type(exc).__name__}: {exc}"]))
+        self.report.add(
+            ItemReport(
+                str(source),
+                name,
+                kind,
+                "",
+                Status.FAILED,
+                [f"{source}: {kind} '{name}': {type(exc).__name__}: {exc}"],
+            )
+        )
 
     def converted_libraries(self) -> list[ConvertedLibrary]:
         """Every symbol, footprint and database library this run wrote (once each)."""
@@ -161,6 +190,7 @@ class ConversionRun:
     def finish(self) -> ConversionReport:
         self.out.mkdir(parents=True, exist_ok=True)
         from .kicad.lib_tables import write_lib_tables
+
         write_lib_tables(self.out, self.converted_libraries())
         self.report.write(self.out / "report.json")
         return self.report
@@ -175,15 +205,19 @@ def unique_item_names(names: Iterable[str]) -> Iterator[tuple[str, list[str]]]:
         yield final, ([f"written as '{final}' (name not allowed or already used)"] if final != name else [])
 
 
-def convert_paths(paths: Iterable[Path], out: Path, options: ConvertOptions | None = None,
-                  progress: Callable[[Iterable[Path]], Iterable[Path]] | None = None) -> ConversionReport:
+def convert_paths(
+    paths: Iterable[Path],
+    out: Path,
+    options: ConvertOptions | None = None,
+    progress: Callable[[Iterable[Path]], Iterable[Path]] | None = None,
+) -> ConversionReport:
     """Converts every library under `paths` into `out` and writes `out/report.json`."""
     libraries = find_libraries(paths)
     if not libraries:
         raise UsageError("no Altium library (.SchLib, .PcbLib, .IntLib, .DbLib, .SVNDbLib) found")
     run = ConversionRun(out, options)
     out.mkdir(parents=True, exist_ok=True)
-    for path in (progress(libraries) if progress else libraries):
+    for path in progress(libraries) if progress else libraries:
         try:
             run.convert(path)
         except UsageError:

@@ -17,8 +17,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .altium.dblib import (DatabaseLibrary, DbLibError, DbLibTable, FieldMap, driver_error_reason,
-                           mask_connection_string, read_dblib)
+from .altium.dblib import (
+    DatabaseLibrary,
+    DbLibError,
+    DbLibTable,
+    FieldMap,
+    driver_error_reason,
+    mask_connection_string,
+    read_dblib,
+)
 from .altium.parts_tables import PartsTable, TableError, open_parts_source
 from .altium.paths import find_file_named, resolve_path, split_windows_path
 from .convert import ConversionRun, ConvertedLibrary
@@ -99,7 +106,9 @@ class LibraryResolver:
         extensions = (".schlib",) if kind == "symbols" else (".pcblib",)
         for folder in self.search_folders:
             pattern = folder.rglob("*") if self.library.search_subdirectories else folder.iterdir()
-            for path in sorted(p for p in pattern if p.is_file() and p.suffix.lower() in extensions + (".intlib",)):
+            for path in sorted(
+                p for p in pattern if p.is_file() and p.suffix.lower() in extensions + (".intlib",)
+            ):
                 converted = self._convert(path, kind)
                 if isinstance(converted, ConvertedLibrary) and converted.lookup(item):
                     return converted
@@ -112,8 +121,14 @@ class LibraryResolver:
             path = resolve_path(raw_path, self.bases)
             if (path is None or not path.is_file()) and parts:
                 # Altium also finds a library by its file name in the search path
-                path = next((found for folder in self.search_folders
-                             if (found := resolve_path(parts[-1], [folder])) is not None), None)
+                path = next(
+                    (
+                        found
+                        for folder in self.search_folders
+                        if (found := resolve_path(parts[-1], [folder])) is not None
+                    ),
+                    None,
+                )
             if path is None and self.checkout is not None and parts:
                 # an SVNDbLib names files inside its repository's symbol/footprint folders
                 path = find_file_named(parts[-1], [self.checkout], recursive=True)
@@ -124,21 +139,31 @@ class LibraryResolver:
         noun = "symbol" if kind == "symbols" else "footprint"
         item = (item or "").strip()
         if not item:
-            return Resolution(problem=f"no {noun} named (empty {'[Library Ref]' if kind == 'symbols' else '[Footprint Ref]'})")
+            return Resolution(
+                problem=f"no {noun} named (empty {'[Library Ref]' if kind == 'symbols' else '[Footprint Ref]'})"
+            )
         if raw_path and raw_path.strip():
             path = self.locate(raw_path)
             if path is None:
-                hint = " (give the SVN checkout with --svn-checkout)" if self.library.is_svn and self.checkout is None else ""
-                return Resolution(problem=f"{noun} library not found: {raw_path} "
-                                          f"(looked from {', '.join(str(b) for b in self.bases)}){hint}")
+                hint = (
+                    " (give the SVN checkout with --svn-checkout)"
+                    if self.library.is_svn and self.checkout is None
+                    else ""
+                )
+                return Resolution(
+                    problem=f"{noun} library not found: {raw_path} "
+                    f"(looked from {', '.join(str(b) for b in self.bases)}){hint}"
+                )
             converted = self._convert(path, kind)
             if isinstance(converted, str):
                 return Resolution(problem=f"{noun} library {converted}")
         else:
             found = self._search(item, kind)
             if found is None:
-                return Resolution(problem=f"{noun} '{item}' names no library file and is not in the "
-                                          "DbLib's library search path")
+                return Resolution(
+                    problem=f"{noun} '{item}' names no library file and is not in the "
+                    "DbLib's library search path"
+                )
             converted = found
         name = converted.lookup(item)
         if name is None:
@@ -158,21 +183,27 @@ def _column(columns: list[str], wanted: str) -> str | None:
 def table_columns(maps: list[FieldMap], columns: list[str], warnings: list[str]) -> TableColumns:
     """The key, link and parameter columns of a table from its field maps (unknown columns warned)."""
     key_map = next((m for m in maps if m.is_key), None)
-    key = (_column(columns, key_map.column) if key_map else None) or _column(columns, "Part Number") \
+    key = (
+        (_column(columns, key_map.column) if key_map else None)
+        or _column(columns, "Part Number")
         or (columns[0] if columns else "")
+    )
     result = TableColumns(key)
     refs: dict[int, str] = {}
     paths: dict[int, str] = {}
     for mapping in maps:
         column = _column(columns, mapping.column)
         if column is None:
-            warnings.append(f"field map '{mapping.parameter}' names column '{mapping.column}', "
-                            "which the table does not have; skipped")
+            warnings.append(
+                f"field map '{mapping.parameter}' names column '{mapping.column}', "
+                "which the table does not have; skipped"
+            )
             continue
         role = mapping.role
         if role is None:
-            result.parameters.append(FieldMap(mapping.table, column, mapping.parameter,
-                                              mapping.field_type, mapping.visible_on_add))
+            result.parameters.append(
+                FieldMap(mapping.table, column, mapping.parameter, mapping.field_type, mapping.visible_on_add)
+            )
         elif role[0] == "library_ref":
             result.library_ref = column
         elif role[0] == "library_path":
@@ -189,8 +220,10 @@ def table_columns(maps: list[FieldMap], columns: list[str], warnings: list[str])
             match = re.fullmatch(r"footprint ref(?: (\d+))?", column.strip(), re.IGNORECASE)
             if match:
                 refs[int(match.group(1) or 1)] = column
-                paths.setdefault(int(match.group(1) or 1),
-                                 _column(columns, f"Footprint Path{' ' + match.group(1) if match.group(1) else ''}") or "")
+                paths.setdefault(
+                    int(match.group(1) or 1),
+                    _column(columns, f"Footprint Path{' ' + match.group(1) if match.group(1) else ''}") or "",
+                )
     result.footprints = [(refs[n], paths.get(n, "")) for n in sorted(refs)]
     # Altium shows every column no field map claims as a parameter of the same name.
     claimed = {c.casefold() for c in (result.library_ref, result.library_path) if c}
@@ -232,15 +265,25 @@ def _sql_table_name(name: str) -> str:
     return cleaned or "parts"
 
 
-def build_library(library: DatabaseLibrary, table: DbLibTable, parts: PartsTable, resolver: LibraryResolver,
-                  nickname: str, sql_table: str, warnings: list[str], part_rows: list[ItemReport]) -> PartsLibrary:
+def build_library(
+    library: DatabaseLibrary,
+    table: DbLibTable,
+    parts: PartsTable,
+    resolver: LibraryResolver,
+    nickname: str,
+    sql_table: str,
+    warnings: list[str],
+    part_rows: list[ItemReport],
+) -> PartsLibrary:
     """One KiCad sub-library: every source row kept, links resolved, a report row per part."""
     columns = _unique_source_columns(parts.columns, warnings)
     rename = dict(zip(parts.columns, columns))
     rows = [{rename[c]: row.get(c) for c in parts.columns} for row in parts.rows]
     cols = table_columns(library.maps_for(table.name), columns, warnings)
     taken = {c.casefold() for c in columns}
-    key_col, sym_col, fp_col = (_added_column(n, taken) for n in (KEY_COLUMN, SYMBOLS_COLUMN, FOOTPRINTS_COLUMN))
+    key_col, sym_col, fp_col = (
+        _added_column(n, taken) for n in (KEY_COLUMN, SYMBOLS_COLUMN, FOOTPRINTS_COLUMN)
+    )
     status_col, notes_col = _added_column(STATUS_COLUMN, taken), _added_column(NOTES_COLUMN, taken)
     display = table.name.rstrip("$").replace("/", "_") or sql_table
     keys = UniqueNames()
@@ -253,8 +296,11 @@ def build_library(library: DatabaseLibrary, table: DbLibTable, parts: PartsTable
             messages.append(f"row {number} has no '{cols.key}'; key '{key}' given")
         elif clashed:
             messages.append(f"'{cols.key}' value '{source_key}' used by an earlier row; key '{key}' given")
-        symbol = resolver.resolve(row.get(cols.library_ref) or "" if cols.library_ref else "",
-                                  row.get(cols.library_path) or "" if cols.library_path else "", "symbols")
+        symbol = resolver.resolve(
+            row.get(cols.library_ref) or "" if cols.library_ref else "",
+            row.get(cols.library_path) or "" if cols.library_path else "",
+            "symbols",
+        )
         footprints = []
         footprint_problems = []
         for ref_col, path_col in cols.footprints:
@@ -268,11 +314,30 @@ def build_library(library: DatabaseLibrary, table: DbLibTable, parts: PartsTable
             else:
                 footprint_problems.append(found.problem)
         problems = ([symbol.problem] if symbol.problem else []) + footprint_problems
-        status = Status.FAILED if symbol.problem else (Status.WARNING if footprint_problems or messages else Status.OK)
-        row.update({key_col: key, sym_col: symbol.target or None, fp_col: ";".join(footprints) or None,
-                    status_col: status.value, notes_col: "; ".join(messages + problems) or None})
-        part_rows.append(ItemReport(str(library.path), f"{display}/{key}", "part",
-                                  f"{nickname}:{display}/{key}", status, messages + problems))
+        status = (
+            Status.FAILED
+            if symbol.problem
+            else (Status.WARNING if footprint_problems or messages else Status.OK)
+        )
+        row.update(
+            {
+                key_col: key,
+                sym_col: symbol.target or None,
+                fp_col: ";".join(footprints) or None,
+                status_col: status.value,
+                notes_col: "; ".join(messages + problems) or None,
+            }
+        )
+        part_rows.append(
+            ItemReport(
+                str(library.path),
+                f"{display}/{key}",
+                "part",
+                f"{nickname}:{display}/{key}",
+                status,
+                messages + problems,
+            )
+        )
     part_fields, description, keywords, filters = [], "", "", ""
     field_names: set[str] = set()
     for mapping in cols.parameters:
@@ -290,13 +355,32 @@ def build_library(library: DatabaseLibrary, table: DbLibTable, parts: PartsTable
         if name.casefold() in field_names:
             name = mapping.parameter
             if name.casefold() in field_names:
-                warnings.append(f"parameter '{name}' mapped twice; column '{mapping.column}' not shown as a field")
+                warnings.append(
+                    f"parameter '{name}' mapped twice; column '{mapping.column}' not shown as a field"
+                )
                 continue
         field_names.add(name.casefold())
-        part_fields.append(PartField(mapping.column, name, visible_on_add=mapping.visible_on_add,
-                                     visible_in_chooser=mapping.column == cols.key or name == "Value"))
-    return PartsLibrary(display, sql_table, columns + [key_col, sym_col, fp_col, status_col, notes_col], rows,
-                        key_col, sym_col, fp_col, part_fields, description, keywords, filters)
+        part_fields.append(
+            PartField(
+                mapping.column,
+                name,
+                visible_on_add=mapping.visible_on_add,
+                visible_in_chooser=mapping.column == cols.key or name == "Value",
+            )
+        )
+    return PartsLibrary(
+        display,
+        sql_table,
+        columns + [key_col, sym_col, fp_col, status_col, notes_col],
+        rows,
+        key_col,
+        sym_col,
+        fp_col,
+        part_fields,
+        description,
+        keywords,
+        filters,
+    )
 
 
 def convert_database_library(run: ConversionRun, path: Path) -> list[ConvertedLibrary]:
@@ -309,8 +393,16 @@ def convert_database_library(run: ConversionRun, path: Path) -> list[ConvertedLi
     enabled = [t for t in library.tables if t.enabled]
     for table in library.tables:
         if not table.enabled:
-            run.report.add(ItemReport(str(path), table.name, "library", "", Status.WARNING,
-                                      [f"table '{table.name}' is disabled in the DbLib; its parts were not converted"]))
+            run.report.add(
+                ItemReport(
+                    str(path),
+                    table.name,
+                    "library",
+                    "",
+                    Status.WARNING,
+                    [f"table '{table.name}' is disabled in the DbLib; its parts were not converted"],
+                )
+            )
     if not enabled:
         run.fail_library(path, "library", "the DbLib has no enabled table")
         return []
@@ -334,13 +426,28 @@ def convert_database_library(run: ConversionRun, path: Path) -> list[ConvertedLi
                 source.order_by = key_map.column if key_map else None
                 parts = source.read(table)
             except (TableError, OSError) as exc:
-                run.report.add(ItemReport(str(path), table.name, "library", "", Status.FAILED,
-                                          [f"{path}: table '{table.name}': {exc}"]))
+                run.report.add(
+                    ItemReport(
+                        str(path),
+                        table.name,
+                        "library",
+                        "",
+                        Status.FAILED,
+                        [f"{path}: table '{table.name}': {exc}"],
+                    )
+                )
                 continue
             except Exception as exc:  # a driver error on one table costs that table only
-                run.report.add(ItemReport(str(path), table.name, "library", "", Status.FAILED,
-                                          [f"{path}: table '{table.name}' could not be read: "
-                                           f"{driver_error_reason(exc)}"]))
+                run.report.add(
+                    ItemReport(
+                        str(path),
+                        table.name,
+                        "library",
+                        "",
+                        Status.FAILED,
+                        [f"{path}: table '{table.name}' could not be read: {driver_error_reason(exc)}"],
+                    )
+                )
                 continue
             warnings += parts.warnings
             wanted = _sql_table_name(table.name)
@@ -349,8 +456,15 @@ def convert_database_library(run: ConversionRun, path: Path) -> list[ConvertedLi
             sql_table, _ = sql_names.claim(wanted)
             built = build_library(library, table, parts, resolver, nickname, sql_table, warnings, pending)
             database.libraries.append(built)
-            pending.append(ItemReport.from_warnings(str(path), table.name, "library", f"{nickname}:{built.name}",
-                                                    [f"table '{table.name}': {w}" for w in warnings]))
+            pending.append(
+                ItemReport.from_warnings(
+                    str(path),
+                    table.name,
+                    "library",
+                    f"{nickname}:{built.name}",
+                    [f"table '{table.name}': {w}" for w in warnings],
+                )
+            )
     finally:
         source.close()
     if not database.libraries:
@@ -359,20 +473,35 @@ def convert_database_library(run: ConversionRun, path: Path) -> list[ConvertedLi
     try:
         connection = _write_parts(run, database, nickname)
     except Exception as exc:
-        target = mask_connection_string(run.options.output_database_url or "") or \
-            str(run.out / DATABASE_FOLDER / f"{nickname}.sqlite")
-        reason = f"{path}: parts database {target} could not be written: " \
-                 f"{type(exc).__name__}: {driver_error_reason(exc)}"
+        target = mask_connection_string(run.options.output_database_url or "") or str(
+            run.out / DATABASE_FOLDER / f"{nickname}.sqlite"
+        )
+        reason = (
+            f"{path}: parts database {target} could not be written: "
+            f"{type(exc).__name__}: {driver_error_reason(exc)}"
+        )
         run.report.add(ItemReport(str(path), "parts database", "library", "", Status.FAILED, [reason]))
         for row in pending:
             if row.kind == "part":
-                run.report.add(ItemReport(row.source, row.item, row.kind, "", Status.FAILED,
-                                          row.messages + ["not written: the parts database could not be written"]))
+                run.report.add(
+                    ItemReport(
+                        row.source,
+                        row.item,
+                        row.kind,
+                        "",
+                        Status.FAILED,
+                        row.messages + ["not written: the parts database could not be written"],
+                    )
+                )
         return []
     for row in pending:
         run.report.add(row)
     dbl_path = write_kicad_dbl(database, run.out / DATABASE_FOLDER / f"{nickname}.kicad_dbl", connection)
-    items = {row[lib.key_column]: f"{lib.name}/{row[lib.key_column]}" for lib in database.libraries for row in lib.rows}
+    items = {
+        row[lib.key_column]: f"{lib.name}/{row[lib.key_column]}"
+        for lib in database.libraries
+        for row in lib.rows
+    }
     converted = ConvertedLibrary(path, "database", nickname, dbl_path, items)
     return [converted] + sorted(resolver.used.values(), key=lambda lib: (lib.kind, lib.nickname))
 
@@ -386,4 +515,3 @@ def _write_parts(run: ConversionRun, database: PartsDatabase, nickname: str) -> 
         return odbc_connection_string(url, folder)
     write_sqlite_file(database, folder / f"{nickname}.sqlite")
     return sqlite_connection_string(f"{nickname}.sqlite")
-

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from .convert import ConvertedLibrary, ConversionRun, unique_item_names
+from .convert import ConversionRun, ConvertedLibrary, unique_item_names
 from .model.footprint import ComponentBody, EmbeddedModel, FootprintLibrary, looks_like_step
 from .naming import UniqueNames, safe_file_name
 from .report import ItemReport
@@ -22,6 +22,7 @@ MODELS_VARIABLE = "ALTIUM2KICAD_3DMODELS"
 
 def convert_pcblib(run: ConversionRun, path: Path) -> ConvertedLibrary:
     from .altium.pcblib import PcbLibError, read_pcblib
+
     try:
         library = read_pcblib(path)
     except (PcbLibError, OSError) as exc:
@@ -74,10 +75,16 @@ class ModelStore:
         file_name = stem + ext
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / file_name).write_bytes(model.data)
-        messages = [] if ext == ".step" else [f"model '{model.name}' is not STEP (content looks like {ext}); "
-                                              f"kept as {file_name}"]
-        self.run.report.add(ItemReport.from_warnings(str(self.source), model.name, "model",
-                                                     f"{self.nick}.3dshapes/{file_name}", messages))
+        messages = (
+            []
+            if ext == ".step"
+            else [f"model '{model.name}' is not STEP (content looks like {ext}); kept as {file_name}"]
+        )
+        self.run.report.add(
+            ItemReport.from_warnings(
+                str(self.source), model.name, "model", f"{self.nick}.3dshapes/{file_name}", messages
+            )
+        )
         self.by_hash[digest] = self.by_id[model.id] = file_name
         return file_name
 
@@ -91,22 +98,32 @@ def _remove_files(folder: Path, pattern: str = "*") -> None:
                 stale.unlink()
 
 
-def _model_links(run: ConversionRun, store: ModelStore, library: FootprintLibrary, bodies: list[ComponentBody],
-                 warnings: list[str]):
-    from .kicad.footprint_writer import ModelLink
+def _model_links(
+    run: ConversionRun,
+    store: ModelStore,
+    library: FootprintLibrary,
+    bodies: list[ComponentBody],
+    warnings: list[str],
+):
     from .kicad.embedded import embedded_file
+    from .kicad.footprint_writer import ModelLink
+
     links: list = []
-    files: dict[str, list] = {}   # embedded file name -> its (file ...) expression, once per footprint
+    files: dict[str, list] = {}  # embedded file name -> its (file ...) expression, once per footprint
     for body in bodies:
         label = body.model_name or body.identifier or body.model_id or "body"
         model = library.models.get(body.model_id)
         if model is None and (not body.model_id or body.model_type == 0):
-            warnings.append(f"3D body '{label}' is a generic extruded shape (height {body.overall_height} mm): "
-                            f"no model written")
+            warnings.append(
+                f"3D body '{label}' is a generic extruded shape (height {body.overall_height} mm): "
+                f"no model written"
+            )
             links.append(None)
             continue
         if model is None:
-            where = "linked to an external file" if not body.embedded else "embedded but missing from the library"
+            where = (
+                "linked to an external file" if not body.embedded else "embedded but missing from the library"
+            )
             warnings.append(f"3D body '{label}' is {where}: no model written")
             links.append(None)
             continue
@@ -120,10 +137,12 @@ def _model_links(run: ConversionRun, store: ModelStore, library: FootprintLibrar
     return links, list(files.values())
 
 
-def write_footprint_library(run: ConversionRun, library: FootprintLibrary, source: Path,
-                            stem: str) -> ConvertedLibrary:
+def write_footprint_library(
+    run: ConversionRun, library: FootprintLibrary, source: Path, stem: str
+) -> ConvertedLibrary:
     from .kicad.footprint_writer import FootprintWriter
     from .kicad.layers import LayerMapError, load_layer_map
+
     nick = run.claim_nickname("footprints", source, stem)
     folder = run.out / "footprints" / f"{nick}.pretty"
     folder.mkdir(parents=True, exist_ok=True)
@@ -150,6 +169,9 @@ def write_footprint_library(run: ConversionRun, library: FootprintLibrary, sourc
         converted.items[fp.name] = kicad_name
         if fp.storage and fp.storage != fp.name:
             converted.items.setdefault(fp.storage, kicad_name)
-        run.report.add(ItemReport.from_warnings(str(source), fp.name, "footprint", f"{nick}:{kicad_name}",
-                                                warnings + written.warnings))
+        run.report.add(
+            ItemReport.from_warnings(
+                str(source), fp.name, "footprint", f"{nick}:{kicad_name}", warnings + written.warnings
+            )
+        )
     return converted

@@ -10,7 +10,7 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-from .convert import ConvertedLibrary, ConversionRun
+from .convert import ConversionRun, ConvertedLibrary
 
 
 class IntLibError(Exception):
@@ -32,9 +32,12 @@ def unpack_stream(data: bytes, name: str) -> bytes:
     raise IntLibError(f"{name}: unknown stream marker 0x{flag:02x}")
 
 
-def embedded_libraries(data: bytes, source: str) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]], list[str]]:
+def embedded_libraries(
+    data: bytes, source: str
+) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]], list[str]]:
     """(PcbLib streams, SchLib streams, problems) of an IntLib's bytes."""
     from .altium.compound import CompoundFile
+
     cf = CompoundFile(data, source)
     pcb, sch, problems = [], [], []
     for path in sorted(cf.streams()):
@@ -58,6 +61,7 @@ def convert_intlib(run: ConversionRun, path: Path) -> list[ConvertedLibrary]:
     from .altium.compound import NotAnAltiumLibrary
     from .altium.pcblib import PcbLibError, read_pcblib_data
     from .footprints_job import write_footprint_library
+
     try:
         pcb, sch, problems = embedded_libraries(path.read_bytes(), str(path))
     except (NotAnAltiumLibrary, OSError) as exc:
@@ -91,12 +95,16 @@ def convert_intlib(run: ConversionRun, path: Path) -> list[ConvertedLibrary]:
     if sch:
         from .altium.schlib import read_schlib_data
         from .symbols_job import write_symbol_library
+
         for i, (label, data) in enumerate(sch):
             try:
                 library = read_schlib_data(data, label)
             except NotAnAltiumLibrary as exc:
                 run.fail_library(path, "library", str(exc))
                 continue
-            converted.append(write_symbol_library(run, library, path, _stem(path.stem, i, len(sch)),
-                                                  footprint_lookup=footprint_lookup))
+            converted.append(
+                write_symbol_library(
+                    run, library, path, _stem(path.stem, i, len(sch)), footprint_lookup=footprint_lookup
+                )
+            )
     return converted

@@ -10,7 +10,7 @@ import re
 
 # KiCad's LIB_ID::FindIllegalLibraryNameChar plus characters file systems refuse.
 _ILLEGAL_LIBRARY = re.compile(r'[\x00-\x1f\\/:*?"<>|\s]+')
-_ILLEGAL_ITEM = re.compile(r'[\x00-\x1f:/\\]')
+_ILLEGAL_ITEM = re.compile(r"[\x00-\x1f:/\\]")
 
 
 def safe_library_name(stem: str) -> str:

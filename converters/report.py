@@ -45,7 +45,7 @@ class ItemReport:
     messages: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_warnings(cls, source: str, item: str, kind: str, target: str, warnings: list[str]) -> "ItemReport":
+    def from_warnings(cls, source: str, item: str, kind: str, target: str, warnings: list[str]) -> ItemReport:
         status = Status.WARNING if warnings else Status.OK
         return cls(source, item, kind, target, status, list(warnings))
 
@@ -77,8 +77,7 @@ class ConversionReport:
         for row in self.items:
             kinds[row.kind] = kinds.get(row.kind, 0) + 1
         what = ", ".join(f"{n} {_plural(k, n)}" for k, n in sorted(kinds.items())) or "no items"
-        return (f"{what}: {c['ok']} ok, {c['warning']} with warnings, {c['failed']} failed"
-                f" -> {self.output}")
+        return f"{what}: {c['ok']} ok, {c['warning']} with warnings, {c['failed']} failed -> {self.output}"
 
     def to_json(self) -> dict:
         return {"output": self.output, "counts": self.counts(), "items": [r.to_json() for r in self.items]}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from .convert import ConvertedLibrary, ConversionRun, unique_item_names
+from .convert import ConversionRun, ConvertedLibrary, unique_item_names
 from .model.symbol import Implementation, Symbol, SymbolLibrary
 from .report import ItemReport
 
@@ -20,6 +20,7 @@ FootprintLookup = Callable[[Symbol, Implementation], str]
 def convert_schlib(run: ConversionRun, path: Path) -> ConvertedLibrary:
     from .altium.compound import NotAnAltiumLibrary
     from .altium.schlib import read_schlib
+
     try:
         library = read_schlib(path)
     except (NotAnAltiumLibrary, OSError) as exc:
@@ -28,12 +29,18 @@ def convert_schlib(run: ConversionRun, path: Path) -> ConvertedLibrary:
     return write_symbol_library(run, library, path, path.stem)
 
 
-def write_symbol_library(run: ConversionRun, library: SymbolLibrary, source: Path, stem: str,
-                         footprint_lookup: FootprintLookup | None = None) -> ConvertedLibrary:
+def write_symbol_library(
+    run: ConversionRun,
+    library: SymbolLibrary,
+    source: Path,
+    stem: str,
+    footprint_lookup: FootprintLookup | None = None,
+) -> ConvertedLibrary:
     """Writes the library and reports every symbol. `footprint_lookup` may turn a footprint link
     into KiCad's `Nick:Footprint` (the IntLib and DbLib jobs know the footprint libraries);
     without it the Footprint field holds Altium's footprint name."""
     from .kicad.symbol_writer import library_text, symbol_expr
+
     nick = run.claim_nickname("symbols", source, stem)
     folder = run.out / "symbols"
     folder.mkdir(parents=True, exist_ok=True)
@@ -53,8 +60,11 @@ def write_symbol_library(run: ConversionRun, library: SymbolLibrary, source: Pat
             continue
         exprs.append(expr)
         converted.items[symbol.name] = kicad_name
-        rows.append(ItemReport.from_warnings(str(source), symbol.name, "symbol", f"{nick}:{kicad_name}",
-                                             symbol.warnings + renamed + notes))
+        rows.append(
+            ItemReport.from_warnings(
+                str(source), symbol.name, "symbol", f"{nick}:{kicad_name}", symbol.warnings + renamed + notes
+            )
+        )
     target.write_text(library_text(exprs, version), encoding="utf-8")
     for row in rows:
         run.report.add(row)

@@ -29,8 +29,12 @@ APPROVAL_TIMEOUT = timedelta(hours=72)
 MAX_PARALLEL_LIBRARIES = 4
 # Owners per stage, likewise read from the parsed DAG: kept equal to task_assignment.stages (checked
 # by the DAG test). An approval is owned by the role that answers it.
-STAGE_OWNERS = {"preparation": "library-team", "migration": "library-team", "validation": "qa",
-                "deployment": "library-admins"}
+STAGE_OWNERS = {
+    "preparation": "library-team",
+    "migration": "library-team",
+    "validation": "qa",
+    "deployment": "library-admins",
+}
 
 TEST_SUMMARY = "{{ ti.xcom_pull(task_ids='migration.run_test_migration')['summary'] }}"
 UAT_SUMMARY = "{{ ti.xcom_pull(task_ids='deployment.deploy_to_test_environment')['summary'] }}"
@@ -38,13 +42,21 @@ UAT_SUMMARY = "{{ ti.xcom_pull(task_ids='deployment.deploy_to_test_environment')
 
 def _approval_settings(context) -> None:
     from include import approvals
+
     approvals.apply_settings(context)
 
 
 def approval(task_id: str, subject: str, body: str, owner: str) -> ApprovalOperator:
     """A human-in-the-loop approval; its timeout comes from the configuration when it runs."""
-    return ApprovalOperator(task_id=task_id, subject=subject, body=body, response_timeout=APPROVAL_TIMEOUT,
-                            pre_execute=_approval_settings, retries=0, owner=owner)
+    return ApprovalOperator(
+        task_id=task_id,
+        subject=subject,
+        body=body,
+        response_timeout=APPROVAL_TIMEOUT,
+        pre_execute=_approval_settings,
+        retries=0,
+        owner=owner,
+    )
 
 
 @dag(
@@ -58,17 +70,35 @@ def approval(task_id: str, subject: str, body: str, owner: str) -> ApprovalOpera
     tags=["altium2kicad", "migration", "library"],
     doc_md=__doc__,
     params={
-        "source": Param("", type="string", minLength=1, title="Source",
-                        description="Altium .DbLib, a library file (.SchLib/.PcbLib/.IntLib) or a folder of them, "
-                                    "as a path the workers can read."),
-        "environment": Param("development", type="string", title="Target environment",
-                             description="Environment deploy_to_production publishes to (config 'environments'); "
-                                         "it also sets the validation level: basic, full or strict."),
-        "sample_size": Param(3, type="integer", minimum=1, title="Test migration sample",
-                             description="How many source libraries run_test_migration converts before review."),
-        "mapping_rules": Param(None, type=["null", "string"], title="Mapping rules file",
-                               description="Optional edited mapping-rules YAML (field renames, layer map, library "
-                                           "names, footprint name fixes); empty: generated from the analysis."),
+        "source": Param(
+            "",
+            type="string",
+            minLength=1,
+            title="Source",
+            description="Altium .DbLib, a library file (.SchLib/.PcbLib/.IntLib) or a folder of them, "
+            "as a path the workers can read.",
+        ),
+        "environment": Param(
+            "development",
+            type="string",
+            title="Target environment",
+            description="Environment deploy_to_production publishes to (config 'environments'); "
+            "it also sets the validation level: basic, full or strict.",
+        ),
+        "sample_size": Param(
+            3,
+            type="integer",
+            minimum=1,
+            title="Test migration sample",
+            description="How many source libraries run_test_migration converts before review.",
+        ),
+        "mapping_rules": Param(
+            None,
+            type=["null", "string"],
+            title="Mapping rules file",
+            description="Optional edited mapping-rules YAML (field renames, layer map, library "
+            "names, footprint name fixes); empty: generated from the analysis.",
+        ),
     },
 )
 def full_library_migration():
@@ -79,16 +109,19 @@ def full_library_migration():
         def analyze_source_library() -> list[str]:
             """Inventory in the library database; returns the conversion units (library paths)."""
             from include import pipeline
+
             return pipeline.analyze_source_library()
 
         @task(task_id="create_mapping_rules")
         def create_mapping_rules(units: list[str]) -> dict:
             from include import pipeline
+
             return pipeline.create_mapping_rules(units)
 
         @task(task_id="setup_validation_criteria", **NO_RETRY)
         def setup_validation_criteria(units: list[str]) -> dict:
             from include import pipeline
+
             return pipeline.setup_validation_criteria(units)
 
         analysis = analyze_source_library()
@@ -99,14 +132,20 @@ def full_library_migration():
         @task(task_id="run_test_migration")
         def run_test_migration(units: list[str], rules: dict) -> dict:
             from include import pipeline
+
             return pipeline.run_test_migration(units, rules)
 
-        review = approval("review_test_results", "Review the test migration of {{ params.source }}",
-                          TEST_SUMMARY, owner="qa")
+        review = approval(
+            "review_test_results",
+            "Review the test migration of {{ params.source }}",
+            TEST_SUMMARY,
+            owner="qa",
+        )
 
         @task(task_id="run_full_migration", max_active_tis_per_dagrun=MAX_PARALLEL_LIBRARIES)
         def run_full_migration(unit: str, rules: dict) -> dict:
             from include import pipeline
+
             return pipeline.run_full_migration(unit, rules)
 
         test = run_test_migration(units, rules)
@@ -120,34 +159,46 @@ def full_library_migration():
         @task(task_id="validate_symbols", **NO_RETRY)
         def validate_symbols(converted: list[dict], criteria: dict) -> dict:
             from include import pipeline
+
             return pipeline.validate("symbols", converted, criteria)
 
         @task(task_id="validate_footprints", **NO_RETRY)
         def validate_footprints(converted: list[dict], criteria: dict) -> dict:
             from include import pipeline
+
             return pipeline.validate("footprints", converted, criteria)
 
         @task(task_id="validate_3d_models", **NO_RETRY)
         def validate_3d_models(converted: list[dict], criteria: dict) -> dict:
             from include import pipeline
+
             return pipeline.validate("models", converted, criteria)
 
-        return [validate_symbols(converted, criteria), validate_footprints(converted, criteria),
-                validate_3d_models(converted, criteria)]
+        return [
+            validate_symbols(converted, criteria),
+            validate_footprints(converted, criteria),
+            validate_3d_models(converted, criteria),
+        ]
 
     @task_group(group_id="deployment", default_args={"owner": STAGE_OWNERS["deployment"]})
     def deployment(converted, gates):
         @task(task_id="deploy_to_test_environment", **NO_RETRY)
         def deploy_to_test_environment(converted: list[dict]) -> dict:
             from include import pipeline
+
             return pipeline.deploy(converted, stage="test")
 
-        uat = approval("user_acceptance_testing", "User acceptance of the migrated library ({{ params.source }})",
-                       UAT_SUMMARY, owner="library-admins")
+        uat = approval(
+            "user_acceptance_testing",
+            "User acceptance of the migrated library ({{ params.source }})",
+            UAT_SUMMARY,
+            owner="library-admins",
+        )
 
         @task(task_id="deploy_to_production", **NO_RETRY)
         def deploy_to_production(converted: list[dict]) -> dict:
             from include import pipeline
+
             return pipeline.deploy(converted, stage="production")
 
         to_test = deploy_to_test_environment(converted)

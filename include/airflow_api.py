@@ -28,8 +28,12 @@ class AirflowApi:
 
     def _request(self, method: str, path: str, body: dict | None = None, auth: bool = True) -> dict:
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base_url.rstrip("/") + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.base_url.rstrip("/") + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
         if auth:
             req.add_header("Authorization", f"Bearer {self.token()}")
         try:
@@ -41,8 +45,9 @@ class AirflowApi:
 
     def token(self) -> str:
         if not self._token:
-            answer = self._request("POST", "/auth/token", {"username": self.username, "password": self.password},
-                                   auth=False)
+            answer = self._request(
+                "POST", "/auth/token", {"username": self.username, "password": self.password}, auth=False
+            )
             self._token = answer["access_token"]
         return self._token
 
@@ -54,12 +59,17 @@ class AirflowApi:
             return False
 
     def waiting_approvals(self, dag_id: str, run_id: str = "~") -> list[dict]:
-        answer = self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/hitlDetails?response_received=false")
+        answer = self._request(
+            "GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/hitlDetails?response_received=false"
+        )
         return answer.get("hitl_details", [])
 
     def answer(self, dag_id: str, run_id: str, task_id: str, option: str, map_index: int = -1) -> dict:
-        return self._request("PATCH", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}"
-                                      f"/hitlDetails", {"chosen_options": [option], "params_input": {}})
+        return self._request(
+            "PATCH",
+            f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}/hitlDetails",
+            {"chosen_options": [option], "params_input": {}},
+        )
 
 
 @dataclass
@@ -79,15 +89,23 @@ class Reviewer:
             try:
                 for detail in self.api.waiting_approvals(self.dag_id):
                     ti = detail["task_instance"]
-                    reply = self.api.answer(self.dag_id, ti["dag_run_id"], ti["task_id"], self.option,
-                                            ti.get("map_index", -1))
-                    self.answered.append({"task_id": ti["task_id"], "run_id": ti["dag_run_id"],
-                                          "subject": detail.get("subject"), "body": detail.get("body"), **reply})
+                    reply = self.api.answer(
+                        self.dag_id, ti["dag_run_id"], ti["task_id"], self.option, ti.get("map_index", -1)
+                    )
+                    self.answered.append(
+                        {
+                            "task_id": ti["task_id"],
+                            "run_id": ti["dag_run_id"],
+                            "subject": detail.get("subject"),
+                            "body": detail.get("body"),
+                            **reply,
+                        }
+                    )
             except (ApiError, OSError, KeyError) as exc:
                 self.errors.append(str(exc))
             self._stop.wait(1.0)
 
-    def start(self) -> "Reviewer":
+    def start(self) -> Reviewer:
         self._thread = threading.Thread(target=self._loop, name="reviewer", daemon=True)
         self._thread.start()
         return self

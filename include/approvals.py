@@ -34,5 +34,9 @@ def apply_settings(context) -> None:
     reviewers = assigned_users(config)
     if reviewers:
         task.assigned_users = reviewers
-    log.info("%s waits at most %s for an answer from %s", task.task_id, task.response_timeout,
-             ", ".join(config.approvals.reviewers) or "anyone with access")
+    log.info(
+        "%s waits at most %s for an answer from %s",
+        task.task_id,
+        task.response_timeout,
+        ", ".join(config.approvals.reviewers) or "anyone with access",
+    )

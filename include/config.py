@@ -39,10 +39,13 @@ class LibraryDatabase(Section):
     default_url: str = "sqlite:///var/altium2kicad/library.db"
 
     @model_validator(mode="after")
-    def _no_password_in_file(self) -> "LibraryDatabase":
+    def _no_password_in_file(self) -> LibraryDatabase:
         from sqlalchemy.engine import make_url
+
         if make_url(self.default_url).password:
-            raise ValueError("default_url must not hold a password; put the URL in the env var named by url_env")
+            raise ValueError(
+                "default_url must not hold a password; put the URL in the env var named by url_env"
+            )
         return self
 
 
@@ -63,7 +66,7 @@ class Target(Section):
     aws_conn_id: str | None = None
 
     @model_validator(mode="after")
-    def _complete(self) -> "Target":
+    def _complete(self) -> Target:
         if self.kind == "local" and not self.path:
             raise ValueError("a local target needs 'path'")
         if self.kind == "s3" and not self.bucket:
@@ -110,7 +113,10 @@ class TaskAssignment(Section):
 
 class ProgressTracking(Section):
     metrics: list[Literal["components_migrated", "migration_quality", "time_spent"]] = [
-        "components_migrated", "migration_quality", "time_spent"]
+        "components_migrated",
+        "migration_quality",
+        "time_spent",
+    ]
     quality_target: float = Field(0.95, ge=0, le=1)
     report_dir: str = "var/altium2kicad/reports"
 
@@ -160,17 +166,21 @@ class PipelineConfig(Section):
     caching: Caching = Caching()
 
     @model_validator(mode="after")
-    def _environments_known(self) -> "PipelineConfig":
+    def _environments_known(self) -> PipelineConfig:
         for key in ("default_environment", "test_environment"):
             name = getattr(self.workflows, key)
             if name not in self.environments:
-                raise ValueError(f"workflows.{key} '{name}' is not one of environments: {sorted(self.environments)}")
+                raise ValueError(
+                    f"workflows.{key} '{name}' is not one of environments: {sorted(self.environments)}"
+                )
         return self
 
     # -- resolved values --------------------------------------------------------------------
     def environment(self, name: str) -> Environment:
         if name not in self.environments:
-            raise ConfigError(f"environments: no environment '{name}' (known: {', '.join(sorted(self.environments))})")
+            raise ConfigError(
+                f"environments: no environment '{name}' (known: {', '.join(sorted(self.environments))})"
+            )
         return self.environments[name]
 
     def path(self, value: str) -> Path:
@@ -217,7 +227,7 @@ def home() -> Path:
 def _resolve_sqlite(url: str) -> str:
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
-        return prefix + str(home() / url[len(prefix):])
+        return prefix + str(home() / url[len(prefix) :])
     return url
 
 
@@ -228,6 +238,7 @@ def _airflow_connection_uri(conn_id: str) -> str | None:
         return env.replace("postgres://", "postgresql://", 1)
     try:
         from airflow.sdk import BaseHook
+
         uri = BaseHook.get_connection(conn_id).get_uri()
     except Exception:  # no Airflow, no such connection, or no API: fall back to the default
         return None

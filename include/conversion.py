@@ -31,7 +31,7 @@ class RuledConversionRun(ConversionRun):
         for old, new in self.rules.fixes_for(path.name).items():
             target = converted.lookup(new)
             if target is not None and converted.lookup(old) is None:
-                converted.items[old] = target   # parts naming `old` now link to `new`
+                converted.items[old] = target  # parts naming `old` now link to `new`
         return converted
 
 
@@ -44,15 +44,23 @@ class UnitResult:
     seconds: float
 
     def to_xcom(self) -> dict:
-        return {"unit": self.unit, "out": self.out, "report": self.report, "counts": self.counts,
-                "seconds": round(self.seconds, 3)}
+        return {
+            "unit": self.unit,
+            "out": self.out,
+            "report": self.report,
+            "counts": self.counts,
+            "seconds": round(self.seconds, 3),
+        }
 
 
-def convert_unit(unit: Path, out: Path, rules: MappingRules, options: ConvertOptions | None = None) -> UnitResult:
+def convert_unit(
+    unit: Path, out: Path, rules: MappingRules, options: ConvertOptions | None = None
+) -> UnitResult:
     """Converts one library (with everything a DbLib uses) into `out`; rerunning replaces `out`."""
     import shutil
+
     if out.exists():
-        shutil.rmtree(out)   # idempotent: a retry never mixes files of two attempts
+        shutil.rmtree(out)  # idempotent: a retry never mixes files of two attempts
     out.mkdir(parents=True)
     options = options or ConvertOptions()
     options.layer_map = options.layer_map or write_layer_map(rules, out.parent / f".{out.name}-rules")
@@ -67,7 +75,9 @@ def convert_unit(unit: Path, out: Path, rules: MappingRules, options: ConvertOpt
     report = run.finish()
     for dbl in out.glob("database/*.kicad_dbl"):
         rename_dbl_fields(dbl, rules.field_renames)
-    return UnitResult(str(unit), str(out), str(out / "report.json"), report.counts(), time.perf_counter() - started)
+    return UnitResult(
+        str(unit), str(out), str(out / "report.json"), report.counts(), time.perf_counter() - started
+    )
 
 
 def report_rows(report_path: Path) -> list[dict]:

@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 LAYOUT = ("symbols", "footprints", "3dmodels", "database")
@@ -48,7 +48,9 @@ def assemble(outputs: list[Path], folder: Path) -> Release:
                     if filecmp.cmp(src, dst, shallow=False):
                         release.skipped_identical += 1
                     else:
-                        release.conflicts.append(f"{dst.relative_to(folder)}: {out.name} differs from an earlier library; kept the first")
+                        release.conflicts.append(
+                            f"{dst.relative_to(folder)}: {out.name} differs from an earlier library; kept the first"
+                        )
                     continue
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, dst)
@@ -56,15 +58,16 @@ def assemble(outputs: list[Path], folder: Path) -> Release:
         report = out / "report.json"
         if report.is_file():
             rows += json.loads(report.read_text(encoding="utf-8"))["items"]
-    (folder / "report.json").write_text(json.dumps({"output": str(folder), "items": rows}, indent=1,
-                                                   ensure_ascii=False), encoding="utf-8")
+    (folder / "report.json").write_text(
+        json.dumps({"output": str(folder), "items": rows}, indent=1, ensure_ascii=False), encoding="utf-8"
+    )
     return release
 
 
 @dataclass
 class Published:
-    location: str          # where the version lives
-    live: str              # what the pointer names
+    location: str  # where the version lives
+    live: str  # what the pointer names
     version: str
     previous: str | None
     files: int
@@ -74,8 +77,12 @@ class Published:
 
 
 def _pointer_doc(version: str, files: int) -> dict:
-    return {"version": version, "path": f"versions/{version}", "files": files,
-            "switched_at": datetime.now(timezone.utc).isoformat()}
+    return {
+        "version": version,
+        "path": f"versions/{version}",
+        "files": files,
+        "switched_at": datetime.now(UTC).isoformat(),
+    }
 
 
 # -- local folder ---------------------------------------------------------------------------
@@ -96,7 +103,7 @@ def publish_local(release: Path, target: Path, version: str, keep: int = 5) -> P
     shutil.copytree(release, staging, symlinks=False)
     files = sum(1 for p in staging.rglob("*") if p.is_file())
     if final.exists():
-        if previous == version:     # re-deploying the live version: park it, swap, then drop it
+        if previous == version:  # re-deploying the live version: park it, swap, then drop it
             old = target / "versions" / f".{version}.old"
             shutil.rmtree(old, ignore_errors=True)
             final.rename(old)
@@ -121,9 +128,11 @@ def publish_local(release: Path, target: Path, version: str, keep: int = 5) -> P
 
 
 def _prune_local(target: Path, keep: int, live: str) -> None:
-    versions = sorted((p for p in (target / "versions").iterdir() if p.is_dir() and not p.name.startswith(".")),
-                      key=lambda p: p.stat().st_mtime)
-    for old in versions[:-keep - 1]:
+    versions = sorted(
+        (p for p in (target / "versions").iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+    )
+    for old in versions[: -keep - 1]:
         if old.name != live:
             shutil.rmtree(old, ignore_errors=True)
 
@@ -132,9 +141,11 @@ def _prune_local(target: Path, keep: int, live: str) -> None:
 def s3_client(endpoint_url: str | None, region: str | None, aws_conn_id: str | None):
     """boto3 S3 client; credentials from the Airflow connection when named, else boto3's chain."""
     import boto3
+
     kwargs: dict = {"endpoint_url": endpoint_url, "region_name": region or "us-east-1"}
     if aws_conn_id:
         from airflow.sdk import BaseHook
+
         conn = BaseHook.get_connection(aws_conn_id)
         kwargs.update(aws_access_key_id=conn.login or None, aws_secret_access_key=conn.password or None)
         extra = conn.extra_dejson
@@ -165,12 +176,23 @@ def publish_s3(release: Path, client, bucket: str, prefix: str, version: str) ->
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=base + "/"):
         listed += len(page.get("Contents", []))
     if listed < len(files):
-        raise DeploymentError(f"s3://{bucket}/{base}: {listed} objects listed after upload, {len(files)} expected; "
-                              f"pointer left at {previous}")
-    client.put_object(Bucket=bucket, Key=_key(prefix, "current.json"), ContentType="application/json",
-                      Body=json.dumps(_pointer_doc(version, len(files)), indent=1).encode())
-    return Published(f"s3://{bucket}/{base}", f"s3://{bucket}/{_key(prefix, 'current.json')}", version,
-                     previous, len(files))
+        raise DeploymentError(
+            f"s3://{bucket}/{base}: {listed} objects listed after upload, {len(files)} expected; "
+            f"pointer left at {previous}"
+        )
+    client.put_object(
+        Bucket=bucket,
+        Key=_key(prefix, "current.json"),
+        ContentType="application/json",
+        Body=json.dumps(_pointer_doc(version, len(files)), indent=1).encode(),
+    )
+    return Published(
+        f"s3://{bucket}/{base}",
+        f"s3://{bucket}/{_key(prefix, 'current.json')}",
+        version,
+        previous,
+        len(files),
+    )
 
 
 def publish(release: Path, target, version: str, keep: int, resolve_path) -> Published:

@@ -14,9 +14,13 @@ from pathlib import Path
 from converters.model.footprint import looks_like_step
 
 from .inventory import Inventory
-from .library_facts import FootprintFacts, SymbolFacts, WrittenLibraries, read_footprint_library, \
-    read_symbol_library
-
+from .library_facts import (
+    FootprintFacts,
+    SymbolFacts,
+    WrittenLibraries,
+    read_footprint_library,
+    read_symbol_library,
+)
 
 
 def _split_target(target: str) -> tuple[str, str]:
@@ -28,16 +32,29 @@ def source_parts(inv: Inventory) -> list[dict]:
     rows = []
     for part in inv.of_kind("part"):
         f = part.facts
-        rows.append({"item": f"{Path(part.library).name}: {part.item}", "key": f.get("key") or None,
-                     "table_key": f"{f.get('table')}/{f.get('key')}" if f.get("key") else None,
-                     "symbol_ref": f.get("symbol_ref") or None})
+        rows.append(
+            {
+                "item": f"{Path(part.library).name}: {part.item}",
+                "key": f.get("key") or None,
+                "table_key": f"{f.get('table')}/{f.get('key')}" if f.get("key") else None,
+                "symbol_ref": f.get("symbol_ref") or None,
+            }
+        )
     return rows
 
 
 def conversion_results(rows: list[dict], kinds: set[str]) -> list[dict]:
-    return [{"item": f"{r['source']}: {r['item']}" + (f" ({'; '.join(r['messages'])[:300]})" if r["status"] == "failed" else ""),
-             "kind": r["kind"], "status": r["status"], "target": r.get("target") or None}
-            for r in rows if r["kind"] in kinds]
+    return [
+        {
+            "item": f"{r['source']}: {r['item']}"
+            + (f" ({'; '.join(r['messages'])[:300]})" if r["status"] == "failed" else ""),
+            "kind": r["kind"],
+            "status": r["status"],
+            "target": r.get("target") or None,
+        }
+        for r in rows
+        if r["kind"] in kinds
+    ]
 
 
 def symbols(inv: Inventory, rows: list[dict], written: WrittenLibraries) -> list[dict]:
@@ -46,9 +63,18 @@ def symbols(inv: Inventory, rows: list[dict], written: WrittenLibraries) -> list
     for path in written.symbol_files:
         for f in read_symbol_library(path):
             if f.error:
-                unreadable.append({"item": f"{path.name}", "written": None, "pins_written": -1, "pins_source": 0,
-                                   "pins_read": 0, "pin_records": 0,
-                                   "duplicate_pins": None, "off_grid_pins": None})
+                unreadable.append(
+                    {
+                        "item": f"{path.name}",
+                        "written": None,
+                        "pins_written": -1,
+                        "pins_source": 0,
+                        "pins_read": 0,
+                        "pin_records": 0,
+                        "duplicate_pins": None,
+                        "off_grid_pins": None,
+                    }
+                )
             facts[(f.library, f.name)] = f
     source = {(i.library, i.item): i.facts for i in inv.of_kind("symbol")}
     out = unreadable
@@ -58,16 +84,24 @@ def symbols(inv: Inventory, rows: list[dict], written: WrittenLibraries) -> list
         nick, name = _split_target(r.get("target", ""))
         f = facts.get((nick, name))
         src = source.get((r["source"], r["item"]), {})
-        out.append({
-            "item": r.get("target") or r["item"], "written": f"{nick}:{name}" if f else None,
-            "pins_written": f.pins if f else -1, "pins_source": src.get("pins", f.pins if f else 0),
-            "pins_read": src.get("pins_read", 0), "pin_records": src.get("pin_records", src.get("pins_read", 0)),
-            "duplicate_pins": ", ".join(f.duplicate_pins) if f and f.duplicate_pins else None,
-            "off_grid_pins": ", ".join(f.off_grid_pins[:5]) if f and f.off_grid_pins else None})
+        out.append(
+            {
+                "item": r.get("target") or r["item"],
+                "written": f"{nick}:{name}" if f else None,
+                "pins_written": f.pins if f else -1,
+                "pins_source": src.get("pins", f.pins if f else 0),
+                "pins_read": src.get("pins_read", 0),
+                "pin_records": src.get("pin_records", src.get("pins_read", 0)),
+                "duplicate_pins": ", ".join(f.duplicate_pins) if f and f.duplicate_pins else None,
+                "off_grid_pins": ", ".join(f.off_grid_pins[:5]) if f and f.off_grid_pins else None,
+            }
+        )
     return out
 
 
-def footprints(inv: Inventory, rows: list[dict], written: WrittenLibraries) -> tuple[list[dict], list[FootprintFacts]]:
+def footprints(
+    inv: Inventory, rows: list[dict], written: WrittenLibraries
+) -> tuple[list[dict], list[FootprintFacts]]:
     facts: dict[tuple[str, str], FootprintFacts] = {}
     all_facts = []
     for folder in written.footprint_folders:
@@ -76,17 +110,26 @@ def footprints(inv: Inventory, rows: list[dict], written: WrittenLibraries) -> t
             facts.setdefault((f.library, Path(f.path).stem), f)
             all_facts.append(f)
     source = {(i.library, i.item): i.facts for i in inv.of_kind("footprint")}
-    out = [{"item": f.path, "written": None, "pads_written": -1, "pads_source": 0, "courtyard": False}
-           for f in all_facts if f.error]
+    out = [
+        {"item": f.path, "written": None, "pads_written": -1, "pads_source": 0, "courtyard": False}
+        for f in all_facts
+        if f.error
+    ]
     for r in rows:
         if r["kind"] != "footprint" or r["status"] == "failed":
             continue
         nick, name = _split_target(r.get("target", ""))
         f = facts.get((nick, name))
         src = source.get((r["source"], r["item"]), {})
-        out.append({"item": r.get("target") or r["item"], "written": f"{nick}:{name}" if f else None,
-                    "pads_written": f.pads if f else -1, "pads_source": src.get("pads", f.pads if f else 0),
-                    "courtyard": bool(f and f.courtyard)})
+        out.append(
+            {
+                "item": r.get("target") or r["item"],
+                "written": f"{nick}:{name}" if f else None,
+                "pads_written": f.pads if f else -1,
+                "pads_source": src.get("pads", f.pads if f else 0),
+                "courtyard": bool(f and f.courtyard),
+            }
+        )
     return out, all_facts
 
 
@@ -95,7 +138,7 @@ _VAR = re.compile(r"^\$\{[^}]+\}[/\\]?")
 
 def _model_file(reference: str, footprint_path: Path, written: WrittenLibraries) -> Path | None:
     rel = _VAR.sub("", reference)
-    out = footprint_path.parent.parent.parent   # <out>/footprints/<Lib>.pretty/<fp>.kicad_mod
+    out = footprint_path.parent.parent.parent  # <out>/footprints/<Lib>.pretty/<fp>.kicad_mod
     for candidate in (Path(rel), out / rel, out / "3dmodels" / rel, footprint_path.parent / rel):
         if candidate.is_absolute() and candidate.is_file():
             return candidate
@@ -111,17 +154,25 @@ def models(footprint_facts: list[FootprintFacts], written: WrittenLibraries) -> 
             header = False
             if path is not None:
                 with path.open("rb") as fh:
-                    header = looks_like_step(fh.read(64)) if path.suffix.lower() in (".step", ".stp") \
+                    header = (
+                        looks_like_step(fh.read(64))
+                        if path.suffix.lower() in (".step", ".stp")
                         else path.suffix.lower() in (".wrl", ".vrml")
-            out.append({"item": f"{f.library}:{f.name} -> {ref}", "exists": path is not None, "step_header": header})
+                    )
+            out.append(
+                {"item": f"{f.library}:{f.name} -> {ref}", "exists": path is not None, "step_header": header}
+            )
     return out
 
 
 def database_references(written: WrittenLibraries) -> list[dict]:
     """Every Lib:Item in the Symbols/Footprints columns of the written parts databases."""
     symbols_known = {(f.library, f.name) for p in written.symbol_files for f in read_symbol_library(p)}
-    footprints_known = {(p.name.removesuffix(".pretty"), m.stem) for p in written.footprint_folders
-                        for m in p.glob("*.kicad_mod")}
+    footprints_known = {
+        (p.name.removesuffix(".pretty"), m.stem)
+        for p in written.footprint_folders
+        for m in p.glob("*.kicad_mod")
+    }
     out = []
     for dbl in written.database_files:
         spec = json.loads(dbl.read_text(encoding="utf-8"))
@@ -134,7 +185,10 @@ def database_references(written: WrittenLibraries) -> list[dict]:
         with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
             for lib in spec.get("libraries", []):
                 table, key = lib["table"], lib["key"]
-                for column, known in ((lib.get("symbols"), symbols_known), (lib.get("footprints"), footprints_known)):
+                for column, known in (
+                    (lib.get("symbols"), symbols_known),
+                    (lib.get("footprints"), footprints_known),
+                ):
                     if not column:
                         continue
                     query = f'SELECT "{key}", "{column}" FROM "{table}"'
@@ -142,6 +196,10 @@ def database_references(written: WrittenLibraries) -> list[dict]:
                         for ref in (refs or "").split(";"):
                             if ref.strip():
                                 nick, name = _split_target(ref.strip())
-                                out.append({"item": f"{dbl.stem}/{lib['name']}/{part}: {ref.strip()}",
-                                            "resolves": (nick, name) in known})
+                                out.append(
+                                    {
+                                        "item": f"{dbl.stem}/{lib['name']}/{part}: {ref.strip()}",
+                                        "resolves": (nick, name) in known,
+                                    }
+                                )
     return out

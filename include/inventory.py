@@ -14,23 +14,28 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from converters.convert import DATABASE_EXTENSIONS, FOOTPRINT_EXTENSIONS, INTEGRATED_EXTENSIONS, \
-    SYMBOL_EXTENSIONS, find_libraries
+from converters.convert import (
+    DATABASE_EXTENSIONS,
+    FOOTPRINT_EXTENSIONS,
+    INTEGRATED_EXTENSIONS,
+    SYMBOL_EXTENSIONS,
+    find_libraries,
+)
 
 
 @dataclass
 class InventoryItem:
-    library: str          # source file path
+    library: str  # source file path
     item: str
-    kind: str             # library, symbol, footprint, model, part
+    kind: str  # library, symbol, footprint, model, part
     facts: dict = field(default_factory=dict)
 
 
 @dataclass
 class Inventory:
     source: str
-    units: list[str] = field(default_factory=list)       # conversion units (top-level library paths)
-    libraries: list[str] = field(default_factory=list)   # every library file read, units' dependencies too
+    units: list[str] = field(default_factory=list)  # conversion units (top-level library paths)
+    libraries: list[str] = field(default_factory=list)  # every library file read, units' dependencies too
     items: list[InventoryItem] = field(default_factory=list)
     record_types: dict[str, int] = field(default_factory=dict)
     approximations: dict[str, int] = field(default_factory=dict)
@@ -50,7 +55,7 @@ class Inventory:
         path.write_text(json.dumps(self.to_json(), indent=1, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def read(cls, path: Path) -> "Inventory":
+    def read(cls, path: Path) -> Inventory:
         data = json.loads(path.read_text(encoding="utf-8"))
         data["items"] = [InventoryItem(**i) for i in data["items"]]
         return cls(**data)
@@ -102,9 +107,11 @@ class InventoryBuilder:
         try:
             if ext in SYMBOL_EXTENSIONS:
                 from converters.altium.schlib import read_schlib
+
                 self._symbols(path, read_schlib(path))
             elif ext in FOOTPRINT_EXTENSIONS:
                 from converters.altium.pcblib import read_pcblib
+
                 self._footprints(path, read_pcblib(path))
             elif ext in INTEGRATED_EXTENSIONS:
                 self.inv.items.append(InventoryItem(str(path), path.name, "library", {"type": "integrated"}))
@@ -114,8 +121,14 @@ class InventoryBuilder:
 
     def _symbols(self, path: Path, lib) -> None:
         raw = raw_pin_records(path)
-        self.inv.items.append(InventoryItem(str(path), path.name, "library",
-                                            {"type": "symbols", "items": len(lib.symbols), "failures": len(lib.failures)}))
+        self.inv.items.append(
+            InventoryItem(
+                str(path),
+                path.name,
+                "library",
+                {"type": "symbols", "items": len(lib.symbols), "failures": len(lib.failures)},
+            )
+        )
         for sym in lib.symbols:
             pins = [p for p in sym.pins if p.owner.body_style <= 1]
             for g in sym.graphics:
@@ -123,10 +136,22 @@ class InventoryBuilder:
             self.record_types["symbol pin"] += len(sym.pins)
             for w in sym.warnings:
                 self.approximations[_approximation_key(w)] += 1
-            self.inv.items.append(InventoryItem(str(path), sym.name, "symbol", {
-                "pins": len(pins), "pins_read": len(sym.pins), "pin_records": raw.get(sym.name, len(sym.pins)),
-                "units": sym.unit_count, "body_styles": sym.body_styles,
-                "footprint": sym.footprint_model, "warnings": len(sym.warnings)}))
+            self.inv.items.append(
+                InventoryItem(
+                    str(path),
+                    sym.name,
+                    "symbol",
+                    {
+                        "pins": len(pins),
+                        "pins_read": len(sym.pins),
+                        "pin_records": raw.get(sym.name, len(sym.pins)),
+                        "units": sym.unit_count,
+                        "body_styles": sym.body_styles,
+                        "footprint": sym.footprint_model,
+                        "warnings": len(sym.warnings),
+                    },
+                )
+            )
         for failure in lib.failures:
             self.inv.items.append(InventoryItem(str(path), failure.name, "symbol", {"error": failure.reason}))
 
@@ -134,10 +159,22 @@ class InventoryBuilder:
         used_layers: set[str] = set()
         for fp in lib.footprints:
             for kind in ("pads", "lines", "arcs", "texts", "fills", "regions", "bodies"):
-                used_layers |= {getattr(p.layer, "name", "") for p in getattr(fp, kind) if hasattr(p, "layer")}
-        self.inv.items.append(InventoryItem(str(path), path.name, "library", {
-            "type": "footprints", "items": len(lib.footprints), "failures": len(lib.failures),
-            "layers": sorted(n for n in used_layers if n)}))
+                used_layers |= {
+                    getattr(p.layer, "name", "") for p in getattr(fp, kind) if hasattr(p, "layer")
+                }
+        self.inv.items.append(
+            InventoryItem(
+                str(path),
+                path.name,
+                "library",
+                {
+                    "type": "footprints",
+                    "items": len(lib.footprints),
+                    "failures": len(lib.failures),
+                    "layers": sorted(n for n in used_layers if n),
+                },
+            )
+        )
         for fp in lib.footprints:
             for kind in ("pads", "vias", "lines", "arcs", "texts", "fills", "regions", "bodies"):
                 n = len(getattr(fp, kind))
@@ -146,13 +183,22 @@ class InventoryBuilder:
             for w in fp.warnings:
                 self.approximations[_approximation_key(w)] += 1
             models = sorted({b.model_name for b in fp.bodies if b.model_name})
-            self.inv.items.append(InventoryItem(str(path), fp.name, "footprint", {
-                "pads": len(fp.pads), "models": models, "warnings": len(fp.warnings)}))
+            self.inv.items.append(
+                InventoryItem(
+                    str(path),
+                    fp.name,
+                    "footprint",
+                    {"pads": len(fp.pads), "models": models, "warnings": len(fp.warnings)},
+                )
+            )
         for model in lib.models.values():
-            self.inv.items.append(InventoryItem(str(path), model.name, "model",
-                                                {"bytes": len(model.data), "id": model.id}))
+            self.inv.items.append(
+                InventoryItem(str(path), model.name, "model", {"bytes": len(model.data), "id": model.id})
+            )
         for failure in lib.failures:
-            self.inv.items.append(InventoryItem(str(path), failure.name, "footprint", {"error": failure.reason}))
+            self.inv.items.append(
+                InventoryItem(str(path), failure.name, "footprint", {"error": failure.reason})
+            )
 
     # -- a database library --------------------------------------------------------------------
     def add_database_library(self, path: Path) -> set[str]:
@@ -169,7 +215,9 @@ class InventoryBuilder:
             source = open_parts_source(library)
         except DbLibError as exc:
             self.inv.problems.append(str(exc))
-            self.inv.items.append(InventoryItem(str(path), path.name, "library", {"type": "database", "error": str(exc)}))
+            self.inv.items.append(
+                InventoryItem(str(path), path.name, "library", {"type": "database", "error": str(exc)})
+            )
             return used
         bases = [path.parent]
         tables = 0
@@ -184,24 +232,41 @@ class InventoryBuilder:
                 cols = table_columns(library.maps_for(table.name), parts.columns, [])
                 for number, row in enumerate(parts.rows, start=1):
                     links = {"symbol": (row.get(cols.library_ref) or "", row.get(cols.library_path) or "")}
-                    footprints = [((row.get(r) or "").strip(), row.get(p) or "" if p else "")
-                                  for r, p in cols.footprints if (row.get(r) or "").strip()]
-                    facts = {"table": table.name, "row": number, "key": (row.get(cols.key) or "").strip(),
-                             "symbol_ref": links["symbol"][0].strip(), "symbol_path": links["symbol"][1],
-                             "footprint_refs": [f[0] for f in footprints], "footprint_paths": [f[1] for f in footprints]}
+                    footprints = [
+                        ((row.get(r) or "").strip(), row.get(p) or "" if p else "")
+                        for r, p in cols.footprints
+                        if (row.get(r) or "").strip()
+                    ]
+                    facts = {
+                        "table": table.name,
+                        "row": number,
+                        "key": (row.get(cols.key) or "").strip(),
+                        "symbol_ref": links["symbol"][0].strip(),
+                        "symbol_path": links["symbol"][1],
+                        "footprint_refs": [f[0] for f in footprints],
+                        "footprint_paths": [f[1] for f in footprints],
+                    }
                     for raw in [links["symbol"][1]] + [f[1] for f in footprints]:
                         found = resolve_path(raw, bases) if raw and raw.strip() else None
                         if found is not None and found.is_file():
                             used.add(str(found.resolve()))
                             self.add_library(found)
                     display = table.name.rstrip("$").replace("/", "_")
-                    self.inv.items.append(InventoryItem(str(path), f"{display}/{facts['key'] or f'row {number}'}",
-                                                        "part", facts))
+                    self.inv.items.append(
+                        InventoryItem(
+                            str(path), f"{display}/{facts['key'] or f'row {number}'}", "part", facts
+                        )
+                    )
         finally:
             source.close()
-        self.inv.items.append(InventoryItem(str(path), path.name, "library",
-                                            {"type": "database", "tables": tables,
-                                             "connection": library.connection.masked}))
+        self.inv.items.append(
+            InventoryItem(
+                str(path),
+                path.name,
+                "library",
+                {"type": "database", "tables": tables, "connection": library.connection.masked},
+            )
+        )
         return used
 
 
@@ -212,6 +277,7 @@ def raw_pin_records(path: Path) -> dict[str, int]:
 
     from converters.altium.compound import CompoundFile
     from converters.altium.records import parse_properties, split_records
+
     counts: dict[str, int] = {}
     try:
         cf = CompoundFile(path)

@@ -34,9 +34,15 @@ def load_symbols(cli: Path, path: Path) -> LoadResult:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.kicad_sym"
         proc = _run(cli, ["sym", "upgrade", "--force", str(path), "-o", str(out)])
-        loaded = len(_TOP_SYMBOL.findall(out.read_text(encoding="utf-8", errors="replace"))) if out.exists() else 0
+        loaded = (
+            len(_TOP_SYMBOL.findall(out.read_text(encoding="utf-8", errors="replace"))) if out.exists() else 0
+        )
     ok = proc.returncode == 0 and loaded == written
-    why = "" if ok else (proc.stderr or proc.stdout).strip()[-300:] or f"{written} symbols written, KiCad read {loaded}"
+    why = (
+        ""
+        if ok
+        else (proc.stderr or proc.stdout).strip()[-300:] or f"{written} symbols written, KiCad read {loaded}"
+    )
     return LoadResult(str(path), ok, written, loaded, why)
 
 
@@ -47,7 +53,12 @@ def load_footprints(cli: Path, folder: Path) -> LoadResult:
         proc = _run(cli, ["fp", "upgrade", "--force", str(folder), "-o", str(out)])
         loaded = len(list(out.glob("*.kicad_mod"))) if out.exists() else 0
     ok = proc.returncode == 0 and loaded == written
-    why = "" if ok else (proc.stderr or proc.stdout).strip()[-300:] or f"{written} footprints written, KiCad read {loaded}"
+    why = (
+        ""
+        if ok
+        else (proc.stderr or proc.stdout).strip()[-300:]
+        or f"{written} footprints written, KiCad read {loaded}"
+    )
     return LoadResult(str(folder), ok, written, loaded, why)
 
 

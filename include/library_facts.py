@@ -23,7 +23,7 @@ class SymbolFacts:
     name: str
     pins: int = 0
     units: int = 1
-    duplicate_pins: list[str] = field(default_factory=list)   # "unit 1: 3" when a unit repeats a number
+    duplicate_pins: list[str] = field(default_factory=list)  # "unit 1: 3" when a unit repeats a number
     off_grid_pins: list[str] = field(default_factory=list)
     footprint: str = ""
     error: str = ""
@@ -68,7 +68,7 @@ def read_symbol_library(path: Path) -> list[SymbolFacts]:
                 units.add(unit)
             for pin in children(sub, "pin"):
                 number = value(child(pin, "number"))
-                if style <= 1:      # De Morgan alternates repeat the same pins
+                if style <= 1:  # De Morgan alternates repeat the same pins
                     f.pins += 1
                     per_unit.setdefault(unit, []).append(number)
                 x, y, _ = at(pin)
@@ -93,9 +93,11 @@ def read_footprint(path: Path, library: str) -> FootprintFacts:
         return FootprintFacts(library, path.stem, str(path), error=f"{path}: cannot be read back: {exc}")
     f = FootprintFacts(library, value(root) or path.stem, str(path))
     f.pads = sum(1 for _ in children(root, "pad"))
-    f.courtyard = any(value(child(g, "layer")) in ("F.CrtYd", "B.CrtYd")
-                      for token in ("fp_line", "fp_rect", "fp_poly", "fp_circle", "fp_arc")
-                      for g in walk(root, token))
+    f.courtyard = any(
+        value(child(g, "layer")) in ("F.CrtYd", "B.CrtYd")
+        for token in ("fp_line", "fp_rect", "fp_poly", "fp_circle", "fp_arc")
+        for g in walk(root, token)
+    )
     f.models = [value(m) for m in children(root, "model")]
     return f
 
@@ -115,7 +117,7 @@ class WrittenLibraries:
     database_files: list[Path] = field(default_factory=list)
 
     @classmethod
-    def find(cls, outputs: list[Path]) -> "WrittenLibraries":
+    def find(cls, outputs: list[Path]) -> WrittenLibraries:
         w = cls()
         for out in outputs:
             w.symbol_files += sorted(out.glob("symbols/*.kicad_sym"))

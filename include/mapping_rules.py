@@ -41,8 +41,10 @@ class MappingRules:
     footprint_name_fixes: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_yaml(self) -> str:
-        header = ("# altium2kicad mapping rules: edit, then pass this file as the run's 'mapping_rules' param.\n"
-                  "# Every distinct version is stored in the library database.\n")
+        header = (
+            "# altium2kicad mapping rules: edit, then pass this file as the run's 'mapping_rules' param.\n"
+            "# Every distinct version is stored in the library database.\n"
+        )
         return header + yaml.safe_dump(asdict(self), sort_keys=False, allow_unicode=True, width=120)
 
     @property
@@ -75,7 +77,9 @@ def from_dict(data: dict, path: Path) -> MappingRules:
         if key not in known:
             raise MappingRulesError(f"{path}: {key}: unknown key (known: {', '.join(sorted(known))})")
     if data.get("schema", SCHEMA) != SCHEMA:
-        raise MappingRulesError(f"{path}: schema: {data.get('schema')!r} is not supported (expected {SCHEMA})")
+        raise MappingRulesError(
+            f"{path}: schema: {data.get('schema')!r} is not supported (expected {SCHEMA})"
+        )
     for key in ("library_names", "field_renames", "layer_map", "footprint_name_fixes"):
         value = data.get(key) or {}
         if not isinstance(value, dict):
@@ -88,6 +92,7 @@ def from_dict(data: dict, path: Path) -> MappingRules:
         import tempfile
 
         from converters.kicad.layers import LayerMapError, load_layer_map
+
         # checked by the footprint writer's own reader, through a scratch file: the rules' folder
         # may be read-only, and the scratch name is kept out of the message
         with tempfile.TemporaryDirectory() as scratch:
@@ -103,6 +108,7 @@ def from_dict(data: dict, path: Path) -> MappingRules:
 def generate(inventory) -> MappingRules:
     """Rules proposed from the inventory: identity names, no renames, layer defaults, name fixes."""
     from converters.naming import safe_library_name
+
     rules = MappingRules(generated_from=inventory.source)
     for path in inventory.units + inventory.libraries:
         stem = Path(path).stem
@@ -111,7 +117,9 @@ def generate(inventory) -> MappingRules:
     for lib in inventory.of_kind("library"):
         mechanical |= {n for n in lib.facts.get("layers", []) if n.lower().startswith("mechanical")}
     if mechanical:
-        rules.layer_map = _default_layers(sorted(mechanical, key=lambda n: int(n.split()[-1]) if n.split()[-1].isdigit() else 0))
+        rules.layer_map = _default_layers(
+            sorted(mechanical, key=lambda n: int(n.split()[-1]) if n.split()[-1].isdigit() else 0)
+        )
     rules.footprint_name_fixes = _name_fixes(inventory)
     return rules
 

@@ -6,19 +6,23 @@ migration_quality = successful mappings / total mappings, where a mapping is one
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 COMPONENT_KINDS = {"symbol", "footprint", "model", "part"}
 
 
-def compute(rows: list[dict], started_at: datetime | None, now: datetime | None = None) -> dict[str, tuple[float, str]]:
+def compute(
+    rows: list[dict], started_at: datetime | None, now: datetime | None = None
+) -> dict[str, tuple[float, str]]:
     mappings = [r for r in rows if r["kind"] in COMPONENT_KINDS]
     migrated = sum(1 for r in mappings if r["status"] in ("ok", "warning"))
     quality = migrated / len(mappings) if mappings else 0.0
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if started_at is not None and started_at.tzinfo is None:
-        started_at = started_at.replace(tzinfo=timezone.utc)   # SQLite hands back naive UTC
+        started_at = started_at.replace(tzinfo=UTC)  # SQLite hands back naive UTC
     spent = (now - started_at).total_seconds() if started_at else 0.0
-    return {"components_migrated": (float(migrated), "items"),
-            "migration_quality": (round(quality, 4), "ratio"),
-            "time_spent": (round(max(spent, 0.0), 1), "seconds")}
+    return {
+        "components_migrated": (float(migrated), "items"),
+        "migration_quality": (round(quality, 4), "ratio"),
+        "time_spent": (round(max(spent, 0.0), 1), "seconds"),
+    }

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import PipelineConfig, load_config, folder_name
+from .config import PipelineConfig, folder_name, load_config
 from .library_db.store import LibraryStore
 
 log = logging.getLogger(__name__)
@@ -58,15 +58,18 @@ class RunContext:
 
     def inventory(self):
         from .inventory import Inventory
+
         return Inventory.read(self.folder / "inventory.json")
 
     def rules(self):
         from .mapping_rules import load
+
         return load(self.folder / "mapping_rules.yaml")
 
 
 def current() -> RunContext:
     from airflow.sdk import get_current_context
+
     ctx = get_current_context()
     run = ctx["dag_run"]
     actor = getattr(run, "triggering_user_name", None) or "airflow"
@@ -76,13 +79,14 @@ def current() -> RunContext:
 # -- preparation ---------------------------------------------------------------------------------
 def analyze_source_library(rc: RunContext | None = None) -> list[str]:
     from .inventory import analyze
+
     rc = rc or current()
     source = Path(str(rc.params.get("source") or "")).expanduser()
     if not str(rc.params.get("source") or "").strip():
         raise ValueError("param 'source' is empty: name a .DbLib, a library file or a folder")
     if not source.exists():
         raise FileNotFoundError(f"param 'source': {source} does not exist (as seen by the worker)")
-    level = rc.level   # validates the environment name early
+    level = rc.level  # validates the environment name early
     rc.folder.mkdir(parents=True, exist_ok=True)
     store = rc.store
     store.start_run(rc.run_id, rc.dag_id, str(source), rc.environment_name, level, str(rc.folder))
@@ -90,10 +94,19 @@ def analyze_source_library(rc: RunContext | None = None) -> list[str]:
     inv = analyze(source)
     inv.write(rc.folder / "inventory.json")
     store.put_source_items(rc.run_id, [i.__dict__ for i in inv.items])
-    store.audit(rc.run_id, rc.actor, "analysis", {"source": str(source), "summary": inv.summary(),
-                                                    "counts": inv.counts(), "record_types": inv.record_types,
-                                                    "approximations": inv.approximations,
-                                                    "problems": inv.problems[:20]})
+    store.audit(
+        rc.run_id,
+        rc.actor,
+        "analysis",
+        {
+            "source": str(source),
+            "summary": inv.summary(),
+            "counts": inv.counts(),
+            "record_types": inv.record_types,
+            "approximations": inv.approximations,
+            "problems": inv.problems[:20],
+        },
+    )
     log.info("inventory of %s: %s", source, inv.summary())
     if not inv.units:
         raise ValueError(f"{source}: no Altium library (.SchLib, .PcbLib, .IntLib, .DbLib) found")
@@ -102,6 +115,7 @@ def analyze_source_library(rc: RunContext | None = None) -> list[str]:
 
 def create_mapping_rules(units: list[str], rc: RunContext | None = None) -> dict:
     from . import mapping_rules
+
     rc = rc or current()
     edited = rc.params.get("mapping_rules")
     if edited:
@@ -121,14 +135,19 @@ def create_mapping_rules(units: list[str], rc: RunContext | None = None) -> dict
 def setup_validation_criteria(units: list[str], rc: RunContext | None = None) -> dict:
     """Chooses the suites for the environment's level and checks the source parts tables."""
     from . import gate_frames, quality_gates
+
     rc = rc or current()
     cli = rc.config.kicad_cli()
-    criteria = {"level": rc.level, "environment": rc.environment_name,
-                "suites": {k: quality_gates.suites_for(k) for k in ("symbols", "footprints", "models")},
-                "kicad_cli": str(cli) if cli else None}
+    criteria = {
+        "level": rc.level,
+        "environment": rc.environment_name,
+        "suites": {k: quality_gates.suites_for(k) for k in ("symbols", "footprints", "models")},
+        "kicad_cli": str(cli) if cli else None,
+    }
     (rc.folder / "criteria.json").write_text(json.dumps(criteria, indent=1), encoding="utf-8")
-    outcome = quality_gates.run_suite("source_parts", rc.level, gate_frames.source_parts(rc.inventory()),
-                                      rc.report_folder / "data_docs")
+    outcome = quality_gates.run_suite(
+        "source_parts", rc.level, gate_frames.source_parts(rc.inventory()), rc.report_folder / "data_docs"
+    )
     _record_gate(rc, outcome.gate, outcome.success, {**outcome.to_json()})
     if not outcome.success:
         raise quality_gates.GateFailed(outcome.message())
@@ -145,6 +164,7 @@ def _unit_folder(rc: RunContext, phase: str, unit: str) -> Path:
 def run_test_migration(units: list[str], rules: dict, rc: RunContext | None = None) -> dict:
     """Converts a sample of library files so people can judge before the full run."""
     from .conversion import convert_unit, report_rows
+
     rc = rc or current()
     inv = rc.inventory()
     size = int(rc.params.get("sample_size") or rc.config.workflows.default_sample_size)
@@ -158,20 +178,26 @@ def run_test_migration(units: list[str], rules: dict, rc: RunContext | None = No
         rc.store.put_converted_items(rc.run_id, "test", rows)
         for k, v in res.counts.items():
             counts[k] = counts.get(k, 0) + v
-        lines.append(f"| {Path(unit).name} | {res.counts.get('ok', 0)} | {res.counts.get('warning', 0)} | "
-                     f"{res.counts.get('failed', 0)} |")
+        lines.append(
+            f"| {Path(unit).name} | {res.counts.get('ok', 0)} | {res.counts.get('warning', 0)} | "
+            f"{res.counts.get('failed', 0)} |"
+        )
         for r in rows:
             if r["status"] == "failed":
                 lines.append(f"| ↳ failed: {r['item']} | | | {'; '.join(r['messages'])[:200]} |")
-    summary = (f"Test migration of {len(sample)} of {len(files)} library files from `{inv.source}` "
-               f"(mapping rules v{rules['version']}):\n\n| library | ok | warnings | failed |\n|---|---|---|---|\n"
-               + "\n".join(lines) + f"\n\nOutput: `{rc.folder / 'test'}` · report: `{rc.report_path}`\n\n"
-               "Approve to convert everything.")
+    summary = (
+        f"Test migration of {len(sample)} of {len(files)} library files from `{inv.source}` "
+        f"(mapping rules v{rules['version']}):\n\n| library | ok | warnings | failed |\n|---|---|---|---|\n"
+        + "\n".join(lines)
+        + f"\n\nOutput: `{rc.folder / 'test'}` · report: `{rc.report_path}`\n\n"
+        "Approve to convert everything."
+    )
     return {"out": str(rc.folder / "test"), "counts": counts, "sample": sample, "summary": summary}
 
 
 def run_full_migration(unit: str, rules: dict, rc: RunContext | None = None) -> dict:
     from .conversion import convert_unit, report_rows
+
     rc = rc or current()
     res = convert_unit(Path(unit), _unit_folder(rc, "full", unit), rc.rules())
     rc.store.put_converted_items(rc.run_id, "full", report_rows(Path(res.report)))
@@ -192,6 +218,7 @@ def _outputs(converted: list[dict]) -> list[Path]:
 
 def _all_rows(converted: list[dict]) -> list[dict]:
     from .conversion import report_rows
+
     rows: list[dict] = []
     for c in converted:
         rows += report_rows(Path(c["report"]))
@@ -206,6 +233,7 @@ def validate(kind: str, converted: list[dict], criteria: dict, rc: RunContext | 
     """Runs the gates of one kind; a failed gate fails the task naming expectation and items."""
     from . import gate_frames, quality_gates
     from .library_facts import WrittenLibraries
+
     rc = rc or current()
     converted = _materialize(converted)
     inv = rc.inventory()
@@ -213,7 +241,8 @@ def validate(kind: str, converted: list[dict], criteria: dict, rc: RunContext | 
     written = WrittenLibraries.find(_outputs(converted))
     docs = rc.report_folder / "data_docs"
     frames: dict[str, list[dict]] = {
-        "conversion_results": gate_frames.conversion_results(rows, quality_gates.KINDS_OF_ROWS[kind])}
+        "conversion_results": gate_frames.conversion_results(rows, quality_gates.KINDS_OF_ROWS[kind])
+    }
     if kind == "symbols":
         frames["symbols"] = gate_frames.symbols(inv, rows, written)
     elif kind == "footprints":
@@ -227,8 +256,11 @@ def validate(kind: str, converted: list[dict], criteria: dict, rc: RunContext | 
         gate = f"{suite}.{kind}" if suite == "conversion_results" else suite
         outcome = quality_gates.run_suite(suite, criteria["level"], frame, docs, gate=gate)
         _record_gate(rc, gate, outcome.success, outcome.to_json())
-        result[gate] = {"success": outcome.success, "checked": outcome.checked,
-                        "warnings": len(outcome.warnings())}
+        result[gate] = {
+            "success": outcome.success,
+            "checked": outcome.checked,
+            "warnings": len(outcome.warnings()),
+        }
         if not outcome.success:
             failures.append(outcome.message())
     if criteria.get("kicad_cli") and kind in ("symbols", "footprints"):
@@ -241,15 +273,26 @@ def validate(kind: str, converted: list[dict], criteria: dict, rc: RunContext | 
 
 def _kicad_load(rc: RunContext, kind: str, cli: Path, written, result: dict) -> list[str]:
     from .kicad_check import load_all
+
     files = (written.symbol_files, []) if kind == "symbols" else ([], written.footprint_folders)
     loads = load_all(cli, *files)
     bad = [f"{Path(r.library).name}: {r.message}" for r in loads if not r.ok]
     gate = f"kicad_load.{kind}"
-    _record_gate(rc, gate, not bad, {"checked": len(loads), "messages": bad,
-                                     "loaded": sum(r.items_loaded for r in loads)})
+    _record_gate(
+        rc,
+        gate,
+        not bad,
+        {"checked": len(loads), "messages": bad, "loaded": sum(r.items_loaded for r in loads)},
+    )
     result[gate] = {"success": not bad, "checked": len(loads)}
-    return [f"quality gate '{gate}': KiCad could not load {len(bad)} of {len(loads)} libraries: " + "; ".join(bad)] \
-        if bad else []
+    return (
+        [
+            f"quality gate '{gate}': KiCad could not load {len(bad)} of {len(loads)} libraries: "
+            + "; ".join(bad)
+        ]
+        if bad
+        else []
+    )
 
 
 # -- deployment ----------------------------------------------------------------------------------
@@ -265,14 +308,18 @@ def _audit_approval(rc: RunContext, task_id: str, action: str) -> None:
     answer = _approval(rc, task_id)
     if answer:
         who = answer.get("responded_by_user") or {}
-        rc.store.audit(rc.run_id, who.get("name") or who.get("id") or "unknown", action,
-                       {"chosen": answer.get("chosen_options"), "at": str(answer.get("responded_at")),
-                        "task": task_id})
+        rc.store.audit(
+            rc.run_id,
+            who.get("name") or who.get("id") or "unknown",
+            action,
+            {"chosen": answer.get("chosen_options"), "at": str(answer.get("responded_at")), "task": task_id},
+        )
 
 
 def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> dict:
     """stage 'test': publish to workflows.test_environment; 'production': to the run's environment."""
     from . import deployment, metrics
+
     rc = rc or current()
     converted = _materialize(converted)
     env_name = rc.config.workflows.test_environment if stage == "test" else rc.environment_name
@@ -282,27 +329,49 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
     else:
         _audit_approval(rc, "deployment.user_acceptance_testing", "user_acceptance")
     release = deployment.assemble(_outputs(converted), rc.folder / "release")
-    published = deployment.publish(release.folder, env.target, rc.safe_run, rc.config.backup.keep_versions,
-                                   rc.config.path)
+    published = deployment.publish(
+        release.folder, env.target, rc.safe_run, rc.config.backup.keep_versions, rc.config.path
+    )
     run = rc.store.run(rc.run_id)
     rc.store.put_metrics(rc.run_id, metrics.compute(_all_rows(converted), run.started_at if run else None))
-    rc.store.audit(rc.run_id, rc.actor, f"deployed_{stage}", {"environment": env_name, **published.to_json(),
-                                                             "conflicts": release.conflicts[:20]})
+    rc.store.audit(
+        rc.run_id,
+        rc.actor,
+        f"deployed_{stage}",
+        {"environment": env_name, **published.to_json(), "conflicts": release.conflicts[:20]},
+    )
     if stage == "production":
         from .library_db.store import utcnow
-        rc.store.update_run(rc.run_id, status="deployed", deployed_version=published.version, finished_at=utcnow())
+
+        rc.store.update_run(
+            rc.run_id, status="deployed", deployed_version=published.version, finished_at=utcnow()
+        )
     render_report(rc, converted, {f"{stage} deployment": published.live, "version": published.version})
     counts = rc.store.status_counts(rc.run_id)
-    summary = (f"Deployed to **{env_name}**: `{published.live}` (version `{published.version}`, {published.files} files"
-               f"{', previous ' + published.previous if published.previous else ''}).\n\n"
-               f"Items: {counts}. Report: `{rc.report_path}`.\n\nApprove to publish to production.")
-    return {**published.to_json(), "environment": env_name, "report": str(rc.report_path), "summary": summary,
-            "conflicts": len(release.conflicts)}
+    summary = (
+        f"Deployed to **{env_name}**: `{published.live}` (version `{published.version}`, {published.files} files"
+        f"{', previous ' + published.previous if published.previous else ''}).\n\n"
+        f"Items: {counts}. Report: `{rc.report_path}`.\n\nApprove to publish to production."
+    )
+    return {
+        **published.to_json(),
+        "environment": env_name,
+        "report": str(rc.report_path),
+        "summary": summary,
+        "conflicts": len(release.conflicts),
+    }
 
 
 def render_report(rc: RunContext, converted: list[dict], extra: dict | None = None) -> Path:
     from . import report_html
-    path = report_html.render(rc.store, rc.run_id, _outputs(converted), rc.report_path, extra,
-                              quality_target=rc.config.progress_tracking.quality_target)
+
+    path = report_html.render(
+        rc.store,
+        rc.run_id,
+        _outputs(converted),
+        rc.report_path,
+        extra,
+        quality_target=rc.config.progress_tracking.quality_target,
+    )
     log.info("migration report: %s", path)
     return path

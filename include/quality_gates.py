@@ -52,9 +52,15 @@ class GateOutcome:
     def message(self) -> str:
         lines = [f"quality gate '{self.gate}' ({self.level}) failed on {self.checked} checked rows:"]
         for e in self.failures():
-            more = f" and {e.failed_count - len(e.failed_items)} more" if e.failed_count > len(e.failed_items) else ""
-            lines.append(f"  {e.expectation}({e.column}) [{e.notes}] failed for {e.failed_count} items: "
-                         f"{'; '.join(e.failed_items)}{more}")
+            more = (
+                f" and {e.failed_count - len(e.failed_items)} more"
+                if e.failed_count > len(e.failed_items)
+                else ""
+            )
+            lines.append(
+                f"  {e.expectation}({e.column}) [{e.notes}] failed for {e.failed_count} items: "
+                f"{'; '.join(e.failed_items)}{more}"
+            )
         return "\n".join(lines)
 
     def to_json(self) -> dict:
@@ -66,7 +72,9 @@ def load_suite(name: str, level: str) -> dict:
     if level not in LEVELS:
         raise ValueError(f"validation level '{level}' is not one of {LEVELS}")
     data = json.loads((EXPECTATIONS / f"{name}.json").read_text(encoding="utf-8"))
-    data["expectations"] = [e for e in data["expectations"] if level in e.get("meta", {}).get("levels", LEVELS)]
+    data["expectations"] = [
+        e for e in data["expectations"] if level in e.get("meta", {}).get("levels", LEVELS)
+    ]
     return data
 
 
@@ -76,8 +84,9 @@ def _quiet_ge() -> None:
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
-def run_suite(name: str, level: str, rows: list[dict], docs_root: Path | None = None,
-              gate: str | None = None) -> GateOutcome:
+def run_suite(
+    name: str, level: str, rows: list[dict], docs_root: Path | None = None, gate: str | None = None
+) -> GateOutcome:
     """Validates `rows` (each with an `item` column) against suite `name` at `level`."""
     suite_json = load_suite(name, level)
     gate = gate or name
@@ -97,19 +106,28 @@ def run_suite(name: str, level: str, rows: list[dict], docs_root: Path | None = 
     context.variables.progress_bars = {"globally": False}
     source = context.data_sources.add_or_update_pandas(f"{name}_rows")
     asset = next((a for a in source.assets if a.name == name), None) or source.add_dataframe_asset(name)
-    batch = next(iter(asset.batch_definitions), None) or asset.add_batch_definition_whole_dataframe("all rows")
+    batch = next(iter(asset.batch_definitions), None) or asset.add_batch_definition_whole_dataframe(
+        "all rows"
+    )
     expectations = []
     for spec in suite_json["expectations"]:
         cls = gx.expectations.registry.get_expectation_impl(spec["type"])
         expectations.append(cls(**spec["kwargs"], meta=spec.get("meta", {})))
-    suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations,
-                                                             meta=suite_json.get("meta", {})))
+    suite = context.suites.add_or_update(
+        gx.ExpectationSuite(name=name, expectations=expectations, meta=suite_json.get("meta", {}))
+    )
     definition = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=f"{name}_{level}", data=batch, suite=suite))
+        gx.ValidationDefinition(name=f"{name}_{level}", data=batch, suite=suite)
+    )
     actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if docs_root is not None else []
-    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-        name=f"{name}_gate", validation_definitions=[definition], actions=actions,
-        result_format={"result_format": "COMPLETE"}))
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=f"{name}_gate",
+            validation_definitions=[definition],
+            actions=actions,
+            result_format={"result_format": "COMPLETE"},
+        )
+    )
     result = checkpoint.run(batch_parameters={"dataframe": frame})
     validation = next(iter(result.run_results.values()))
     for r in validation.results:
@@ -122,15 +140,23 @@ def run_suite(name: str, level: str, rows: list[dict], docs_root: Path | None = 
             if not (isinstance(i, int) or str(i).isdigit()):
                 continue
             shown = values[n] if n < len(values) else None
-            if isinstance(shown, (tuple, list)):          # pair expectations: written vs source
+            if isinstance(shown, (tuple, list)):  # pair expectations: written vs source
                 shown = " vs ".join(str(v) for v in shown)
             name = str(frame.loc[int(i), "item"])
             items.append(f"{name} ({shown})" if shown is not None and str(shown) not in name else name)
         count = r.result.get("unexpected_count", len(items)) or len(items)
         column = cfg.kwargs.get("column") or f"{cfg.kwargs.get('column_A')}={cfg.kwargs.get('column_B')}"
-        outcome.expectations.append(ExpectationOutcome(
-            cfg.type, column, bool(r.success), bool(meta.get("warning_only")), items[:MAX_NAMED], int(count),
-            meta.get("notes", "")))
+        outcome.expectations.append(
+            ExpectationOutcome(
+                cfg.type,
+                column,
+                bool(r.success),
+                bool(meta.get("warning_only")),
+                items[:MAX_NAMED],
+                int(count),
+                meta.get("notes", ""),
+            )
+        )
     outcome.success = not outcome.failures()
     if docs_root is not None:
         site = docs_root / gate / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
@@ -140,9 +166,11 @@ def run_suite(name: str, level: str, rows: list[dict], docs_root: Path | None = 
 
 def suites_for(kind: str) -> list[str]:
     """Which suites a validation task runs (conversion results of its kind first)."""
-    return {"symbols": ["conversion_results", "symbols"],
-            "footprints": ["conversion_results", "footprints", "database_library"],
-            "models": ["conversion_results", "models"]}[kind]
+    return {
+        "symbols": ["conversion_results", "symbols"],
+        "footprints": ["conversion_results", "footprints", "database_library"],
+        "models": ["conversion_results", "models"],
+    }[kind]
 
 
 KINDS_OF_ROWS = {"symbols": {"symbol", "library"}, "footprints": {"footprint", "part"}, "models": {"model"}}

@@ -14,9 +14,18 @@ import subprocess
 from pathlib import Path
 
 from converters.kicad.sexpr_reader import SExprError, children, parse, value
-from .library_facts import WrittenLibraries
+
 from .config import folder_name
-from .svg_render import FOOTPRINT_PX_PER_MM, MAX_PX, MIN_PX, SYMBOL_PX_PER_MM, footprint_svg, symbol_svg, unit_count
+from .library_facts import WrittenLibraries
+from .svg_render import (
+    FOOTPRINT_PX_PER_MM,
+    MAX_PX,
+    MIN_PX,
+    SYMBOL_PX_PER_MM,
+    footprint_svg,
+    symbol_svg,
+    unit_count,
+)
 
 KICAD_FP_LAYERS = "F.Cu,B.Cu,F.SilkS,B.SilkS,F.Fab,F.CrtYd,Edge.Cuts"
 KICAD_EXPORT_TIMEOUT = 300
@@ -48,7 +57,8 @@ def _pictures(written: WrittenLibraries) -> dict[str, str]:
         for mod in folder.glob("*.kicad_mod"):
             try:
                 pictures[f"{folder.name.removesuffix('.pretty')}:{mod.stem}"] = footprint_svg(
-                    parse(mod.read_text(encoding="utf-8")))
+                    parse(mod.read_text(encoding="utf-8"))
+                )
             except (OSError, SExprError, ValueError, TypeError, IndexError):
                 pass
     return pictures
@@ -62,8 +72,21 @@ def _export_once(cli: Path, kind: str, library: Path, out: Path) -> bool:
     if stamp.exists() and stamp.stat().st_mtime >= newest:
         return True
     out.mkdir(parents=True, exist_ok=True)
-    args = ["sym", "export", "svg", str(library), "-o", str(out)] if kind == "sym" else \
-        ["fp", "export", "svg", str(library), "-o", str(out), "--layers", KICAD_FP_LAYERS, "--sketch-pads-on-fab-layers"]
+    args = (
+        ["sym", "export", "svg", str(library), "-o", str(out)]
+        if kind == "sym"
+        else [
+            "fp",
+            "export",
+            "svg",
+            str(library),
+            "-o",
+            str(out),
+            "--layers",
+            KICAD_FP_LAYERS,
+            "--sketch-pads-on-fab-layers",
+        ]
+    )
     try:
         proc = subprocess.run([str(cli), *args], capture_output=True, text=True, timeout=KICAD_EXPORT_TIMEOUT)
     except (OSError, subprocess.TimeoutExpired):
@@ -80,8 +103,9 @@ def _kicad_pictures(cli: Path, written: WrittenLibraries, report_dir: Path) -> d
     an item whose file is missing (an export failure, a name KiCad changed) keeps our own picture.
     """
     pictures: dict[str, str] = {}
-    jobs = [("sym", p, p.stem, "_unit1.svg") for p in written.symbol_files] + \
-           [("fp", f, f.name.removesuffix(".pretty"), ".svg") for f in written.footprint_folders]
+    jobs = [("sym", p, p.stem, "_unit1.svg") for p in written.symbol_files] + [
+        ("fp", f, f.name.removesuffix(".pretty"), ".svg") for f in written.footprint_folders
+    ]
     for kind, library, name, suffix in jobs:
         out = report_dir / "pictures" / kind / folder_name(name)
         if not _export_once(cli, kind, library, out):
@@ -91,8 +115,9 @@ def _kicad_pictures(cli: Path, written: WrittenLibraries, report_dir: Path) -> d
             size = _MM_WIDTH.search(svg.open(encoding="utf-8", errors="replace").read(2000))
             scale = SYMBOL_PX_PER_MM if kind == "sym" else FOOTPRINT_PX_PER_MM
             width = min(MAX_PX, max(MIN_PX, float(size.group(1)) * scale)) if size else MAX_PX
-            pictures[f"{name}:{svg.name.removesuffix(suffix)}"] = \
+            pictures[f"{name}:{svg.name.removesuffix(suffix)}"] = (
                 f"<img src='{rel}' loading='lazy' width='{width:.0f}' style='max-height:{MAX_PX:.0f}px' alt=''>"
+            )
     return pictures
 
 
@@ -103,8 +128,15 @@ def _rel(path: str, base: Path) -> str:
         return path
 
 
-def render(store, run_id: str, outputs: list[Path], report_path: Path, extra: dict | None = None,
-           quality_target: float | None = None, kicad_cli: Path | None = None) -> Path:
+def render(
+    store,
+    run_id: str,
+    outputs: list[Path],
+    report_path: Path,
+    extra: dict | None = None,
+    quality_target: float | None = None,
+    kicad_cli: Path | None = None,
+) -> Path:
     """Writes report_path (atomically: parallel tasks may render at once) and returns it.
 
     With `kicad_cli`, items are pictured by KiCad itself (our own pictures stay the fallback)."""
@@ -119,39 +151,64 @@ def render(store, run_id: str, outputs: list[Path], report_path: Path, extra: di
     if kicad_cli:
         pictures.update(_kicad_pictures(kicad_cli, written, report_path.parent))
     e = html.escape
-    out = [f"<!doctype html><meta charset='utf-8'><title>Migration report {e(run_id)}</title><style>{CSS}</style>",
-           f"<h1>Altium → KiCad migration report</h1><p>Run <code>{e(run_id)}</code> · source <code>{e(run.source if run else '')}</code>"
-           f" · environment <b>{e(run.environment if run else '')}</b> (validation {e(run.validation_level if run else '')})"
-           f" · status <b>{e(run.status if run else '')}</b></p>"]
+    out = [
+        f"<!doctype html><meta charset='utf-8'><title>Migration report {e(run_id)}</title><style>{CSS}</style>",
+        f"<h1>Altium → KiCad migration report</h1><p>Run <code>{e(run_id)}</code> · source <code>{e(run.source if run else '')}</code>"
+        f" · environment <b>{e(run.environment if run else '')}</b> (validation {e(run.validation_level if run else '')})"
+        f" · status <b>{e(run.status if run else '')}</b></p>",
+    ]
     if extra:
         out.append("<p>" + " · ".join(f"{e(k)}: <code>{e(str(v))}</code>" for k, v in extra.items()) + "</p>")
     out.append("<h2>Summary</h2><div>")
     for name, m in sorted(metrics.items()):
-        shown = f"{m.value:.1%}" if m.unit == "ratio" else (f"{m.value:.0f}" if m.unit == "items" else f"{m.value:.1f} s")
+        shown = (
+            f"{m.value:.1%}"
+            if m.unit == "ratio"
+            else (f"{m.value:.0f}" if m.unit == "items" else f"{m.value:.1f} s")
+        )
         below = name == "migration_quality" and quality_target is not None and m.value < quality_target
         flag = f"<span class='failed'>below the target of {quality_target:.0%}</span>" if below else ""
         out.append(f"<span class='metric'><b>{shown}</b>{e(name)}{flag}</span>")
-    out.append("</div><p>" + ", ".join(f"<span class='{k}'>{v} {k}</span>" for k, v in sorted(counts.items())) + "</p>")
-    out.append("<h2>Quality gates</h2><table><tr><th>gate</th><th>level</th><th>result</th><th>details</th><th>Data Docs</th></tr>")
+    out.append(
+        "</div><p>"
+        + ", ".join(f"<span class='{k}'>{v} {k}</span>" for k, v in sorted(counts.items()))
+        + "</p>"
+    )
+    out.append(
+        "<h2>Quality gates</h2><table><tr><th>gate</th><th>level</th><th>result</th><th>details</th><th>Data Docs</th></tr>"
+    )
     for g in gates:
         s = g.summary or {}
         details = "<br>".join(
             f"{'⚠' if x.get('warning_only') else '✗'} {e(x['expectation'])}({e(x['column'])}): {x['failed_count']} items: "
-            f"{e('; '.join(x['failed_items'][:5]))}" for x in s.get("expectations", []) if not x["success"])
+            f"{e('; '.join(x['failed_items'][:5]))}"
+            for x in s.get("expectations", [])
+            if not x["success"]
+        )
         details += "".join(f"<br>✗ {e(m)}" for m in s.get("messages", []))
         docs = s.get("data_docs") or ""
         link = f"<a href='{e(_rel(docs, report_path.parent))}'>open</a>" if docs else ""
-        out.append(f"<tr><td>{e(g.gate)}</td><td>{e(g.level)}</td><td class='{'ok' if g.success else 'failed'}'>"
-                   f"{'passed' if g.success else 'FAILED'}</td><td>{details or s.get('checked', '')}</td><td>{link}</td></tr>")
-    out.append("</table><h2>Items</h2><table><tr><th>picture</th><th>kind</th><th>source item</th><th>KiCad</th><th>status</th><th>messages</th></tr>")
+        out.append(
+            f"<tr><td>{e(g.gate)}</td><td>{e(g.level)}</td><td class='{'ok' if g.success else 'failed'}'>"
+            f"{'passed' if g.success else 'FAILED'}</td><td>{details or s.get('checked', '')}</td><td>{link}</td></tr>"
+        )
+    out.append(
+        "</table><h2>Items</h2><table><tr><th>picture</th><th>kind</th><th>source item</th><th>KiCad</th><th>status</th><th>messages</th></tr>"
+    )
     for r in rows:
         pic = pictures.get(r.target, "")
-        out.append(f"<tr><td>{pic}</td><td>{e(r.kind)}</td><td>{e(r.item)}<br><small>{e(Path(r.library).name)}</small></td>"
-                   f"<td><code>{e(r.target)}</code></td><td class='{e(r.status)}'>{e(r.status)}</td>"
-                   f"<td>{'<br>'.join(e(m) for m in r.messages)}</td></tr>")
-    out.append("</table><h2>Audit log</h2><table><tr><th>when</th><th>who</th><th>what</th><th>detail</th></tr>")
+        out.append(
+            f"<tr><td>{pic}</td><td>{e(r.kind)}</td><td>{e(r.item)}<br><small>{e(Path(r.library).name)}</small></td>"
+            f"<td><code>{e(r.target)}</code></td><td class='{e(r.status)}'>{e(r.status)}</td>"
+            f"<td>{'<br>'.join(e(m) for m in r.messages)}</td></tr>"
+        )
+    out.append(
+        "</table><h2>Audit log</h2><table><tr><th>when</th><th>who</th><th>what</th><th>detail</th></tr>"
+    )
     for a in audit:
-        out.append(f"<tr><td>{e(str(a.at))}</td><td>{e(a.actor)}</td><td>{e(a.action)}</td><td><code>{e(str(a.detail))}</code></td></tr>")
+        out.append(
+            f"<tr><td>{e(str(a.at))}</td><td>{e(a.actor)}</td><td>{e(a.action)}</td><td><code>{e(str(a.detail))}</code></td></tr>"
+        )
     out.append("</table>")
     report_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = report_path.with_name(f".{report_path.name}.{os.getpid()}")

@@ -13,14 +13,33 @@ import re
 
 from converters.kicad.sexpr_reader import at, child, children, value, walk
 
-COLORS = {"F.Cu": "#c83434", "B.Cu": "#4d7fc4", "F.SilkS": "#9a9a9a", "B.SilkS": "#e8b2a7", "F.CrtYd": "#ff26e2",
-          "B.CrtYd": "#26e9ff", "F.Fab": "#afafaf", "B.Fab": "#5858f8", "Edge.Cuts": "#d0d2cd"}
+COLORS = {
+    "F.Cu": "#c83434",
+    "B.Cu": "#4d7fc4",
+    "F.SilkS": "#9a9a9a",
+    "B.SilkS": "#e8b2a7",
+    "F.CrtYd": "#ff26e2",
+    "B.CrtYd": "#26e9ff",
+    "F.Fab": "#afafaf",
+    "B.Fab": "#5858f8",
+    "Edge.Cuts": "#d0d2cd",
+}
 # KiCad's default schematic colours: body, body fill, pin name, pin number, field, graphic text
-BODY, FILL, PIN_NAME, PIN_NUMBER, FIELD, TEXT = "#840000", "#ffffc2", "#006464", "#a90000", "#006464", "#0000c2"
+BODY, FILL, PIN_NAME, PIN_NUMBER, FIELD, TEXT = (
+    "#840000",
+    "#ffffc2",
+    "#006464",
+    "#a90000",
+    "#006464",
+    "#0000c2",
+)
 SYMBOL_PX_PER_MM, FOOTPRINT_PX_PER_MM, MIN_PX, MAX_PX = 9.0, 22.0, 140.0, 360.0
 _MARKUP = re.compile(r"([~_^])\{([^{}]*)\}")
-_MARKUP_STYLE = {"~": 'text-decoration="overline" style="text-decoration:overline"',
-                 "_": 'baseline-shift="sub" font-size="70%"', "^": 'baseline-shift="super" font-size="70%"'}
+_MARKUP_STYLE = {
+    "~": 'text-decoration="overline" style="text-decoration:overline"',
+    "_": 'baseline-shift="sub" font-size="70%"',
+    "^": 'baseline-shift="super" font-size="70%"',
+}
 
 
 def _xy(node) -> tuple[float, float]:
@@ -35,7 +54,7 @@ def rich_text(text: str) -> str:
     """KiCad text markup as SVG: `~{RESET}` overbar, `_{x}` subscript, `^{x}` superscript."""
     out, pos = [], 0
     for m in _MARKUP.finditer(text):
-        out.append(html.escape(text[pos:m.start()]))
+        out.append(html.escape(text[pos : m.start()]))
         out.append(f"<tspan {_MARKUP_STYLE[m.group(1)]}>{html.escape(m.group(2))}</tspan>")
         pos = m.end()
     return "".join(out) + html.escape(text[pos:])
@@ -62,18 +81,32 @@ class _Canvas:
         self.body: list[str] = []
         self.points: list[tuple[float, float]] = []
 
-    def text(self, x: float, y: float, text: str, size: float, color: str, anchor: str = "middle",
-             baseline: str = "central", angle: float = 0.0, extra: str = "") -> None:
+    def text(
+        self,
+        x: float,
+        y: float,
+        text: str,
+        size: float,
+        color: str,
+        anchor: str = "middle",
+        baseline: str = "central",
+        angle: float = 0.0,
+        extra: str = "",
+    ) -> None:
         """`angle` in degrees counter-clockwise as on screen; the extent is estimated from the length."""
         width = len(_plain(text)) * size * 0.62
         start = {"start": 0.0, "middle": -width / 2, "end": -width}[anchor]
         top = {"central": -size / 2, "auto": -size, "hanging": 0.0}[baseline]
         rad = math.radians(-angle)
         for dx, dy in ((start, top), (start + width, top), (start, top + size), (start + width, top + size)):
-            self.points.append((x + dx * math.cos(rad) - dy * math.sin(rad), y + dx * math.sin(rad) + dy * math.cos(rad)))
+            self.points.append(
+                (x + dx * math.cos(rad) - dy * math.sin(rad), y + dx * math.sin(rad) + dy * math.cos(rad))
+            )
         rotate = f' transform="rotate({_f(-angle)} {_f(x)} {_f(y)})"' if angle else ""
-        self.body.append(f'<text x="{_f(x)}" y="{_f(y)}" font-size="{_f(size)}" fill="{color}" text-anchor="{anchor}" '
-                         f'dominant-baseline="{baseline}"{rotate}{extra}>{rich_text(text)}</text>')
+        self.body.append(
+            f'<text x="{_f(x)}" y="{_f(y)}" font-size="{_f(size)}" fill="{color}" text-anchor="{anchor}" '
+            f'dominant-baseline="{baseline}"{rotate}{extra}>{rich_text(text)}</text>'
+        )
 
     def svg(self, px_per_mm: float, caption: str = "") -> str:
         points = self.points or [(0.0, 0.0)]
@@ -82,9 +115,11 @@ class _Canvas:
         x0, y0 = min(xs) - margin, min(ys) - margin
         w, h = max(xs) - x0 + margin, max(ys) - y0 + margin
         scale = min(max(px_per_mm, MIN_PX / max(w, h)), MAX_PX / max(w, h))
-        return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{_f(x0)} {_f(y0)} {_f(w)} {_f(h)}" '
-                f'width="{w * scale:.0f}" height="{h * scale:.0f}" font-family="sans-serif" '
-                f'style="background:#fffdf5">{"".join(self.body)}</svg>')
+        return (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{_f(x0)} {_f(y0)} {_f(w)} {_f(h)}" '
+            f'width="{w * scale:.0f}" height="{h * scale:.0f}" font-family="sans-serif" '
+            f'style="background:#fffdf5">{"".join(self.body)}</svg>'
+        )
 
 
 def _arc_points(start, mid, end, steps: int = 24) -> list[tuple[float, float]]:
@@ -93,14 +128,17 @@ def _arc_points(start, mid, end, steps: int = 24) -> list[tuple[float, float]]:
     d = 2 * (ax * (by - cy) + bx * (cy - ay) + cx * (ay - by))
     if abs(d) < 1e-9:
         return [start, mid, end]
-    ux = ((ax ** 2 + ay ** 2) * (by - cy) + (bx ** 2 + by ** 2) * (cy - ay) + (cx ** 2 + cy ** 2) * (ay - by)) / d
-    uy = ((ax ** 2 + ay ** 2) * (cx - bx) + (bx ** 2 + by ** 2) * (ax - cx) + (cx ** 2 + cy ** 2) * (bx - ax)) / d
+    ux = ((ax**2 + ay**2) * (by - cy) + (bx**2 + by**2) * (cy - ay) + (cx**2 + cy**2) * (ay - by)) / d
+    uy = ((ax**2 + ay**2) * (cx - bx) + (bx**2 + by**2) * (ax - cx) + (cx**2 + cy**2) * (bx - ax)) / d
     r = math.hypot(ax - ux, ay - uy)
     a0, am, a1 = (math.atan2(p[1] - uy, p[0] - ux) for p in (start, mid, end))
     sweep = (a1 - a0) % (2 * math.pi)
     if (am - a0) % (2 * math.pi) > sweep:  # mid is on the other way round
         sweep -= 2 * math.pi
-    return [(ux + r * math.cos(a0 + sweep * i / steps), uy + r * math.sin(a0 + sweep * i / steps)) for i in range(steps + 1)]
+    return [
+        (ux + r * math.cos(a0 + sweep * i / steps), uy + r * math.sin(a0 + sweep * i / steps))
+        for i in range(steps + 1)
+    ]
 
 
 def _stroke(shape, default_fill: str = "none") -> str:
@@ -112,7 +150,7 @@ def _stroke(shape, default_fill: str = "none") -> str:
 
 def _unit_and_style(parent: str, sub: str) -> tuple[int, int]:
     """`NAME_2_1` -> (2, 1): sub-symbols are named after their parent, then unit and body style."""
-    parts = sub[len(parent) + 1:].split("_") if sub.startswith(parent + "_") else sub.rsplit("_", 2)[-2:]
+    parts = sub[len(parent) + 1 :].split("_") if sub.startswith(parent + "_") else sub.rsplit("_", 2)[-2:]
     try:
         return int(parts[-2]), int(parts[-1])
     except (ValueError, IndexError):
@@ -141,7 +179,9 @@ def _draw_text(canvas: _Canvas, node, text: str, color: str, angle_scale: float 
     x, y, angle = at(node)
     angle *= angle_scale
     anchor, baseline = _justify(node)
-    canvas.text(x, -y, text, _font_size(node), color, anchor, baseline, angle % 180)  # KiCad keeps texts readable
+    canvas.text(
+        x, -y, text, _font_size(node), color, anchor, baseline, angle % 180
+    )  # KiCad keeps texts readable
 
 
 def _draw_pin(canvas: _Canvas, pin, names_offset: float, show_names: bool, show_numbers: bool) -> None:
@@ -152,21 +192,33 @@ def _draw_pin(canvas: _Canvas, pin, names_offset: float, show_names: bool, show_
     ex, ey = sx + length * dx, sy + length * dy
     canvas.points += [(sx, sy), (ex, ey)]
     if _is_hidden(pin):  # drawn faintly so QA sees it exists, without its texts
-        canvas.body.append(f'<line x1="{_f(sx)}" y1="{_f(sy)}" x2="{_f(ex)}" y2="{_f(ey)}" stroke="{BODY}" '
-                           f'stroke-width="0.15" stroke-dasharray="0.4 0.3" opacity="0.35"/>')
+        canvas.body.append(
+            f'<line x1="{_f(sx)}" y1="{_f(sy)}" x2="{_f(ex)}" y2="{_f(ey)}" stroke="{BODY}" '
+            f'stroke-width="0.15" stroke-dasharray="0.4 0.3" opacity="0.35"/>'
+        )
         return
     shape = value(pin, 2, "line")
     line_end = (ex - 1.27 * dx, ey - 1.27 * dy) if "inverted" in shape else (ex, ey)
-    canvas.body.append(f'<line x1="{_f(sx)}" y1="{_f(sy)}" x2="{_f(line_end[0])}" y2="{_f(line_end[1])}" '
-                       f'stroke="{BODY}" stroke-width="0.15"/>')
+    canvas.body.append(
+        f'<line x1="{_f(sx)}" y1="{_f(sy)}" x2="{_f(line_end[0])}" y2="{_f(line_end[1])}" '
+        f'stroke="{BODY}" stroke-width="0.15"/>'
+    )
     if "inverted" in shape:
-        canvas.body.append(f'<circle cx="{_f(ex - 0.635 * dx)}" cy="{_f(ey - 0.635 * dy)}" r="0.635" fill="none" '
-                           f'stroke="{BODY}" stroke-width="0.15"/>')
+        canvas.body.append(
+            f'<circle cx="{_f(ex - 0.635 * dx)}" cy="{_f(ey - 0.635 * dy)}" r="0.635" fill="none" '
+            f'stroke="{BODY}" stroke-width="0.15"/>'
+        )
     if "clock" in shape:  # the little triangle inside the body
         px, py = -dy, dx
-        tri = [(ex + 0.635 * px, ey + 0.635 * py), (ex + 1.27 * dx, ey + 1.27 * dy), (ex - 0.635 * px, ey - 0.635 * py)]
-        canvas.body.append(f'<polyline points="{" ".join(f"{_f(a)},{_f(b)}" for a, b in tri)}" fill="none" '
-                           f'stroke="{BODY}" stroke-width="0.15"/>')
+        tri = [
+            (ex + 0.635 * px, ey + 0.635 * py),
+            (ex + 1.27 * dx, ey + 1.27 * dy),
+            (ex - 0.635 * px, ey - 0.635 * py),
+        ]
+        canvas.body.append(
+            f'<polyline points="{" ".join(f"{_f(a)},{_f(b)}" for a, b in tri)}" fill="none" '
+            f'stroke="{BODY}" stroke-width="0.15"/>'
+        )
     vertical = abs(dx) < 0.5
     text_angle = 90 if vertical else 0
     # "along" = the direction text runs on screen; "up" = the side above the text line
@@ -180,7 +232,9 @@ def _draw_pin(canvas: _Canvas, pin, names_offset: float, show_names: bool, show_
         if names_offset > 0:  # inside the body, after the pin's inner end
             nx, ny = ex + names_offset * dx, ey + names_offset * dy
             inward = dx * along[0] + dy * along[1] > 0
-            canvas.text(nx, ny, name, name_size, PIN_NAME, "start" if inward else "end", "central", text_angle)
+            canvas.text(
+                nx, ny, name, name_size, PIN_NAME, "start" if inward else "end", "central", text_angle
+            )
         else:  # above the pin line
             mx, my = (sx + ex) / 2 + gap * up[0], (sy + ey) / 2 + gap * up[1]
             canvas.text(mx, my, name, name_size, PIN_NAME, "middle", "auto", text_angle)
@@ -188,7 +242,9 @@ def _draw_pin(canvas: _Canvas, pin, names_offset: float, show_names: bool, show_
         below = show_names and name and name != "~" and names_offset <= 0
         sign = -1 if below else 1
         mx, my = (sx + ex) / 2 + sign * gap * up[0], (sy + ey) / 2 + sign * gap * up[1]
-        canvas.text(mx, my, number, number_size, PIN_NUMBER, "middle", "hanging" if below else "auto", text_angle)
+        canvas.text(
+            mx, my, number, number_size, PIN_NUMBER, "middle", "hanging" if below else "auto", text_angle
+        )
 
 
 def symbol_svg(symbol) -> str:
@@ -207,12 +263,16 @@ def symbol_svg(symbol) -> str:
         for rect in children(sub, "rectangle"):
             (x1, y1), (x2, y2) = _xy(child(rect, "start")), _xy(child(rect, "end"))
             canvas.points += [(x1, -y1), (x2, -y2)]
-            canvas.body.append(f'<rect x="{_f(min(x1, x2))}" y="{_f(-max(y1, y2))}" width="{_f(abs(x2 - x1))}" '
-                               f'height="{_f(abs(y2 - y1))}" {_stroke(rect)}/>')
+            canvas.body.append(
+                f'<rect x="{_f(min(x1, x2))}" y="{_f(-max(y1, y2))}" width="{_f(abs(x2 - x1))}" '
+                f'height="{_f(abs(y2 - y1))}" {_stroke(rect)}/>'
+            )
         for poly in [*children(sub, "polyline"), *children(sub, "bezier")]:
             pts = [(x, -y) for x, y in (_xy(p) for p in walk(poly, "xy"))]
             canvas.points += pts
-            canvas.body.append(f'<polyline points="{" ".join(f"{_f(x)},{_f(y)}" for x, y in pts)}" {_stroke(poly)}/>')
+            canvas.body.append(
+                f'<polyline points="{" ".join(f"{_f(x)},{_f(y)}" for x, y in pts)}" {_stroke(poly)}/>'
+            )
         for circ in children(sub, "circle"):
             (cx, cy), r = _xy(child(circ, "center")), float(value(child(circ, "radius"), 1, "0"))
             canvas.points += [(cx - r, -cy - r), (cx + r, -cy + r)]
@@ -220,10 +280,14 @@ def symbol_svg(symbol) -> str:
         for arc in children(sub, "arc"):
             pts = [(x, -y) for x, y in _arc_points(*(_xy(child(arc, k)) for k in ("start", "mid", "end")))]
             canvas.points += pts
-            canvas.body.append(f'<polyline points="{" ".join(f"{_f(x)},{_f(y)}" for x, y in pts)}" {_stroke(arc)}/>')
+            canvas.body.append(
+                f'<polyline points="{" ".join(f"{_f(x)},{_f(y)}" for x, y in pts)}" {_stroke(arc)}/>'
+            )
         for text in children(sub, "text"):
             if not _is_hidden(text):
-                _draw_text(canvas, text, value(text), TEXT, angle_scale=0.1)  # library texts: tenths of a degree
+                _draw_text(
+                    canvas, text, value(text), TEXT, angle_scale=0.1
+                )  # library texts: tenths of a degree
         pins += children(sub, "pin")
     for pin in pins:  # after the body, so the body's fill does not hide the pin texts
         _draw_pin(canvas, pin, names_offset, show_names, show_numbers)
@@ -241,8 +305,12 @@ def footprint_svg(footprint) -> str:
         layer = value(child(g, "layer"))
         if layer not in COLORS:
             return None
-        width = float(value(child(child(g, "stroke") or [], "width"), 1, "0") or value(child(g, "width"), 1, "0.12"))
-        return f'stroke="{COLORS[layer]}" stroke-width="{_f(width or 0.12)}" fill="none" stroke-linecap="round"'
+        width = float(
+            value(child(child(g, "stroke") or [], "width"), 1, "0") or value(child(g, "width"), 1, "0.12")
+        )
+        return (
+            f'stroke="{COLORS[layer]}" stroke-width="{_f(width or 0.12)}" fill="none" stroke-linecap="round"'
+        )
 
     for g in children(footprint, "fp_line"):
         if s := style(g):
@@ -253,8 +321,10 @@ def footprint_svg(footprint) -> str:
         if s := style(g):
             (x1, y1), (x2, y2) = _xy(child(g, "start")), _xy(child(g, "end"))
             canvas.points += [(x1, y1), (x2, y2)]
-            canvas.body.append(f'<rect x="{_f(min(x1, x2))}" y="{_f(min(y1, y2))}" width="{_f(abs(x2 - x1))}" '
-                               f'height="{_f(abs(y2 - y1))}" {s}/>')
+            canvas.body.append(
+                f'<rect x="{_f(min(x1, x2))}" y="{_f(min(y1, y2))}" width="{_f(abs(x2 - x1))}" '
+                f'height="{_f(abs(y2 - y1))}" {s}/>'
+            )
     for g in children(footprint, "fp_circle"):
         if s := style(g):
             (cx, cy), (ex, ey) = _xy(child(g, "center")), _xy(child(g, "end"))
@@ -263,8 +333,11 @@ def footprint_svg(footprint) -> str:
             canvas.body.append(f'<circle cx="{_f(cx)}" cy="{_f(cy)}" r="{_f(r)}" {s}/>')
     for g in [*children(footprint, "fp_arc"), *children(footprint, "fp_poly")]:
         if s := style(g):
-            pts = (_arc_points(*(_xy(child(g, k)) for k in ("start", "mid", "end"))) if g[0] == "fp_arc"
-                   else [_xy(p) for p in walk(g, "xy")])
+            pts = (
+                _arc_points(*(_xy(child(g, k)) for k in ("start", "mid", "end")))
+                if g[0] == "fp_arc"
+                else [_xy(p) for p in walk(g, "xy")]
+            )
             canvas.points += pts
             tag = "polyline" if g[0] == "fp_arc" else "polygon"
             canvas.body.append(f'<{tag} points="{" ".join(f"{_f(x)},{_f(y)}" for x, y in pts)}" {s}/>')
@@ -274,19 +347,32 @@ def footprint_svg(footprint) -> str:
         w, h = (float(size[1]), float(size[2])) if size else (1.0, 1.0)
         shape = value(pad, 3)
         layers = child(pad, "layers") or []
-        color = COLORS["B.Cu"] if "B.Cu" in layers and "F.Cu" not in layers and "*.Cu" not in layers else COLORS["F.Cu"]
+        color = (
+            COLORS["B.Cu"]
+            if "B.Cu" in layers and "F.Cu" not in layers and "*.Cu" not in layers
+            else COLORS["F.Cu"]
+        )
         reach = math.hypot(w, h) / 2 if angle % 90 else max(w, h) / 2
-        canvas.points += [(x - reach, y - reach), (x + reach, y + reach)] if angle % 180 else \
-            [(x - w / 2, y - h / 2), (x + w / 2, y + h / 2)]
-        rx = min(w, h) / 2 if shape in ("circle", "oval") else (min(w, h) * 0.25 if shape == "roundrect" else 0)
+        canvas.points += (
+            [(x - reach, y - reach), (x + reach, y + reach)]
+            if angle % 180
+            else [(x - w / 2, y - h / 2), (x + w / 2, y + h / 2)]
+        )
+        rx = (
+            min(w, h) / 2
+            if shape in ("circle", "oval")
+            else (min(w, h) * 0.25 if shape == "roundrect" else 0)
+        )
         drill = child(pad, "drill")
         hole = ""
         if drill is not None and len(drill) > 1 and drill[1] != "oval":
             hole = f'<circle cx="0" cy="0" r="{_f(float(drill[1]) / 2)}" fill="#fffdf5"/>'
         number = value(pad)
         label = min(w, h) * 0.55 / max(1.0, len(number) * 0.6)
-        canvas.body.append(f'<g transform="translate({_f(x)},{_f(y)}) rotate({_f(-angle)})"><rect x="{_f(-w / 2)}" '
-                           f'y="{_f(-h / 2)}" width="{_f(w)}" height="{_f(h)}" rx="{_f(rx)}" fill="{color}" opacity="0.85"/>'
-                           f'{hole}<text x="0" y="0" font-size="{_f(label)}" text-anchor="middle" dominant-baseline="central" '
-                           f'fill="{"#222" if hole else "white"}" font-weight="bold">{html.escape(number)}</text></g>')
+        canvas.body.append(
+            f'<g transform="translate({_f(x)},{_f(y)}) rotate({_f(-angle)})"><rect x="{_f(-w / 2)}" '
+            f'y="{_f(-h / 2)}" width="{_f(w)}" height="{_f(h)}" rx="{_f(rx)}" fill="{color}" opacity="0.85"/>'
+            f'{hole}<text x="0" y="0" font-size="{_f(label)}" text-anchor="middle" dominant-baseline="central" '
+            f'fill="{"#222" if hole else "white"}" font-weight="bold">{html.escape(number)}</text></g>'
+        )
     return canvas.svg(FOOTPRINT_PX_PER_MM)

@@ -16,6 +16,7 @@ DAG_IDS = {"full_library_migration"}
 
 def report_url(run_id: str, base_url: str = "") -> str:
     from include.config import folder_name
+
     return f"{base_url.rstrip('/')}{PREFIX}/reports/{folder_name(run_id)}/index.html"
 
 
@@ -26,6 +27,7 @@ class MigrationReportLink(BaseOperatorLink):
         if ti_key.dag_id not in DAG_IDS:
             return ""
         from airflow.configuration import conf
+
         return report_url(ti_key.run_id, conf.get("api", "base_url", fallback="") or "")
 
 
@@ -39,6 +41,7 @@ def create_app():
     @app.get("/reports/{run}/{path:path}")
     def report_file(run: str, path: str):
         from include.config import load_config
+
         root = load_config().report_dir.resolve()
         wanted = (root / run / (path or "index.html")).resolve()
         if root not in wanted.parents or not wanted.is_file():

@@ -33,12 +33,16 @@ def _free_port() -> int:
 def prepare(home: Path, auto_approve: bool, port: int) -> Path:
     """Folders, the demo's configuration and Airflow's environment (before Airflow is imported)."""
     import yaml
+
     home.mkdir(parents=True, exist_ok=True)
     config = yaml.safe_load((REPO / "config" / "altium2kicad.yaml").read_text(encoding="utf-8"))
-    config["approvals"]["auto_approve"] = auto_approve   # the only place approvals are answered for you
+    config["approvals"]["auto_approve"] = auto_approve  # the only place approvals are answered for you
     config_path = home / "altium2kicad-demo.yaml"
-    config_path.write_text("# written by scripts/demo.py from config/altium2kicad.yaml\n"
-                           + yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    config_path.write_text(
+        "# written by scripts/demo.py from config/altium2kicad.yaml\n"
+        + yaml.safe_dump(config, sort_keys=False),
+        encoding="utf-8",
+    )
     airflow_home = home / "airflow"
     airflow_home.mkdir(exist_ok=True)
     passwords = airflow_home / "passwords.json"
@@ -47,24 +51,31 @@ def prepare(home: Path, auto_approve: bool, port: int) -> Path:
     secret = airflow_home / "jwt_secret"
     if not secret.exists():
         secret.write_text(secrets.token_urlsafe(32))
-    os.environ.update({
-        "ALTIUM2KICAD_CONFIG": str(config_path),
-        "ALTIUM2KICAD_HOME": str(home),
-        "AIRFLOW_HOME": str(airflow_home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
-        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "reviewer:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-        "AIRFLOW__API_AUTH__JWT_SECRET": secret.read_text(),
-        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-        "GX_ANALYTICS_ENABLED": "False",
-    })
+    os.environ.update(
+        {
+            "ALTIUM2KICAD_CONFIG": str(config_path),
+            "ALTIUM2KICAD_HOME": str(home),
+            "AIRFLOW_HOME": str(airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
+            "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "reviewer:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+            "AIRFLOW__API_AUTH__JWT_SECRET": secret.read_text(),
+            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            "GX_ANALYTICS_ENABLED": "False",
+        }
+    )
     if not os.environ.get("ALTIUM2KICAD_KICAD_CLI"):
-        kicad = Path(os.environ.get("ALTIUM2KICAD_SHARED", REPO.parent / "shared")) / "tools" / "kicad" / "kicad-cli"
+        kicad = (
+            Path(os.environ.get("ALTIUM2KICAD_SHARED", REPO.parent / "shared"))
+            / "tools"
+            / "kicad"
+            / "kicad-cli"
+        )
         if kicad.exists():
             os.environ["ALTIUM2KICAD_KICAD_CLI"] = str(kicad)
     return passwords
@@ -76,8 +87,12 @@ def say(text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--home", type=Path, default=REPO / "var" / "demo", help="where the demo keeps everything")
-    parser.add_argument("--review", action="store_true", help="answer the approvals yourself in the Airflow UI")
+    parser.add_argument(
+        "--home", type=Path, default=REPO / "var" / "demo", help="where the demo keeps everything"
+    )
+    parser.add_argument(
+        "--review", action="store_true", help="answer the approvals yourself in the Airflow UI"
+    )
     args = parser.parse_args(argv)
     port = _free_port()
     passwords = prepare(args.home, auto_approve=not args.review, port=port)
@@ -94,13 +109,29 @@ def main(argv: list[str] | None = None) -> int:
     say(f"sample library: {', '.join(p.name for p in files)} in {source}")
 
     say("preparing Airflow's metadata database (SQLite)")
-    migrate = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True)
+    migrate = subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True
+    )
     if migrate.returncode != 0:
         print(migrate.stderr[-3000:], file=sys.stderr)
         return 1
     log = (args.home / "airflow" / "api-server.log").open("w")
-    server = subprocess.Popen([sys.executable, "-m", "airflow", "api-server", "--host", "127.0.0.1", "--port",
-                               str(port), "--workers", "1"], stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "airflow",
+            "api-server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     reviewer = None
     try:
         user = "reviewer"
@@ -108,19 +139,23 @@ def main(argv: list[str] | None = None) -> int:
         wait_healthy(api, 180)
         say(f"Airflow UI: http://127.0.0.1:{port} (user {user}, password in {passwords})")
         if config.approvals.auto_approve:
-            say("approvals.auto_approve is true in the demo's configuration: a reviewer answers over the REST API")
+            say(
+                "approvals.auto_approve is true in the demo's configuration: a reviewer answers over the REST API"
+            )
             reviewer = Reviewer(api, DAG_ID).start()
         else:
             say("answer 'review_test_results' and 'user_acceptance_testing' under Required Actions in the UI")
 
         from airflow.dag_processing.dagbag import DagBag
+
         bag = DagBag(dag_folder=str(REPO / "dags"))
         if bag.import_errors:
             print(bag.import_errors, file=sys.stderr)
             return 1
         started = time.monotonic()
-        run = bag.dags[DAG_ID].test(run_conf={"source": str(source), "environment": "development",
-                                              "sample_size": 2})
+        run = bag.dags[DAG_ID].test(
+            run_conf={"source": str(source), "environment": "development", "sample_size": 2}
+        )
         seconds = time.monotonic() - started
     finally:
         if reviewer:
@@ -130,16 +165,20 @@ def main(argv: list[str] | None = None) -> int:
         log.close()
 
     from include.library_db.store import LibraryStore
+
     store = LibraryStore(config.library_db_url())
     record = store.run(run.run_id)
     metrics = {name: m.value for name, m in store.metrics(run.run_id).items()}
     live = config.path(config.environment("development").target.path) / "current"
-    say(f"run {run.run_id}: {run.state} in {seconds:.0f}s; items {store.status_counts(run.run_id)}; metrics {metrics}")
-    for answer in (reviewer.answered if reviewer else []):
+    say(
+        f"run {run.run_id}: {run.state} in {seconds:.0f}s; items {store.status_counts(run.run_id)}; metrics {metrics}"
+    )
+    for answer in reviewer.answered if reviewer else []:
         say(f"approved {answer['task_id']} as {answer['responded_by']['name']}")
     say(f"library (live version): {live.resolve() if live.exists() else 'not deployed'}")
     say(f"report: {record.report_path if record else 'none'}")
     from sqlalchemy.engine import make_url
+
     say(f"library database: {make_url(config.library_db_url()).render_as_string(hide_password=True)}")
     return 0 if str(run.state) == "success" else 1
 

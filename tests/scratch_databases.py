@@ -15,28 +15,37 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Server:
-    url: str            # server URL without a database
+    url: str  # server URL without a database
     admin_database: str
-    create: str         # SQL with {name}
+    create: str  # SQL with {name}
     drop: str
-    query: str = ""     # appended to a database URL
+    query: str = ""  # appended to a database URL
 
     def database_url(self, name: str) -> str:
         return f"{self.url}/{name}{self.query}"
 
 
 SERVERS = {
-    "postgresql": Server(os.environ.get("ALTIUM2KICAD_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432"),
-                         "postgres", 'CREATE DATABASE "{name}"', 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'),
-    "mariadb": Server(os.environ.get("ALTIUM2KICAD_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306"),
-                      "", "CREATE DATABASE `{name}` CHARACTER SET utf8mb4", "DROP DATABASE IF EXISTS `{name}`",
-                      "?charset=utf8mb4"),
+    "postgresql": Server(
+        os.environ.get("ALTIUM2KICAD_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432"),
+        "postgres",
+        'CREATE DATABASE "{name}"',
+        'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+    ),
+    "mariadb": Server(
+        os.environ.get("ALTIUM2KICAD_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306"),
+        "",
+        "CREATE DATABASE `{name}` CHARACTER SET utf8mb4",
+        "DROP DATABASE IF EXISTS `{name}`",
+        "?charset=utf8mb4",
+    ),
 }
 PG_SERVER = SERVERS["postgresql"].url
 
 
 def _execute(kind: str, statement: str) -> None:
     from sqlalchemy import create_engine, text
+
     server = SERVERS[kind]
     admin = create_engine(f"{server.url}/{server.admin_database}", isolation_level="AUTOCOMMIT")
     try:

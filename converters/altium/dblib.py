@@ -76,7 +76,7 @@ def parse_connection_string(text: str) -> dict[str, str]:
             close = {"{": "}", '"': '"', "'": "'"}[text[j]]
             end = text.find(close, j + 1)
             end = n if end < 0 else end
-            value = text[j + 1:end]
+            value = text[j + 1 : end]
             semi = text.find(";", end)
             i = n if semi < 0 else semi + 1
         else:
@@ -91,8 +91,10 @@ def parse_connection_string(text: str) -> dict[str, str]:
 
 def mask_connection_string(text: str) -> str:
     """The connection string with every password replaced by `***`, safe for reports and logs."""
+
     def hide(match: re.Match[str]) -> str:
         return f"{match.group(1)}***"
+
     pattern = r"((?:^|;)\s*(?:" + "|".join(re.escape(k) for k in _SECRET_KEYS) + r")\s*=\s*)(\{[^}]*\}|[^;]*)"
     masked = re.sub(pattern, hide, text, flags=re.IGNORECASE)
     # URLs (user:password@host) as given on the command line
@@ -250,8 +252,15 @@ def parse_dblib(text: str, path: Path) -> DatabaseLibrary:
         if re.fullmatch(r"table\d+", folded):
             name = section.get("TableName")
             if name:
-                library.tables.append(DbLibTable(name, section.flag("Enabled", True), section.flag("UserWhere"),
-                                                 section.get("UserWhereText"), section.get("SchemaName")))
+                library.tables.append(
+                    DbLibTable(
+                        name,
+                        section.flag("Enabled", True),
+                        section.flag("UserWhere"),
+                        section.get("UserWhereText"),
+                        section.get("SchemaName"),
+                    )
+                )
         elif re.fullmatch(r"fieldmap\d+", folded):
             mapping = _field_map(section)
             if mapping:

@@ -88,9 +88,13 @@ def apply_where(table: PartsTable, where: str) -> PartsTable:
         cols = ", ".join(f'"{c}"' for c in table.columns)
         db.execute(f'CREATE TABLE "{table.name}" ("_row" INTEGER, {cols})')
         marks = ", ".join("?" for _ in range(len(table.columns) + 1))
-        db.executemany(f'INSERT INTO "{table.name}" VALUES ({marks})',
-                       [(i, *(r.get(c) for c in table.columns)) for i, r in enumerate(table.rows)])
-        keep = [row[0] for row in db.execute(f'SELECT "_row" FROM "{table.name}" WHERE {where} ORDER BY "_row"')]
+        db.executemany(
+            f'INSERT INTO "{table.name}" VALUES ({marks})',
+            [(i, *(r.get(c) for c in table.columns)) for i, r in enumerate(table.rows)],
+        )
+        keep = [
+            row[0] for row in db.execute(f'SELECT "_row" FROM "{table.name}" WHERE {where} ORDER BY "_row"')
+        ]
     except sqlite3.Error as exc:
         table.warnings.append(f"WHERE clause '{where}' could not be applied ({exc}); all rows kept")
         return table
@@ -103,7 +107,7 @@ class PartsSource:
     """Reads the tables of one parts database."""
 
     description = ""
-    order_by: str | None = None   # the key column; sources without a row order of their own sort by it
+    order_by: str | None = None  # the key column; sources without a row order of their own sort by it
 
     def table_names(self) -> list[str]:
         raise NotImplementedError
@@ -115,14 +119,18 @@ class PartsSource:
         """A DbLib table's rows, its WHERE clause applied when it filters rows."""
         found = _match_name(table.name, self.table_names())
         if found is None:
-            raise TableError(f"table '{table.name}' not found in {self.description} "
-                             f"(it has: {', '.join(self.table_names()) or 'no tables'})")
+            raise TableError(
+                f"table '{table.name}' not found in {self.description} "
+                f"(it has: {', '.join(self.table_names()) or 'no tables'})"
+            )
         parts = self.read_all(found)
         parts.name = table.name
         if table.user_where and table.where_text.strip():
             if table.where_is_lookup:
-                parts.warnings.append(f"WHERE clause '{table.where_text}' is a placement-time lookup "
-                                      "({Parameter} placeholders); all rows kept")
+                parts.warnings.append(
+                    f"WHERE clause '{table.where_text}' is a placement-time lookup "
+                    "({Parameter} placeholders); all rows kept"
+                )
             else:
                 parts = self.filter(parts, table.where_text)
         return parts
@@ -154,10 +162,13 @@ class AccessSource(PartsSource):
     def read_all(self, name: str) -> PartsTable:
         result = subprocess.run(
             ["mdb-export", "-D", "%Y-%m-%d", "-T", "%Y-%m-%d %H:%M:%S", "-b", "hex", str(self.path), name],
-            capture_output=True)
+            capture_output=True,
+        )
         if result.returncode != 0:
-            raise TableError(f"mdb-export failed on table '{name}' of {self.path}: "
-                             f"{result.stderr.decode('utf-8', 'replace').strip()}")
+            raise TableError(
+                f"mdb-export failed on table '{name}' of {self.path}: "
+                f"{result.stderr.decode('utf-8', 'replace').strip()}"
+            )
         return parse_mdb_export(name, result.stdout.decode("utf-8", errors="replace"))
 
 
@@ -165,8 +176,11 @@ def parse_mdb_export(name: str, text: str) -> PartsTable:
     """mdb-export's CSV (header row, fields quoted when they hold `,`, `"` or new lines)."""
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, [])
-    rows = [{c: (row[i] if i < len(row) and row[i] != "" else None) for i, c in enumerate(header)}
-            for row in reader if row]
+    rows = [
+        {c: (row[i] if i < len(row) and row[i] != "" else None) for i, c in enumerate(header)}
+        for row in reader
+        if row
+    ]
     return PartsTable(name, header, rows)
 
 
@@ -192,13 +206,16 @@ class ExcelSource(PartsSource):
             texts = [_text(v) for v in values]
             if all(t is None or t == "" for t in texts):
                 continue
-            rows.append({c: (texts[i] if i < len(texts) and texts[i] != "" else None) for i, c in enumerate(header)})
+            rows.append(
+                {c: (texts[i] if i < len(texts) and texts[i] != "" else None) for i, c in enumerate(header)}
+            )
         return PartsTable(name, header, rows)
 
 
 def _read_workbook(path: Path) -> dict[str, list[list[object]]]:
     if path.suffix.lower() == ".xls":
         import xlrd
+
         book = xlrd.open_workbook(str(path))
         sheets = {}
         for sheet in book.sheets():
@@ -217,6 +234,7 @@ def _read_workbook(path: Path) -> dict[str, list[list[object]]]:
             sheets[sheet.name] = rows
         return sheets
     import openpyxl
+
     book = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
     try:
         return {ws.title: [list(row) for row in ws.iter_rows(values_only=True)] for ws in book.worksheets}
@@ -231,8 +249,11 @@ class CsvSource(PartsSource):
         self.path = path
         self.description = f"CSV {'folder' if path.is_dir() else 'file'} {path}"
         if path.is_dir():
-            self._files = {p.name: p for p in sorted(path.iterdir())
-                           if p.is_file() and p.suffix.lower() in CSV_EXTENSIONS}
+            self._files = {
+                p.name: p
+                for p in sorted(path.iterdir())
+                if p.is_file() and p.suffix.lower() in CSV_EXTENSIONS
+            }
         else:
             self._files = {path.name: path}
 
@@ -242,7 +263,9 @@ class CsvSource(PartsSource):
     def read(self, table: DbLibTable) -> PartsTable:
         if not self.path.is_dir() and _match_name(table.name, self.table_names()) is None:
             # a single file answers to any table name (Altium names it after the file stem)
-            table = DbLibTable(self.path.name, table.enabled, table.user_where, table.where_text, table.schema)
+            table = DbLibTable(
+                self.path.name, table.enabled, table.user_where, table.where_text, table.schema
+            )
         return super().read(table)
 
     def read_all(self, name: str) -> PartsTable:
@@ -258,8 +281,11 @@ class CsvSource(PartsSource):
             dialect = csv.excel
         reader = csv.reader(io.StringIO(text, newline=""), dialect)
         header = [h.strip() for h in next(reader, [])]
-        rows = [{c: (row[i] if i < len(row) and row[i] != "" else None) for i, c in enumerate(header)}
-                for row in reader if any(cell.strip() for cell in row)]
+        rows = [
+            {c: (row[i] if i < len(row) and row[i] != "" else None) for i, c in enumerate(header)}
+            for row in reader
+            if any(cell.strip() for cell in row)
+        ]
         return PartsTable(name, header, rows)
 
 
@@ -268,6 +294,7 @@ class SqlSource(PartsSource):
 
     def __init__(self, url: str) -> None:
         from sqlalchemy import create_engine, inspect
+
         self.url = url
         self.description = f"database {mask_connection_string(url)}"
         self.engine = create_engine(url)
@@ -288,6 +315,7 @@ class SqlSource(PartsSource):
 
     def _select(self, name: str, where: str = "") -> PartsTable:
         from sqlalchemy import text
+
         sql = f"SELECT * FROM {self._quote(name)}"
         if where:
             sql += f" WHERE {self._bracket_to_dialect(where)}"
@@ -298,8 +326,12 @@ class SqlSource(PartsSource):
         # A server returns rows in no set order: sort (by the key first, when known) in Python,
         # so the order, and the keys made from it, do not depend on the server or its collation.
         first = self.order_by if self.order_by in columns else None
-        rows.sort(key=lambda r: ((r[first] is None, r[first] or "") if first else (),
-                                 [(r[c] is None, r[c] or "") for c in columns]))
+        rows.sort(
+            key=lambda r: (
+                (r[first] is None, r[first] or "") if first else (),
+                [(r[c] is None, r[c] or "") for c in columns],
+            )
+        )
         return PartsTable(name, columns, rows)
 
     def read_all(self, name: str) -> PartsTable:
@@ -307,12 +339,14 @@ class SqlSource(PartsSource):
 
     def filter(self, parts: PartsTable, where: str) -> PartsTable:
         from sqlalchemy.exc import SQLAlchemyError
+
         try:
             found = _match_name(parts.name, self.table_names()) or parts.name
             filtered = self._select(found, where)
         except SQLAlchemyError as exc:
-            parts.warnings.append(f"WHERE clause '{where}' failed on the database "
-                                  f"({driver_error_reason(exc)}); all rows kept")
+            parts.warnings.append(
+                f"WHERE clause '{where}' failed on the database ({driver_error_reason(exc)}); all rows kept"
+            )
             return parts
         filtered.name, filtered.warnings = parts.name, parts.warnings
         return filtered
@@ -326,6 +360,7 @@ class OdbcSource(PartsSource):
 
     def __init__(self, odbc: str) -> None:
         import pyodbc
+
         self.description = f"ODBC {mask_connection_string(odbc)}"
         self.conn = pyodbc.connect(odbc, timeout=5, autocommit=True)
         cursor = self.conn.cursor()
@@ -351,8 +386,8 @@ class OdbcSource(PartsSource):
 class SourceChoice:
     """Where the parts of a DbLib are, as decided from its settings (before opening anything)."""
 
-    kind: str            # access, excel, csv, sqlite, sql, odbc, none
-    target: str          # a file path, a URL or an ODBC string
+    kind: str  # access, excel, csv, sqlite, sql, odbc, none
+    target: str  # a file path, a URL or an ODBC string
     tried: list[str] = field(default_factory=list)
 
 
@@ -390,26 +425,40 @@ def choose_source(library: DatabaseLibrary, database_url: str | None = None) -> 
             return SourceChoice("csv", str(found), tried)
     provider = library.connection.provider.lower()
     if any(p in provider for p in _SQL_SERVER_PROVIDERS):
-        return SourceChoice("none", "SQL Server through OLE DB cannot be opened on Linux; give its "
-                            "SQLAlchemy URL with --database-url (e.g. mssql+pymssql://user@host/db)", tried)
+        return SourceChoice(
+            "none",
+            "SQL Server through OLE DB cannot be opened on Linux; give its "
+            "SQLAlchemy URL with --database-url (e.g. mssql+pymssql://user@host/db)",
+            tried,
+        )
     if library.connection.get("DSN") or library.connection.get("Driver"):
-        odbc = ";".join(f"{k}={v}" for k, v in library.connection.pairs.items()
-                        if k.casefold() not in ("provider", "persist security info", "extended properties"))
+        odbc = ";".join(
+            f"{k}={v}"
+            for k, v in library.connection.pairs.items()
+            if k.casefold() not in ("provider", "persist security info", "extended properties")
+        )
         return SourceChoice("odbc", odbc, tried)
     if tried:
-        return SourceChoice("none", f"database file not found (looked for {', '.join(tried)} "
-                            f"from {base}, matching letter case loosely)", tried)
+        return SourceChoice(
+            "none",
+            f"database file not found (looked for {', '.join(tried)} "
+            f"from {base}, matching letter case loosely)",
+            tried,
+        )
     return SourceChoice("none", "the DbLib names no database file, DSN or driver; give --database-url")
 
 
 def open_parts_source(library: DatabaseLibrary, database_url: str | None = None) -> PartsSource:
     """Opens the parts database; DatabaseUnreachable says which DbLib, connection and why."""
     choice = choose_source(library, database_url)
-    shown = mask_connection_string(choice.target) if choice.kind in ("sql", "odbc") else library.connection.masked
+    shown = (
+        mask_connection_string(choice.target) if choice.kind in ("sql", "odbc") else library.connection.masked
+    )
 
     def unreachable(reason: str) -> DatabaseUnreachable:
-        return DatabaseUnreachable(f"{library.path}: cannot open the parts database "
-                                   f"(connection: {shown or '(none)'}): {reason}")
+        return DatabaseUnreachable(
+            f"{library.path}: cannot open the parts database (connection: {shown or '(none)'}): {reason}"
+        )
 
     if choice.kind == "none":
         raise unreachable(choice.target)

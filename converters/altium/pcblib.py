@@ -19,12 +19,24 @@ from .compound import CompoundFile, NotAnAltiumLibrary
 from .pcblib_binary import PrimitiveError, mil_text_to_mm, split_primitive_subrecords
 from .pcblib_layers import read_layer_table
 from .pcblib_models import read_models
-from .pcblib_primitives import (SUBRECORDS, TYPE_NAMES, parse_arc, parse_body, parse_extended_info, parse_fill,
-                                parse_pad, parse_region, parse_text, parse_track, parse_via, parse_wide_strings)
+from .pcblib_primitives import (
+    SUBRECORDS,
+    TYPE_NAMES,
+    parse_arc,
+    parse_body,
+    parse_extended_info,
+    parse_fill,
+    parse_pad,
+    parse_region,
+    parse_text,
+    parse_track,
+    parse_via,
+    parse_wide_strings,
+)
 from .records import Properties, parse_properties, text_records
 
 # Altium's default design rules, used where a pad says "from rule" (a library carries no rules).
-DEFAULT_MASK_EXPANSION = 0.1016   # 4 mil
+DEFAULT_MASK_EXPANSION = 0.1016  # 4 mil
 DEFAULT_PASTE_EXPANSION = 0.0
 _NOT_FOOTPRINTS = {"library", "fileversioninfo"}
 
@@ -51,8 +63,9 @@ def read_pcblib_data(data: bytes, source_name: str) -> FootprintLibrary:
         try:
             library.footprints.append(read_footprint(cf, storage, library))
         except Exception as exc:  # one footprint never costs the library
-            library.failures.append(ItemFailure(storage, f"{source_name}: footprint '{storage}': "
-                                                         f"{type(exc).__name__}: {exc}"))
+            library.failures.append(
+                ItemFailure(storage, f"{source_name}: footprint '{storage}': {type(exc).__name__}: {exc}")
+            )
     return library
 
 
@@ -61,7 +74,7 @@ def _library_properties(cf: CompoundFile) -> Properties:
     if not stream or len(stream) < 4:
         return Properties()
     (n,) = struct.unpack_from("<I", stream, 0)
-    return parse_properties(stream[4:4 + (n & 0xFFFFFF)])
+    return parse_properties(stream[4 : 4 + (n & 0xFFFFFF)])
 
 
 def _footprint_storages(cf: CompoundFile) -> list[str]:
@@ -76,8 +89,8 @@ def _footprint_storages(cf: CompoundFile) -> list[str]:
         pos += 4
         for _ in range(min(count, 100_000)):
             (length,) = struct.unpack_from("<I", stream, pos)
-            raw = stream[pos + 4:pos + 4 + length]
-            listed.append(raw[1:1 + raw[0]].decode("latin-1") if raw else "")
+            raw = stream[pos + 4 : pos + 4 + length]
+            listed.append(raw[1 : 1 + raw[0]].decode("latin-1") if raw else "")
             pos += 4 + length
     except (struct.error, IndexError):
         pass
@@ -93,10 +106,11 @@ def read_footprint(cf: CompoundFile, storage: str, library: FootprintLibrary) ->
         params.update(props)
     stream = cf.read(storage, "Data")
     subs, pos = split_primitive_subrecords(stream, 0, 1)
-    stored_name = subs[0][1:1 + subs[0][0]].decode("latin-1") if subs[0] else storage
+    stored_name = subs[0][1 : 1 + subs[0][0]].decode("latin-1") if subs[0] else storage
     name = params.text("PATTERN").strip() or stored_name or storage
-    footprint = Footprint(name=name, description=params.text("DESCRIPTION"), storage=storage,
-                          parameters=dict(params))
+    footprint = Footprint(
+        name=name, description=params.text("DESCRIPTION"), storage=storage, parameters=dict(params)
+    )
     if params.text("HEIGHT"):
         footprint.height = mil_text_to_mm(params.text("HEIGHT"))
     wide = parse_wide_strings(cf.read_optional(storage, "WideStrings") or b"")
@@ -105,8 +119,9 @@ def read_footprint(cf: CompoundFile, storage: str, library: FootprintLibrary) ->
     return footprint
 
 
-def _read_primitives(stream: bytes, pos: int, fp: Footprint, library: FootprintLibrary,
-                     wide: dict[int, str], extended: dict) -> None:
+def _read_primitives(
+    stream: bytes, pos: int, fp: Footprint, library: FootprintLibrary, wide: dict[int, str], extended: dict
+) -> None:
     layer_of = library.layer
     index = 0
     counters: dict[int, int] = {}
@@ -117,8 +132,10 @@ def _read_primitives(stream: bytes, pos: int, fp: Footprint, library: FootprintL
             try:
                 pos = _skip_unknown(stream, pos + 1)
             except PrimitiveError as exc:
-                fp.warnings.append(f"primitive {index} has unknown type {kind} and the rest of the footprint "
-                                   f"could not be resynchronised ({exc}); later primitives lost")
+                fp.warnings.append(
+                    f"primitive {index} has unknown type {kind} and the rest of the footprint "
+                    f"could not be resynchronised ({exc}); later primitives lost"
+                )
                 return
             fp.warnings.append(f"primitive {index} (byte {start}) has unknown type {kind}: skipped")
             index += 1
@@ -126,7 +143,9 @@ def _read_primitives(stream: bytes, pos: int, fp: Footprint, library: FootprintL
         try:
             subs, pos = split_primitive_subrecords(stream, pos + 1, SUBRECORDS[kind])
         except PrimitiveError as exc:
-            fp.warnings.append(f"{TYPE_NAMES[kind]} {index} is cut short ({exc}); the rest of the footprint is lost")
+            fp.warnings.append(
+                f"{TYPE_NAMES[kind]} {index} is cut short ({exc}); the rest of the footprint is lost"
+            )
             return
         per_type = counters.get(kind, 0)
         counters[kind] = per_type + 1
@@ -153,7 +172,9 @@ def _skip_unknown(stream: bytes, pos: int) -> int:
     raise PrimitiveError("no known primitive found after 16 subrecords")
 
 
-def _add_primitive(kind: int, subs: list[bytes], fp: Footprint, layer_of, wide, extended, per_type: int) -> None:
+def _add_primitive(
+    kind: int, subs: list[bytes], fp: Footprint, layer_of, wide, extended, per_type: int
+) -> None:
     if kind == 1:
         fp.arcs.append(parse_arc(subs[0], layer_of))
     elif kind == 2:

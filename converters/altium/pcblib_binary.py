@@ -84,7 +84,7 @@ class Cursor:
 
     def raw(self, count: int) -> bytes:
         self.skip(count)
-        return self.data[self.pos - count:self.pos]
+        return self.data[self.pos - count : self.pos]
 
     def length(self) -> float:
         return to_mm(self.i32())
@@ -113,7 +113,9 @@ def split_primitive_subrecords(stream: bytes, pos: int, count: int) -> tuple[lis
             raise PrimitiveError(f"subrecord header past the end of the stream at byte {pos}")
         (n,) = struct.unpack_from("<I", stream, pos)
         if pos + 4 + n > len(stream):
-            raise PrimitiveError(f"subrecord at byte {pos} claims {n} bytes, only {len(stream) - pos - 4} remain")
-        subs.append(stream[pos + 4:pos + 4 + n])
+            raise PrimitiveError(
+                f"subrecord at byte {pos} claims {n} bytes, only {len(stream) - pos - 4} remain"
+            )
+        subs.append(stream[pos + 4 : pos + 4 + n])
         pos += 4 + n
     return subs, pos

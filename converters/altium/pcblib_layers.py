@@ -14,9 +14,20 @@ from ..model.footprint import LayerRef
 from .records import Properties
 
 MECH_V8_BASE = 0x01020000
-DEFAULT_NAMES = {1: "Top Layer", 32: "Bottom Layer", 33: "Top Overlay", 34: "Bottom Overlay", 35: "Top Paste",
-                 36: "Bottom Paste", 37: "Top Solder", 38: "Bottom Solder", 55: "Drill Guide",
-                 56: "Keep-Out Layer", 73: "Drill Drawing", 74: "Multi-Layer"}
+DEFAULT_NAMES = {
+    1: "Top Layer",
+    32: "Bottom Layer",
+    33: "Top Overlay",
+    34: "Bottom Overlay",
+    35: "Top Paste",
+    36: "Bottom Paste",
+    37: "Top Solder",
+    38: "Bottom Solder",
+    55: "Drill Guide",
+    56: "Keep-Out Layer",
+    73: "Drill Drawing",
+    74: "Multi-Layer",
+}
 for _n in range(2, 32):
     DEFAULT_NAMES[_n] = f"Mid-Layer {_n - 1}"
 for _n in range(39, 55):

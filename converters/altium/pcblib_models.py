@@ -31,7 +31,11 @@ def read_models(cf: CompoundFile, warnings: list[str]) -> dict[str, EmbeddedMode
             data = zlib.decompress(packed)
         except zlib.error:
             data = packed  # some writers store models uncompressed
-        models[model_id] = EmbeddedModel(model_id, name, data,
-                                         (props.number("ROTX"), props.number("ROTY"), props.number("ROTZ")),
-                                         mil_text_to_mm(props.text("DZ")))  # a bare number is mils
+        models[model_id] = EmbeddedModel(
+            model_id,
+            name,
+            data,
+            (props.number("ROTX"), props.number("ROTY"), props.number("ROTZ")),
+            mil_text_to_mm(props.text("DZ")),
+        )  # a bare number is mils
     return models

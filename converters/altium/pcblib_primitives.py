@@ -10,8 +10,23 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 
-from ..model.footprint import (Arc, ComponentBody, CopperShape, ExpansionMode, Fill, Hole, HoleShape,
-                               LayerRef, Line, Pad, PadShape, Point, Region, Text, Via)
+from ..model.footprint import (
+    Arc,
+    ComponentBody,
+    CopperShape,
+    ExpansionMode,
+    Fill,
+    Hole,
+    HoleShape,
+    LayerRef,
+    Line,
+    Pad,
+    PadShape,
+    Point,
+    Region,
+    Text,
+    Via,
+)
 from .pcblib_binary import Cursor, PrimitiveError, mil_text_to_mm, to_mm
 from .records import parse_properties
 
@@ -19,7 +34,16 @@ LayerOf = Callable[[int], LayerRef]
 
 # primitive type byte -> number of subrecords that follow it
 SUBRECORDS = {1: 1, 2: 6, 3: 1, 4: 1, 5: 2, 6: 1, 11: 1, 12: 1}
-TYPE_NAMES = {1: "arc", 2: "pad", 3: "via", 4: "track", 5: "text", 6: "fill", 11: "region", 12: "component body"}
+TYPE_NAMES = {
+    1: "arc",
+    2: "pad",
+    3: "via",
+    4: "track",
+    5: "text",
+    6: "fill",
+    11: "region",
+    12: "component body",
+}
 
 _PAD_SHAPES = {1: PadShape.ROUND, 2: PadShape.RECT, 3: PadShape.OCTAGONAL}
 _MODES = {0: ExpansionMode.NONE, 1: ExpansionMode.RULE, 2: ExpansionMode.MANUAL}
@@ -77,8 +101,15 @@ def parse_via(sub: bytes, layer_of: LayerOf) -> Via:
     position = c.point()
     diameter, hole = c.length(), c.length()
     start, end = c.u8(), c.u8()
-    return Via(position, diameter, hole, layer_of(start), layer_of(end),
-               tented_top=bool(flags1 & 0x20), tented_bottom=bool(flags1 & 0x40))
+    return Via(
+        position,
+        diameter,
+        hole,
+        layer_of(start),
+        layer_of(end),
+        tented_top=bool(flags1 & 0x20),
+        tented_bottom=bool(flags1 & 0x40),
+    )
 
 
 def _size(c: Cursor) -> Point:
@@ -87,10 +118,12 @@ def _size(c: Cursor) -> Point:
 
 def parse_pad(subs: list[bytes], layer_of: LayerOf, warnings: list[str]) -> Pad:
     name_sub = subs[0]
-    number = name_sub[1:1 + name_sub[0]].decode("latin-1") if name_sub else ""
+    number = name_sub[1 : 1 + name_sub[0]].decode("latin-1") if name_sub else ""
     main = subs[4]
     if len(main) < 110:
-        raise PrimitiveError(f"pad '{number}': geometry subrecord has {len(main)} bytes (at least 110 expected)")
+        raise PrimitiveError(
+            f"pad '{number}': geometry subrecord has {len(main)} bytes (at least 110 expected)"
+        )
     c = Cursor(main)
     layer = c.u8()
     flags1 = c.u8()
@@ -116,9 +149,11 @@ def parse_pad(subs: list[bytes], layer_of: LayerOf, warnings: list[str]) -> Pad:
         from_layer = c.u8()
 
     stack_mode = {0: "simple", 1: "top_mid_bottom", 2: "full_stack"}.get(mode, "simple")
-    copper = {"top": CopperShape(_PAD_SHAPES.get(shapes[0], PadShape.UNKNOWN), top),
-              "mid": CopperShape(_PAD_SHAPES.get(shapes[1], PadShape.UNKNOWN), mid),
-              "bottom": CopperShape(_PAD_SHAPES.get(shapes[2], PadShape.UNKNOWN), bottom)}
+    copper = {
+        "top": CopperShape(_PAD_SHAPES.get(shapes[0], PadShape.UNKNOWN), top),
+        "mid": CopperShape(_PAD_SHAPES.get(shapes[1], PadShape.UNKNOWN), mid),
+        "bottom": CopperShape(_PAD_SHAPES.get(shapes[2], PadShape.UNKNOWN), bottom),
+    }
     hole_shape, slot_length, slot_rotation = HoleShape.ROUND, 0.0, 0.0
     extra = subs[5]
     if len(extra) >= 596:
@@ -139,8 +174,9 @@ def parse_pad(subs: list[bytes], layer_of: LayerOf, warnings: list[str]) -> Pad:
         if hole_code not in _HOLES:
             warnings.append(f"pad '{number}': unknown hole shape {hole_code}, written as round")
         for i in range(29):
-            copper[f"inner{i + 2}"] = CopperShape(_PAD_SHAPES.get(inner_shapes[i], PadShape.UNKNOWN),
-                                                  (abs(xs[i]), abs(ys[i])))
+            copper[f"inner{i + 2}"] = CopperShape(
+                _PAD_SHAPES.get(inner_shapes[i], PadShape.UNKNOWN), (abs(xs[i]), abs(ys[i]))
+            )
         # alt shapes/corner radii/hole offsets are indexed by copper layer: 0 top, 1..30 inner, 31 bottom
         order = ["top", "mid"] + [f"inner{i}" for i in range(2, 31)] + ["bottom"]
         for index, key in enumerate(order):
@@ -157,13 +193,23 @@ def parse_pad(subs: list[bytes], layer_of: LayerOf, warnings: list[str]) -> Pad:
     hole = None
     if hole_size > 0:
         hole = Hole(hole_size, hole_shape, slot_length, slot_rotation, plated)
-    return Pad(number=number, position=position, rotation=rotation, layer=layer_of(layer), copper=copper,
-               stack_mode=stack_mode, hole=hole,
-               mask_mode=_MODES.get(mask_mode, ExpansionMode.RULE), mask_expansion=mask_manual,
-               paste_mode=_MODES.get(paste_mode, ExpansionMode.RULE), paste_expansion=paste_manual,
-               tented_top=bool(flags1 & 0x20), tented_bottom=bool(flags1 & 0x40),
-               from_layer=layer_of(from_layer) if from_layer else None,
-               to_layer=layer_of(to_layer) if to_layer else None)
+    return Pad(
+        number=number,
+        position=position,
+        rotation=rotation,
+        layer=layer_of(layer),
+        copper=copper,
+        stack_mode=stack_mode,
+        hole=hole,
+        mask_mode=_MODES.get(mask_mode, ExpansionMode.RULE),
+        mask_expansion=mask_manual,
+        paste_mode=_MODES.get(paste_mode, ExpansionMode.RULE),
+        paste_expansion=paste_manual,
+        tented_top=bool(flags1 & 0x20),
+        tented_bottom=bool(flags1 & 0x40),
+        from_layer=layer_of(from_layer) if from_layer else None,
+        to_layer=layer_of(to_layer) if to_layer else None,
+    )
 
 
 def parse_text(subs: list[bytes], layer_of: LayerOf, wide_strings: dict[int, str]) -> Text:
@@ -216,10 +262,26 @@ def parse_text(subs: list[bytes], layer_of: LayerOf, wide_strings: dict[int, str
     if wide_index is not None and wide_index in wide_strings:
         text = wide_strings[wide_index]
     elif len(subs) > 1 and subs[1]:
-        text = subs[1][1:1 + subs[1][0]].decode("latin-1")
+        text = subs[1][1 : 1 + subs[1][0]].decode("latin-1")
     text = text.replace("\r\n", "\n")
-    return Text(text, position, height, rotation, stroke, layer_of(layer), role, mirrored, bold, italic,
-                truetype, font, barcode, inverted, frame, justification)
+    return Text(
+        text,
+        position,
+        height,
+        rotation,
+        stroke,
+        layer_of(layer),
+        role,
+        mirrored,
+        bold,
+        italic,
+        truetype,
+        font,
+        barcode,
+        inverted,
+        frame,
+        justification,
+    )
 
 
 def _double_points(c: Cursor, count: int) -> list[Point]:
@@ -279,9 +341,16 @@ def parse_body(sub: bytes, layer_of: LayerOf) -> ComponentBody:
         model_name=props.text("MODEL.NAME").strip(),
         embedded=props.boolean("MODEL.EMBED"),
         model_type=props.integer("MODEL.MODELTYPE", 0),
-        offset=(mil_text_to_mm(props.text("MODEL.2D.X")), -mil_text_to_mm(props.text("MODEL.2D.Y")) + 0.0,
-                mil_text_to_mm(props.text("MODEL.3D.DZ"))),
-        rotation=(props.number("MODEL.3D.ROTX"), props.number("MODEL.3D.ROTY"), props.number("MODEL.3D.ROTZ")),
+        offset=(
+            mil_text_to_mm(props.text("MODEL.2D.X")),
+            -mil_text_to_mm(props.text("MODEL.2D.Y")) + 0.0,
+            mil_text_to_mm(props.text("MODEL.3D.DZ")),
+        ),
+        rotation=(
+            props.number("MODEL.3D.ROTX"),
+            props.number("MODEL.3D.ROTY"),
+            props.number("MODEL.3D.ROTZ"),
+        ),
         body_rotation=props.number("MODEL.2D.ROTATION"),
         opacity=props.number("BODYOPACITY3D", 1.0),
         outline=outline,
@@ -305,6 +374,7 @@ def _codepoints(text: str) -> str:
 def parse_extended_info(stream: bytes) -> dict[tuple[str, int], dict[str, str]]:
     """ExtendedPrimitiveInformation: (object kind, primitive index) -> mask/paste settings."""
     from .records import text_records
+
     out: dict[tuple[str, int], dict[str, str]] = {}
     records, _ = text_records(stream)
     for _raw, props in records:
@@ -320,7 +390,7 @@ def parse_wide_strings(stream: bytes) -> dict[int, str]:
     if len(stream) < 4:
         return out
     (n,) = struct.unpack_from("<I", stream, 0)
-    props = parse_properties(stream[4:4 + (n & 0xFFFFFF)])
+    props = parse_properties(stream[4 : 4 + (n & 0xFFFFFF)])
     for key, value in props.items():
         if key.startswith("ENCODEDTEXT"):
             try:

@@ -34,8 +34,11 @@ def split_records(stream: bytes) -> tuple[list[RawRecord], str | None]:
         length, flag = header & 0xFFFFFF, header >> 24
         start = pos + 4
         if start + length > n:
-            return records, f"record {len(records)} at byte {pos} claims {length} bytes but only {n - start} remain"
-        records.append(RawRecord(len(records), pos, flag != 0, stream[start:start + length]))
+            return (
+                records,
+                f"record {len(records)} at byte {pos} claims {length} bytes but only {n - start} remain",
+            )
+        records.append(RawRecord(len(records), pos, flag != 0, stream[start : start + length]))
         pos = start + length
     if pos != n and stream[pos:].strip(b"\x00"):
         return records, f"{n - pos} stray bytes after the last record"

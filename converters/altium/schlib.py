@@ -37,19 +37,28 @@ def read_schlib_data(data: bytes, source_name: str) -> SymbolLibrary:
         name = listed or storage
         try:
             data_stream = compound.read(storage, "Data")
-            symbol = read_symbol(data_stream, fonts, name,
-                                 compound.read_optional(storage, "PinFrac"),
-                                 compound.read_optional(storage, "PinWideText"))
+            symbol = read_symbol(
+                data_stream,
+                fonts,
+                name,
+                compound.read_optional(storage, "PinFrac"),
+                compound.read_optional(storage, "PinWideText"),
+            )
         except SymbolError as exc:
             library.failures.append(ItemFailure(name, f"{source_name}: symbol '{name}': {exc}"))
             continue
         except Exception as exc:  # a reader bug or unforeseen damage costs this symbol only
-            library.failures.append(ItemFailure(
-                name, f"{source_name}: symbol '{name}' could not be read: {type(exc).__name__}: {exc}"))
+            library.failures.append(
+                ItemFailure(
+                    name, f"{source_name}: symbol '{name}' could not be read: {type(exc).__name__}: {exc}"
+                )
+            )
             continue
         if listed and symbol.name != listed:
             # the header's name is what Altium lists; the component record may disagree
-            symbol.warnings.append(f"library lists it as '{listed}', its component record says '{symbol.name}'")
+            symbol.warnings.append(
+                f"library lists it as '{listed}', its component record says '{symbol.name}'"
+            )
         library.symbols.append(symbol)
     compound.close()
     return library
@@ -73,8 +82,14 @@ def _fonts(header: Properties) -> list[Font]:
     for i in range(1, count + 1):
         points = header.number(f"SIZE{i}")
         size = round(points * POINT_TO_KICAD_MM, 4) if points > 0 else DEFAULT_TEXT_MM
-        fonts.append(Font(size=size, bold=header.boolean(f"BOLD{i}"), italic=header.boolean(f"ITALIC{i}"),
-                          name=header.text(f"FONTNAME{i}")))
+        fonts.append(
+            Font(
+                size=size,
+                bold=header.boolean(f"BOLD{i}"),
+                italic=header.boolean(f"ITALIC{i}"),
+                name=header.text(f"FONTNAME{i}"),
+            )
+        )
     return fonts
 
 
@@ -86,8 +101,11 @@ def _section_keys(compound: CompoundFile) -> dict[str, str]:
     if not records or records[0].binary:
         return {}
     props = parse_properties(records[0].payload)
-    return {props.text(f"LIBREF{i}"): props.text(f"SECTIONKEY{i}")
-            for i in range(props.integer("KEYCOUNT")) if props.text(f"LIBREF{i}")}
+    return {
+        props.text(f"LIBREF{i}"): props.text(f"SECTIONKEY{i}")
+        for i in range(props.integer("KEYCOUNT"))
+        if props.text(f"LIBREF{i}")
+    }
 
 
 def _storage_name(name: str) -> str:
@@ -95,8 +113,9 @@ def _storage_name(name: str) -> str:
     return name[:31].replace("/", "_")
 
 
-def _symbol_storages(compound: CompoundFile, header: Properties, section_keys: dict[str, str],
-                     library: SymbolLibrary) -> list[tuple[str, str]]:
+def _symbol_storages(
+    compound: CompoundFile, header: Properties, section_keys: dict[str, str], library: SymbolLibrary
+) -> list[tuple[str, str]]:
     """(symbol name, storage) for every storage holding a Data stream, in the header's order.
 
     Storages the header does not list are still read (KiCad and Altium show them too); names the
@@ -115,6 +134,8 @@ def _symbol_storages(compound: CompoundFile, header: Properties, section_keys: d
     found += [("", s) for s in sorted(storages.values())]
     if missing:
         shown = ", ".join(f"'{m}'" for m in missing[:5]) + (" ..." if len(missing) > 5 else "")
-        library.warnings.append(f"FileHeader lists {len(missing)} symbol(s) with no storage in the file "
-                                f"(not in the library): {shown}")
+        library.warnings.append(
+            f"FileHeader lists {len(missing)} symbol(s) with no storage in the file "
+            f"(not in the library): {shown}"
+        )
     return found

@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from ..model.symbol import Color, Fill, Owner, Point, Stroke, TextStyle
 from .records import Properties
 
-UNIT_MM = 0.254            # one Altium schematic unit (10 mil)
-FRAC = 100000              # _FRAC parts per unit
+UNIT_MM = 0.254  # one Altium schematic unit (10 mil)
+FRAC = 100000  # _FRAC parts per unit
 
 # Altium's defaults for new objects: left to KiCad's theme rather than pinned as explicit colours.
-ALTIUM_BLUE = 0xFF0000     # BGR: lines, arcs, polygons...
+ALTIUM_BLUE = 0xFF0000  # BGR: lines, arcs, polygons...
 ALTIUM_DARK_RED = 0x000080  # rectangle and component border
 ALTIUM_BODY_YELLOW = 11599871  # #FFFFB0, the default body fill: KiCad's "background" fill
-ALTIUM_NAVY = 0x800000     # text, designators, parameters
+ALTIUM_NAVY = 0x800000  # text, designators, parameters
 DEFAULT_STROKE_COLORS = {ALTIUM_BLUE, ALTIUM_DARK_RED}
 DEFAULT_TEXT_COLORS = {0, ALTIUM_NAVY, ALTIUM_DARK_RED, ALTIUM_BLUE}
 
@@ -76,8 +76,11 @@ def stroke(props: Properties, default_width: int = 0) -> Stroke:
     width = LINE_WIDTHS_MM[min(max(width_index, 0), 3)]
     style = LINE_STYLES.get(props.integer("LINESTYLE", props.integer("LINESTYLEEXT")), "solid")
     raw = props.integer("COLOR")
-    return Stroke(width=width, style="default" if style == "solid" else style,
-                  color=None if raw in DEFAULT_STROKE_COLORS else color(raw))
+    return Stroke(
+        width=width,
+        style="default" if style == "solid" else style,
+        color=None if raw in DEFAULT_STROKE_COLORS else color(raw),
+    )
 
 
 def fill(props: Properties) -> Fill:
@@ -129,9 +132,14 @@ class SymbolContext:
     def text_style(self, props: Properties, h: str = "left", v: str = "bottom") -> TextStyle:
         font = self.font(props.integer("FONTID", 1))
         raw = props.integer("COLOR")
-        return TextStyle(size=font.size, bold=font.bold, italic=font.italic, h_justify=h, v_justify=v,
-                         color=None if raw in DEFAULT_TEXT_COLORS or "COLOR" not in props
-                         else color(raw))
+        return TextStyle(
+            size=font.size,
+            bold=font.bold,
+            italic=font.italic,
+            h_justify=h,
+            v_justify=v,
+            color=None if raw in DEFAULT_TEXT_COLORS or "COLOR" not in props else color(raw),
+        )
 
 
 def arc_point(center: Point, rx: float, ry: float, degrees: float) -> Point:

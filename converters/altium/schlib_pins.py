@@ -45,7 +45,7 @@ class _Reader:
         n = self.take("<B")
         if self.pos + n > len(self.data):
             raise PinRecordError("pin record string runs past its end")
-        text = self.data[self.pos:self.pos + n]
+        text = self.data[self.pos : self.pos + n]
         self.pos += n
         return decode_ansi(text)
 
@@ -94,9 +94,9 @@ def _compressed_entries(stream: bytes) -> tuple[dict[int, bytes], list[str]]:
             if not p or p[0] != 0xD0:
                 raise ValueError("entry without the 0xD0 tag")
             n = p[1]
-            key = int(p[2:2 + n].decode("ascii"))
+            key = int(p[2 : 2 + n].decode("ascii"))
             (size,) = struct.unpack_from("<I", p, 2 + n)
-            entries[key] = zlib.decompress(p[6 + n:6 + n + size])
+            entries[key] = zlib.decompress(p[6 + n : 6 + n + size])
         except (ValueError, IndexError, struct.error, zlib.error) as exc:
             problems.append(f"entry {rec.index}: {exc}")
     return entries, problems
@@ -122,7 +122,7 @@ def parse_pin_wide_text(stream: bytes) -> tuple[dict[int, Properties], list[str]
         if len(raw) < 4:
             continue
         (size,) = struct.unpack_from("<I", raw, 0)
-        text = raw[4:4 + size].decode("utf-16-le", errors="replace")
+        text = raw[4 : 4 + size].decode("utf-16-le", errors="replace")
         props = Properties()
         for chunk in text.rstrip("\x00").split("|"):
             if "=" in chunk:
@@ -132,18 +132,44 @@ def parse_pin_wide_text(stream: bytes) -> tuple[dict[int, Properties], list[str]
     return texts, problems
 
 
-ELECTRICAL = {0: "input", 1: "bidirectional", 2: "output", 3: "open_collector", 4: "passive",
-              5: "tri_state", 6: "open_emitter", 7: "power_in"}
+ELECTRICAL = {
+    0: "input",
+    1: "bidirectional",
+    2: "output",
+    3: "open_collector",
+    4: "passive",
+    5: "tri_state",
+    6: "open_emitter",
+    7: "power_in",
+}
 
 # Altium pin decorations KiCad has no pin shape for (kept as warnings).
-DECORATION_NAMES = {2: "right-left signal flow", 5: "analog signal in", 8: "postponed output",
-                    9: "open collector", 10: "hi-Z", 11: "high current", 12: "pulse", 13: "Schmitt",
-                    22: "open collector pull-up", 23: "open emitter", 24: "open emitter pull-up",
-                    25: "digital signal in", 30: "shift left", 32: "open output",
-                    33: "left-right signal flow", 34: "bidirectional signal flow"}
+DECORATION_NAMES = {
+    2: "right-left signal flow",
+    5: "analog signal in",
+    8: "postponed output",
+    9: "open collector",
+    10: "hi-Z",
+    11: "high current",
+    12: "pulse",
+    13: "Schmitt",
+    22: "open collector pull-up",
+    23: "open emitter",
+    24: "open emitter pull-up",
+    25: "digital signal in",
+    30: "shift left",
+    32: "open output",
+    33: "left-right signal flow",
+    34: "bidirectional signal flow",
+}
 DOT, CLOCK, LOW_INPUT, NOT_LOGIC, LOW_OUTPUT = 1, 3, 4, 6, 17
-MARKER_NAMES = {DOT: "dot", CLOCK: "clock", LOW_INPUT: "active-low input", NOT_LOGIC: "not-logic connection",
-                LOW_OUTPUT: "active-low output"}
+MARKER_NAMES = {
+    DOT: "dot",
+    CLOCK: "clock",
+    LOW_INPUT: "active-low input",
+    NOT_LOGIC: "not-logic connection",
+    LOW_OUTPUT: "active-low output",
+}
 
 
 def pin_shape(inner_edge: int, outer_edge: int, inner: int, outer: int) -> tuple[str, list[str]]:
@@ -191,15 +217,19 @@ def kicad_pin_text(text: str) -> str:
     return overbar_to_kicad(text.strip()).replace(" ", "_")
 
 
-def build_pin(props: Properties, ctx: SymbolContext, frac: tuple[int, int, int] | None,
-              wide: Properties | None) -> tuple[Pin | None, list[str]]:
+def build_pin(
+    props: Properties, ctx: SymbolContext, frac: tuple[int, int, int] | None, wide: Properties | None
+) -> tuple[Pin | None, list[str]]:
     """The model pin (None when its display mode is dropped) and what could not be kept."""
     notes: list[str] = []
     owner = ctx.owner(props)
     if owner is None:
         return None, notes
-    fx, fy, fl = frac or (props.integer("LOCATION.X_FRAC"), props.integer("LOCATION.Y_FRAC"),
-                          props.integer("PINLENGTH_FRAC"))
+    fx, fy, fl = frac or (
+        props.integer("LOCATION.X_FRAC"),
+        props.integer("LOCATION.Y_FRAC"),
+        props.integer("PINLENGTH_FRAC"),
+    )
     x, y = to_mm(props.integer("LOCATION.X"), fx), to_mm(props.integer("LOCATION.Y"), fy)
     pin_length = to_mm(props.integer("PINLENGTH"), fl)
     conglomerate = props.integer("PINCONGLOMERATE")
@@ -215,18 +245,30 @@ def build_pin(props: Properties, ctx: SymbolContext, frac: tuple[int, int, int] 
     if electrical is None:
         notes.append(f"pin {number}: unknown electrical type {electrical_code}, written as unspecified")
         electrical = "unspecified"
-    shape, lost = pin_shape(props.integer("SYMBOL_INNEREDGE"), props.integer("SYMBOL_OUTEREDGE"),
-                            props.integer("SYMBOL_INNER"), props.integer("SYMBOL_OUTER"))
+    shape, lost = pin_shape(
+        props.integer("SYMBOL_INNEREDGE"),
+        props.integer("SYMBOL_OUTEREDGE"),
+        props.integer("SYMBOL_INNER"),
+        props.integer("SYMBOL_OUTER"),
+    )
     if lost:
         notes.append(f"pin {number}: KiCad has no pin shape for {', '.join(lost)}")
     font_size = ctx.fonts[0].size if ctx.fonts else DEFAULT_TEXT_MM
-    pin = Pin(number=kicad_pin_text(number), name=kicad_pin_text(name),
-              position=(x + dx * pin_length, y + dy * pin_length),
-              angle=(orientation * 90 + 180) % 360, length=pin_length,
-              electrical=electrical, shape=shape, hidden=bool(conglomerate & 0x04),
-              name_visible=bool(conglomerate & 0x08), number_visible=bool(conglomerate & 0x10),
-              name_size=font_size, number_size=font_size,
-              owner=Owner(owner.unit, owner.body_style))
+    pin = Pin(
+        number=kicad_pin_text(number),
+        name=kicad_pin_text(name),
+        position=(x + dx * pin_length, y + dy * pin_length),
+        angle=(orientation * 90 + 180) % 360,
+        length=pin_length,
+        electrical=electrical,
+        shape=shape,
+        hidden=bool(conglomerate & 0x04),
+        name_visible=bool(conglomerate & 0x08),
+        number_visible=bool(conglomerate & 0x10),
+        name_size=font_size,
+        number_size=font_size,
+        owner=Owner(owner.unit, owner.body_style),
+    )
     return pin, notes
 
 

@@ -33,8 +33,12 @@ def parse_round_rectangle(props: Properties, owner: Owner, notes: Notes) -> list
     if math.isclose(rx, ry) and math.isclose(rx, (xmax - xmin) / 2) and math.isclose(ry, (ymax - ymin) / 2):
         return [Circle(center, rx, stroke(props), fill(props), owner)]  # fully rounded square
     outline: list[Point] = []
-    corners = (((xmax - rx, ymax - ry), 0), ((xmin + rx, ymax - ry), 90),
-               ((xmin + rx, ymin + ry), 180), ((xmax - rx, ymin + ry), 270))
+    corners = (
+        ((xmax - rx, ymax - ry), 0),
+        ((xmin + rx, ymax - ry), 90),
+        ((xmin + rx, ymin + ry), 180),
+        ((xmax - rx, ymin + ry), 270),
+    )
     for center, start in corners:
         outline += [arc_point(center, rx, ry, start + step * 10) for step in range(10)]
         outline.append(arc_point(center, rx, ry, start + 90))
@@ -54,8 +58,11 @@ def parse_polyline(props: Properties, owner: Owner, notes: Notes) -> list[Graphi
     if len(pts) < 2:
         notes.append(f"polyline with {len(pts)} point(s) skipped")
         return []
-    ends = [LINE_SHAPES.get(props.integer(k), "shape") for k in ("STARTLINESHAPE", "ENDLINESHAPE")
-            if props.integer(k)]
+    ends = [
+        LINE_SHAPES.get(props.integer(k), "shape")
+        for k in ("STARTLINESHAPE", "ENDLINESHAPE")
+        if props.integer(k)
+    ]
     if ends:
         notes.append(f"polyline line-end {' and '.join(ends)} not drawn (KiCad lines have no end shapes)")
     return [Polyline(pts, stroke(props), Fill("none"), owner)]
@@ -74,7 +81,7 @@ def parse_polygon(props: Properties, owner: Owner, notes: Notes) -> list[Graphic
 def parse_bezier(props: Properties, owner: Owner, notes: Notes) -> list[Graphic]:
     pts = points(props)
     if len(pts) >= 4 and (len(pts) - 1) % 3 == 0:
-        return [Bezier(pts[i:i + 4], stroke(props), Fill("none"), owner) for i in range(0, len(pts) - 1, 3)]
+        return [Bezier(pts[i : i + 4], stroke(props), Fill("none"), owner) for i in range(0, len(pts) - 1, 3)]
     if len(pts) < 2:
         notes.append(f"bezier with {len(pts)} point(s) skipped")
         return []
@@ -96,9 +103,11 @@ def _sweep(start: float, end: float) -> float:
 
 def _ellipse_points(center: Point, rx: float, ry: float, start: float, sweep: float) -> list[Point]:
     """Points along an ellipse between two physical angles (Altium measures them on the ellipse)."""
+
     def parametric(angle: float) -> float:
         a = math.radians(angle)
         return math.degrees(math.atan2(rx * math.sin(a), ry * math.cos(a)))
+
     t0 = parametric(start)
     t1 = t0 + 360.0 if sweep >= 360.0 else t0 + (parametric(start + sweep) - t0) % 360.0
     steps = max(4, int(math.ceil(abs(t1 - t0) / (360.0 / SEGMENTS_PER_TURN))))
@@ -108,9 +117,11 @@ def _ellipse_points(center: Point, rx: float, ry: float, start: float, sweep: fl
 def _ellipse_beziers(center: Point, rx: float, ry: float, start: float, sweep: float) -> list[list[Point]]:
     """Cubic Bezier segments (at most 90 degrees each) along an ellipse: the circle's standard
     approximation (error below 0.03 %) stretched to the two radii."""
+
     def parametric(angle: float) -> float:
         a = math.radians(angle)
         return math.degrees(math.atan2(rx * math.sin(a), ry * math.cos(a)))
+
     t0 = parametric(start)
     total = 360.0 if sweep >= 360.0 else (parametric(start + sweep) - t0) % 360.0
     count = max(1, int(math.ceil(total / 90.0 - 1e-9)))
@@ -139,10 +150,21 @@ def _arc_or_circle(props: Properties, owner: Owner, notes: Notes, elliptical: bo
     if math.isclose(rx, ry, rel_tol=1e-9):
         if sweep >= 360.0:
             return [Circle(center, rx, stroke(props), Fill("none"), owner)]
-        return [Arc(arc_point(center, rx, rx, start), arc_point(center, rx, rx, start + sweep / 2),
-                    arc_point(center, rx, rx, start + sweep), stroke(props), Fill("none"), owner)]
+        return [
+            Arc(
+                arc_point(center, rx, rx, start),
+                arc_point(center, rx, rx, start + sweep / 2),
+                arc_point(center, rx, rx, start + sweep),
+                stroke(props),
+                Fill("none"),
+                owner,
+            )
+        ]
     notes.append("elliptical arc drawn as Bezier curves (KiCad has no ellipses)")
-    return [Bezier(seg, stroke(props), Fill("none"), owner) for seg in _ellipse_beziers(center, rx, ry, start, sweep)]
+    return [
+        Bezier(seg, stroke(props), Fill("none"), owner)
+        for seg in _ellipse_beziers(center, rx, ry, start, sweep)
+    ]
 
 
 def parse_arc(props: Properties, owner: Owner, notes: Notes) -> list[Graphic]:
@@ -164,7 +186,9 @@ def parse_ellipse(props: Properties, owner: Owner, notes: Notes) -> list[Graphic
     area = fill(props)
     if area.kind == "none":
         notes.append("ellipse drawn as Bezier curves (KiCad has no ellipses)")
-        return [Bezier(seg, stroke(props), area, owner) for seg in _ellipse_beziers(center, rx, ry, 0.0, 360.0)]
+        return [
+            Bezier(seg, stroke(props), area, owner) for seg in _ellipse_beziers(center, rx, ry, 0.0, 360.0)
+        ]
     # a filled outline must be one shape: a fine polyline
     notes.append("filled ellipse approximated by a polyline (KiCad has no ellipses)")
     return [Polyline(_ellipse_points(center, rx, ry, 0.0, 360.0), stroke(props), area, owner)]
@@ -187,7 +211,14 @@ def parse_pie(props: Properties, owner: Owner, notes: Notes) -> list[Graphic]:
 ShapeParser = Callable[[Properties, Owner, Notes], list[Graphic]]
 
 SHAPE_PARSERS: dict[int, ShapeParser] = {
-    5: parse_bezier, 6: parse_polyline, 7: parse_polygon, 8: parse_ellipse, 9: parse_pie,
-    10: parse_round_rectangle, 11: parse_elliptical_arc, 12: parse_arc, 13: parse_line,
+    5: parse_bezier,
+    6: parse_polyline,
+    7: parse_polygon,
+    8: parse_ellipse,
+    9: parse_pie,
+    10: parse_round_rectangle,
+    11: parse_elliptical_arc,
+    12: parse_arc,
+    13: parse_line,
     14: parse_rectangle,
 }

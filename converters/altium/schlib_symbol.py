@@ -26,10 +26,29 @@ class SymbolError(Exception):
 
 RESERVED_FIELDS = ("Reference", "Value", "Footprint", "Datasheet", "Description")
 IMPLEMENTATION_CHILDREN = {46, 47, 48}
-RECORD_NAMES = {1: "component", 2: "pin", 3: "IEEE symbol", 4: "label", 5: "bezier", 6: "polyline",
-                7: "polygon", 8: "ellipse", 9: "pie", 10: "round rectangle", 11: "elliptical arc",
-                12: "arc", 13: "line", 14: "rectangle", 28: "text frame", 30: "image", 34: "designator",
-                41: "parameter", 44: "implementation list", 45: "implementation", 209: "note"}
+RECORD_NAMES = {
+    1: "component",
+    2: "pin",
+    3: "IEEE symbol",
+    4: "label",
+    5: "bezier",
+    6: "polyline",
+    7: "polygon",
+    8: "ellipse",
+    9: "pie",
+    10: "round rectangle",
+    11: "elliptical arc",
+    12: "arc",
+    13: "line",
+    14: "rectangle",
+    28: "text frame",
+    30: "image",
+    34: "designator",
+    41: "parameter",
+    44: "implementation list",
+    45: "implementation",
+    209: "note",
+}
 
 
 class _Builder:
@@ -39,9 +58,12 @@ class _Builder:
         self.name = component.text("LIBREFERENCE") or component.text("DESIGNITEMID") or fallback_name
         modes = max(component.integer("DISPLAYMODECOUNT", 1), 1)
         self.ctx = SymbolContext(fonts=fonts, display_modes=min(modes, 2))
-        self.symbol = Symbol(name=self.name, description=component.text("COMPONENTDESCRIPTION"),
-                             unit_count=max(component.integer("PARTCOUNT", 2) - 1, 1),
-                             body_styles=2 if modes >= 2 else 1)
+        self.symbol = Symbol(
+            name=self.name,
+            description=component.text("COMPONENTDESCRIPTION"),
+            unit_count=max(component.integer("PARTCOUNT", 2) - 1, 1),
+            body_styles=2 if modes >= 2 else 1,
+        )
         self.modes = modes
         self.notes: list[str] = []
         self.dropped_modes = 0
@@ -50,7 +72,7 @@ class _Builder:
         self.pins_by_record: dict[int, Pin] = {}
         self.pin_params: dict[int, dict[str, str]] = {}
         self.implementations: dict[int, Implementation] = {}
-        self.impl_children: dict[int, int] = {}   # record index of 46/47/48 -> implementation record
+        self.impl_children: dict[int, int] = {}  # record index of 46/47/48 -> implementation record
 
     # -- records --------------------------------------------------------------------------
     def add(self, index: int, props: Properties, frac, wide) -> None:
@@ -79,9 +101,12 @@ class _Builder:
             pass  # the list only owns the implementations that follow
         elif kind == 45:
             self.implementations[index] = Implementation(
-                kind=props.text("MODELTYPE"), name=props.text("MODELNAME"),
-                library=props.text("MODELDATAFILE0"), description=props.text("DESCRIPTION"),
-                current=props.boolean("ISCURRENT"))
+                kind=props.text("MODELTYPE"),
+                name=props.text("MODELNAME"),
+                library=props.text("MODELDATAFILE0"),
+                description=props.text("DESCRIPTION"),
+                current=props.boolean("ISCURRENT"),
+            )
         elif kind in IMPLEMENTATION_CHILDREN:
             self._implementation_child(index, props)
         elif kind == 3:
@@ -128,8 +153,10 @@ class _Builder:
             self.notes.append(f"items for part {max(units)} beyond the {symbol.unit_count} parts declared")
             symbol.unit_count = max(units)
         if self.modes > 2:
-            self.notes.append(f"{self.modes} display modes: modes 1 and 2 kept as KiCad body styles, "
-                              f"{self.dropped_modes} items of the other modes dropped")
+            self.notes.append(
+                f"{self.modes} display modes: modes 1 and 2 kept as KiCad body styles, "
+                f"{self.dropped_modes} items of the other modes dropped"
+            )
         symbol.warnings = _counted(self.notes)
         return symbol
 
@@ -145,8 +172,9 @@ class _Builder:
     def _fields(self) -> list[Field]:
         params = {p.name.casefold(): p for p in self.parameters}
         ref = self.designator or Field("Reference", "U", hidden=False)
-        ref = Field("Reference", overbar_to_kicad(ref.value.rstrip("?")) or "U", ref.position, ref.style,
-                    ref.hidden)
+        ref = Field(
+            "Reference", overbar_to_kicad(ref.value.rstrip("?")) or "U", ref.position, ref.style, ref.hidden
+        )
         comment = params.get("comment")
         if comment is not None and comment.value.strip() in ("", "*"):
             comment = None  # an empty or '*' comment carries nothing
@@ -156,20 +184,28 @@ class _Builder:
             used.add(id(value_source))
             text = self._resolve(value_source.value)
             if text.startswith("="):
-                self.notes.append(f"Value '{text}' names a parameter the library does not hold (a database "
-                                  f"column?); written as the symbol name")
+                self.notes.append(
+                    f"Value '{text}' names a parameter the library does not hold (a database "
+                    f"column?); written as the symbol name"
+                )
                 text = self.name
             value = Field("Value", text, value_source.position, value_source.style, value_source.hidden)
             if value_source.value.strip().startswith("="):
                 target = params.get(value_source.value.strip()[1:].strip().casefold())
                 if target is not None:
-                    used.add(id(target))   # its text is now the Value
+                    used.add(id(target))  # its text is now the Value
         else:
             value = Field("Value", self.name, ref.position, ref.style, hidden=True)
         footprint = Field("Footprint", self.symbol.footprint_model, hidden=True)
         datasheet_param = params.get("datasheet")
-        link = next((params[k] for k in ("datasheet", "datasheet url", "datasheeturl", "componentlink1url")
-                     if k in params and params[k].value.strip()), None)
+        link = next(
+            (
+                params[k]
+                for k in ("datasheet", "datasheet url", "datasheeturl", "componentlink1url")
+                if k in params and params[k].value.strip()
+            ),
+            None,
+        )
         datasheet = Field("Datasheet", link.value.strip() if link else "", hidden=True)
         if datasheet_param is not None:
             used.add(id(datasheet_param))
@@ -193,8 +229,13 @@ class _Builder:
             fields.append(Field(name, text, param.position, param.style, param.hidden))
         filters = [i.name for i in self.symbol.footprints if i.name]
         if filters:
-            fields.append(Field("ki_fp_filters", " ".join(dict.fromkeys(f.replace(" ", "_") for f in filters)),
-                                hidden=True))
+            fields.append(
+                Field(
+                    "ki_fp_filters",
+                    " ".join(dict.fromkeys(f.replace(" ", "_") for f in filters)),
+                    hidden=True,
+                )
+            )
         return fields
 
     def _hidden_net_notes(self) -> None:
@@ -202,8 +243,10 @@ class _Builder:
             pin = self.pins_by_record.get(index)
             net = next((v for k, v in params.items() if k.casefold() == "hiddennetname"), "")
             if pin is not None and net and pin.hidden and net != pin.name:
-                self.notes.append(f"hidden pin {pin.number} joins net '{net}' in Altium; KiCad joins hidden "
-                                  f"power pins by pin name '{pin.name}'")
+                self.notes.append(
+                    f"hidden pin {pin.number} joins net '{net}' in Altium; KiCad joins hidden "
+                    f"power pins by pin name '{pin.name}'"
+                )
 
 
 def _counted(notes: list[str]) -> list[str]:
@@ -211,8 +254,13 @@ def _counted(notes: list[str]) -> list[str]:
     return [f"{n} x {note}" if n > 1 else note for note, n in counts.items()]
 
 
-def read_symbol(data: bytes, fonts: list[Font], fallback_name: str,
-                pin_frac: bytes | None = None, pin_wide_text: bytes | None = None) -> Symbol:
+def read_symbol(
+    data: bytes,
+    fonts: list[Font],
+    fallback_name: str,
+    pin_frac: bytes | None = None,
+    pin_wide_text: bytes | None = None,
+) -> Symbol:
     """The Symbol held by one storage's `Data` stream and its optional pin side streams."""
     records, framing_error = split_records(data)
     if not records:
@@ -242,8 +290,12 @@ def read_symbol(data: bytes, fonts: list[Font], fallback_name: str,
             is_pin = props.integer("RECORD", -1) == 2
             ordinal = pin_ordinal
             pin_ordinal += is_pin
-            builder.add(rec.index, props, fracs.get(ordinal) if is_pin else None,
-                        wide.get(ordinal) if is_pin else None)
+            builder.add(
+                rec.index,
+                props,
+                fracs.get(ordinal) if is_pin else None,
+                wide.get(ordinal) if is_pin else None,
+            )
         except PinRecordError as exc:
             pin_ordinal += 1
             builder.notes.append(f"record {rec.index}: damaged pin skipped ({exc})")

@@ -57,8 +57,9 @@ def placed_style(ctx: SymbolContext, props: Properties, justification: int | Non
 
 
 def parse_label(props: Properties, owner: Owner, ctx: SymbolContext) -> Text:
-    return Text(text=props.text("TEXT"), position=location(props), style=placed_style(ctx, props),
-                owner=owner)
+    return Text(
+        text=props.text("TEXT"), position=location(props), style=placed_style(ctx, props), owner=owner
+    )
 
 
 def parse_text_frame(props: Properties, owner: Owner, ctx: SymbolContext) -> TextBox:
@@ -72,12 +73,24 @@ def parse_text_frame(props: Properties, owner: Owner, ctx: SymbolContext) -> Tex
     if area.kind in ("outline", "background"):
         area = Fill("color", color(props.integer("AREACOLOR")))
     text = props.text("TEXT").replace("~1", "\n")
-    return TextBox(text=text, top_left=(min(x1, x2), max(y1, y2)), size=(abs(x2 - x1), abs(y2 - y1)),
-                   margin=length(props, "TEXTMARGIN"), stroke=border, fill=area, style=style, owner=owner)
+    return TextBox(
+        text=text,
+        top_left=(min(x1, x2), max(y1, y2)),
+        size=(abs(x2 - x1), abs(y2 - y1)),
+        margin=length(props, "TEXTMARGIN"),
+        stroke=border,
+        fill=area,
+        style=style,
+        owner=owner,
+    )
 
 
 def parse_field(props: Properties, ctx: SymbolContext) -> Field:
     """A designator or parameter record as a field (its name decided by the symbol builder)."""
-    return Field(name=props.text("NAME"), value=props.text("TEXT"), position=location(props),
-                 style=placed_style(ctx, props), hidden=props.boolean("ISHIDDEN"))
-
+    return Field(
+        name=props.text("NAME"),
+        value=props.text("TEXT"),
+        position=location(props),
+        style=placed_style(ctx, props),
+        hidden=props.boolean("ISHIDDEN"),
+    )

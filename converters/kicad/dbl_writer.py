@@ -40,6 +40,7 @@ def sqlite_connection_string(file_name: str) -> str:
 def odbc_connection_string(url: str, dbl_folder: Path | None = None) -> str:
     """The ODBC string reaching the database a SQLAlchemy URL names (SQLite, PostgreSQL, ...)."""
     from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":

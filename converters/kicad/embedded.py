@@ -48,19 +48,19 @@ def kicad_murmur3(data: bytes, seed: int = SEED) -> tuple[int, int]:
     """(h1, h2) as KiCad's MMH3_HASH computes them for one `add()` of `data`."""
     h1 = h2 = seed
     blocks = len(data) // 16
-    for k1, k2 in struct.iter_unpack("<QQ", data[:blocks * 16]):
+    for k1, k2 in struct.iter_unpack("<QQ", data[: blocks * 16]):
         h1 ^= _mix_k1(k1)
         h1 = ((_rotl(h1, 27) + h2) * 5 + 0x52DCE729) & _MASK
         h2 ^= _mix_k2(k2)
         h2 = ((_rotl(h2, 31) + h1) * 5 + 0x38495AB5) & _MASK
     rest = len(data) - blocks * 16
     padded = rest + (4 - rest % 4) if rest else 0
-    if 0 < padded < 16:   # the padding is zeros, so only the real bytes count
-        k1, k2 = struct.unpack("<QQ", data[blocks * 16:] + bytes(16 - rest))
+    if 0 < padded < 16:  # the padding is zeros, so only the real bytes count
+        k1, k2 = struct.unpack("<QQ", data[blocks * 16 :] + bytes(16 - rest))
         if padded > 8:
             h2 ^= _mix_k2(k2)
         h1 ^= _mix_k1(k1)
-    length = (blocks * 16 + padded) & 0xFFFFFFFF   # KiCad counts in a uint32
+    length = (blocks * 16 + padded) & 0xFFFFFFFF  # KiCad counts in a uint32
     h1 ^= length
     h2 ^= length
     h1 = (h1 + h2) & _MASK
@@ -80,13 +80,19 @@ def checksum(data: bytes) -> str:
 def encode(data: bytes) -> list[str]:
     """zstd (level 15, with the content size KiCad needs to decompress) + base64, in 76-character lines."""
     import zstandard
+
     packed = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_content_size=True).compress(data)
     text = base64.b64encode(packed).decode("ascii")
-    return [text[i:i + LINE_LENGTH] for i in range(0, len(text), LINE_LENGTH)]
+    return [text[i : i + LINE_LENGTH] for i in range(0, len(text), LINE_LENGTH)]
 
 
 def embedded_file(name: str, data: bytes, kind: str = "model") -> list:
     """One `(file ...)` entry; KiCad skips empty files, so callers should not embed them."""
     lines = encode(data) or [""]
-    return node("file", node("name", name), node("type", Symbol(kind)),
-                node("data", Symbol("|" + "\n".join(lines) + "|")), node("checksum", checksum(data)))
+    return node(
+        "file",
+        node("name", name),
+        node("type", Symbol(kind)),
+        node("data", Symbol("|" + "\n".join(lines) + "|")),
+        node("checksum", checksum(data)),
+    )

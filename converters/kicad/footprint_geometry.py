@@ -22,7 +22,10 @@ def rotate(p: Point, about: Point, degrees: float) -> Point:
     """Rotates counter-clockwise as seen on screen (KiCad's Y-down axes, Altium's sense)."""
     a = math.radians(degrees)
     dx, dy = p[0] - about[0], p[1] - about[1]
-    return (r6(about[0] + dx * math.cos(a) + dy * math.sin(a)), r6(about[1] - dx * math.sin(a) + dy * math.cos(a)))
+    return (
+        r6(about[0] + dx * math.cos(a) + dy * math.sin(a)),
+        r6(about[1] - dx * math.sin(a) + dy * math.cos(a)),
+    )
 
 
 def circle_polygon(center: Point, radius: float, segments: int = 32) -> list[Point]:
@@ -57,7 +60,7 @@ def fracture(outline: list[Point], holes: list[list[Point]]) -> list[Point]:
             continue
         h0 = hole[0]
         k = min(range(len(result)), key=lambda i: (result[i][0] - h0[0]) ** 2 + (result[i][1] - h0[1]) ** 2)
-        result = result[:k + 1] + list(hole) + [h0, result[k]] + result[k + 1:]
+        result = result[: k + 1] + list(hole) + [h0, result[k]] + result[k + 1 :]
     return result
 
 
@@ -67,14 +70,20 @@ def _segments_cross(p1: Point, p2: Point, q1: Point, q2: Point) -> bool:
         return 0 if abs(v) < 1e-12 else (1 if v > 0 else -1)
 
     def on(a, b, c):
-        return min(a[0], b[0]) - 1e-9 <= c[0] <= max(a[0], b[0]) + 1e-9 and \
-            min(a[1], b[1]) - 1e-9 <= c[1] <= max(a[1], b[1]) + 1e-9
+        return (
+            min(a[0], b[0]) - 1e-9 <= c[0] <= max(a[0], b[0]) + 1e-9
+            and min(a[1], b[1]) - 1e-9 <= c[1] <= max(a[1], b[1]) + 1e-9
+        )
 
     o1, o2, o3, o4 = orient(p1, p2, q1), orient(p1, p2, q2), orient(q1, q2, p1), orient(q1, q2, p2)
     if o1 != o2 and o3 != o4:
         return True
-    return (o1 == 0 and on(p1, p2, q1)) or (o2 == 0 and on(p1, p2, q2)) or \
-        (o3 == 0 and on(q1, q2, p1)) or (o4 == 0 and on(q1, q2, p2))
+    return (
+        (o1 == 0 and on(p1, p2, q1))
+        or (o2 == 0 and on(p1, p2, q2))
+        or (o3 == 0 and on(q1, q2, p1))
+        or (o4 == 0 and on(q1, q2, p2))
+    )
 
 
 def _inside(p: Point, poly: list[Point]) -> bool:
@@ -92,11 +101,16 @@ def _inside(p: Point, poly: list[Point]) -> bool:
 def polygons_overlap(a: list[Point], b: list[Point]) -> bool:
     if len(a) < 3 or len(b) < 3:
         return False
-    ax = [p[0] for p in a]; ay = [p[1] for p in a]
-    bx = [p[0] for p in b]; by = [p[1] for p in b]
+    ax = [p[0] for p in a]
+    ay = [p[1] for p in a]
+    bx = [p[0] for p in b]
+    by = [p[1] for p in b]
     if max(ax) < min(bx) or max(bx) < min(ax) or max(ay) < min(by) or max(by) < min(ay):
         return False
     if _inside(a[0], b) or _inside(b[0], a):
         return True
-    return any(_segments_cross(a[i], a[(i + 1) % len(a)], b[j], b[(j + 1) % len(b)])
-               for i in range(len(a)) for j in range(len(b)))
+    return any(
+        _segments_cross(a[i], a[(i + 1) % len(a)], b[j], b[(j + 1) % len(b)])
+        for i in range(len(a))
+        for j in range(len(b))
+    )

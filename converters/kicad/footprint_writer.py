@@ -10,13 +10,33 @@ courtyard/assembly layers, region holes, 3D models of every body. Every approxim
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
-from ..model.footprint import (Arc, ComponentBody, CopperShape, ExpansionMode, Fill, Footprint, HoleShape,
-                               Line, Pad, PadShape, Region, Text, Via)
-from .footprint_geometry import (arc_point, circle_polygon, fracture, polygons_overlap, r6, rotate,
-                                 stroke_arc, stroke_segment)
+from ..model.footprint import (
+    Arc,
+    ComponentBody,
+    CopperShape,
+    ExpansionMode,
+    Fill,
+    Footprint,
+    HoleShape,
+    Line,
+    Pad,
+    PadShape,
+    Region,
+    Text,
+    Via,
+)
+from .footprint_geometry import (
+    arc_point,
+    circle_polygon,
+    fracture,
+    polygons_overlap,
+    r6,
+    rotate,
+    stroke_arc,
+    stroke_segment,
+)
 from .layers import LayerMap
 from .sexpr import Symbol, format_number, node, render
 
@@ -67,11 +87,16 @@ class FootprintWriter:
         self.version = kicad_version
 
     # -- entry ----------------------------------------------------------------------------
-    def write(self, fp: Footprint, name: str, models: list[ModelLink | None] | None = None,
-              embedded_files: list | None = None) -> WrittenFootprint:
+    def write(
+        self,
+        fp: Footprint,
+        name: str,
+        models: list[ModelLink | None] | None = None,
+        embedded_files: list | None = None,
+    ) -> WrittenFootprint:
         self.warnings: list[str] = []
         items: list[list] = []
-        pads: list[tuple[list, list, set[str]]] = []   # (pad expr, outline polygon, copper layers)
+        pads: list[tuple[list, list, set[str]]] = []  # (pad expr, outline polygon, copper layers)
         for pad in fp.pads:
             self._pad(pad, items, pads)
         for via in fp.vias:
@@ -86,11 +111,14 @@ class FootprintWriter:
         for region in fp.regions:
             self._region(region, items, pads)
         self._number_touching_pads(pads)
-        head = [Symbol("footprint"), name,
-                node("version", FORMAT_VERSION.get(self.version, FORMAT_VERSION[9])),
-                node("generator", GENERATOR),
-                node("generator_version", f"{self.version}.0"),
-                node("layer", "F.Cu")]
+        head = [
+            Symbol("footprint"),
+            name,
+            node("version", FORMAT_VERSION.get(self.version, FORMAT_VERSION[9])),
+            node("generator", GENERATOR),
+            node("generator_version", f"{self.version}.0"),
+            node("layer", "F.Cu"),
+        ]
         if fp.description:
             head.append(node("descr", fp.description))
         head += fields
@@ -115,7 +143,7 @@ class FootprintWriter:
         return target
 
     def _graphic_layers(self, layer, what: str) -> list[str]:
-        if layer.number == MULTI:   # all copper layers, as KiCad's importer does
+        if layer.number == MULTI:  # all copper layers, as KiCad's importer does
             self.warnings.append(f"{what} on Multi-Layer written to every copper layer")
             return ["F.Cu", "B.Cu"] + [f"In{i}.Cu" for i in range(1, 31)]
         target = self._layer(layer, what)
@@ -156,7 +184,7 @@ class FootprintWriter:
             drill, rotation, extra_shape = self._drill(pad, top)
             if extra_shape is not None:
                 shape_expr = extra_shape
-            if not pad.hole.plated:   # KiCad wants NPTH pads shaped like their hole
+            if not pad.hole.plated:  # KiCad wants NPTH pads shaped like their hole
                 d = pad.hole.diameter
                 if pad.hole.shape == HoleShape.SLOT and pad.hole.slot_length > d:
                     shape_expr = [Symbol("oval")]
@@ -164,9 +192,14 @@ class FootprintWriter:
                 else:
                     shape_expr = [Symbol("circle")]
                     size = (d, d)
-        expr = [Symbol("pad"), pad.number, Symbol(kind), shape_expr[0],
-                node("at", *xy(pad.position), *([r6(rotation % 360)] if rotation % 360 else [])),
-                node("size", r6(size[0]), r6(size[1]))]
+        expr = [
+            Symbol("pad"),
+            pad.number,
+            Symbol(kind),
+            shape_expr[0],
+            node("at", *xy(pad.position), *([r6(rotation % 360)] if rotation % 360 else [])),
+            node("size", r6(size[0]), r6(size[1])),
+        ]
         if drill is not None:
             expr.append(drill)
         expr.append(node("layers", *layers))
@@ -178,8 +211,9 @@ class FootprintWriter:
         stack = self._padstack(pad)
         if stack is not None:
             expr.append(stack)
-        polygon = self._pad_polygon(pad.position, rotation if drill is not None else pad.rotation, size,
-                                    shape_expr[0])
+        polygon = self._pad_polygon(
+            pad.position, rotation if drill is not None else pad.rotation, size, shape_expr[0]
+        )
         copper = {"F.Cu", "B.Cu"} if pad.hole is not None else {layers[0]}
         pads.append((expr, polygon, copper))
 
@@ -199,9 +233,18 @@ class FootprintWriter:
             ratio = min(max(shape.corner_ratio, 0.0), 0.5)
             return [Symbol("roundrect"), node("roundrect_rratio", r6(ratio))]
         if shape.shape == PadShape.OCTAGONAL:
-            return [Symbol("roundrect"), node("roundrect_rratio", 0.25), node("chamfer_ratio", 0.25),
-                    node("chamfer", Symbol("top_left"), Symbol("top_right"), Symbol("bottom_left"),
-                         Symbol("bottom_right"))]
+            return [
+                Symbol("roundrect"),
+                node("roundrect_rratio", 0.25),
+                node("chamfer_ratio", 0.25),
+                node(
+                    "chamfer",
+                    Symbol("top_left"),
+                    Symbol("top_right"),
+                    Symbol("bottom_left"),
+                    Symbol("bottom_right"),
+                ),
+            ]
         if shape.shape == PadShape.UNKNOWN:
             self.warnings.append(f"pad '{pad.number}': unknown pad shape written as round")
         return [Symbol("circle" if abs(w - h) < 1e-9 else "oval")]
@@ -213,8 +256,10 @@ class FootprintWriter:
         extra = [node("offset", *xy(offset))] if offset != (0.0, 0.0) else []
         rotation, shape = pad.rotation, None
         if hole.shape == HoleShape.SQUARE:
-            self.warnings.append(f"pad '{pad.number}': square hole {r6(hole.diameter)} mm approximated by a "
-                                 f"round hole (KiCad has no square drills)")
+            self.warnings.append(
+                f"pad '{pad.number}': square hole {r6(hole.diameter)} mm approximated by a "
+                f"round hole (KiCad has no square drills)"
+            )
         if hole.shape == HoleShape.SLOT and hole.slot_length > 0:
             angle = hole.slot_rotation % 180
             length, width = max(hole.slot_length, hole.diameter), hole.diameter
@@ -230,19 +275,32 @@ class FootprintWriter:
                 return drill, rotation, None
             poly = self._pad_polygon((0.0, 0.0), -angle, top.size, self._shape_exprs(top, pad)[0])
             anchor = min(top.size) * 0.5
-            self.warnings.append(f"pad '{pad.number}': slot at {r6(angle)} degrees to the pad; pad turned by "
-                                 f"that angle with its copper kept as a custom shape")
+            self.warnings.append(
+                f"pad '{pad.number}': slot at {r6(angle)} degrees to the pad; pad turned by "
+                f"that angle with its copper kept as a custom shape"
+            )
             top.size = (anchor, anchor)
-            shape = [Symbol("custom"),
-                     node("options", node("clearance", Symbol("outline")), node("anchor", Symbol("circle"))),
-                     node("primitives", node("gr_poly", node("pts", *[node("xy", *xy(p)) for p in poly]),
-                                             node("width", 0), node("fill", Symbol("yes"))))]
+            shape = [
+                Symbol("custom"),
+                node("options", node("clearance", Symbol("outline")), node("anchor", Symbol("circle"))),
+                node(
+                    "primitives",
+                    node(
+                        "gr_poly",
+                        node("pts", *[node("xy", *xy(p)) for p in poly]),
+                        node("width", 0),
+                        node("fill", Symbol("yes")),
+                    ),
+                ),
+            ]
             return drill, rotation, shape
         return node("drill", r6(hole.diameter), *extra), rotation, None
 
     def _margins(self, pad: Pad) -> list:
         out = []
-        if pad.mask_mode != ExpansionMode.NONE and (pad.mask_expansion or pad.mask_mode == ExpansionMode.MANUAL):
+        if pad.mask_mode != ExpansionMode.NONE and (
+            pad.mask_expansion or pad.mask_mode == ExpansionMode.MANUAL
+        ):
             out.append(node("solder_mask_margin", r6(pad.mask_expansion)))
         if pad.paste_mode != ExpansionMode.NONE and pad.paste_expansion:
             out.append(node("solder_paste_margin", r6(pad.paste_expansion)))
@@ -257,20 +315,34 @@ class FootprintWriter:
             mode = "front_inner_back"
         else:
             layers = [("In1.Cu", pad.copper["mid"])]
-            layers += [(f"In{i}.Cu", pad.copper[f"inner{i}"]) for i in range(2, 31) if f"inner{i}" in pad.copper]
+            layers += [
+                (f"In{i}.Cu", pad.copper[f"inner{i}"]) for i in range(2, 31) if f"inner{i}" in pad.copper
+            ]
             layers.append(("B.Cu", pad.copper["bottom"]))
             mode = "custom"
-        if all(s.shape == top.shape and s.size == top.size and s.corner_ratio == top.corner_ratio for _, s in layers):
+        if all(
+            s.shape == top.shape and s.size == top.size and s.corner_ratio == top.corner_ratio
+            for _, s in layers
+        ):
             return None
         if self.version < 9:
-            self.warnings.append(f"pad '{pad.number}': per-layer pad stack written with its top-layer shape only "
-                                 f"(KiCad 8 has no pad stacks)")
+            self.warnings.append(
+                f"pad '{pad.number}': per-layer pad stack written with its top-layer shape only "
+                f"(KiCad 8 has no pad stacks)"
+            )
             return None
         entries = []
         for layer_name, shape in layers:
             exprs = self._shape_exprs(shape, pad)
-            entries.append(node("layer", layer_name, node("shape", exprs[0]),
-                                node("size", r6(shape.size[0]), r6(shape.size[1])), *exprs[1:]))
+            entries.append(
+                node(
+                    "layer",
+                    layer_name,
+                    node("shape", exprs[0]),
+                    node("size", r6(shape.size[0]), r6(shape.size[1])),
+                    *exprs[1:],
+                )
+            )
         return node("padstack", node("mode", Symbol(mode)), *entries)
 
     @staticmethod
@@ -280,12 +352,19 @@ class FootprintWriter:
             return circle_polygon(center, w / 2, 16)
         if str(shape) == "oval":
             r = min(w, h) / 2
-            a, b = ((center[0] - (w / 2 - r), center[1]), (center[0] + (w / 2 - r), center[1])) if w >= h else \
-                ((center[0], center[1] - (h / 2 - r)), (center[0], center[1] + (h / 2 - r)))
+            a, b = (
+                ((center[0] - (w / 2 - r), center[1]), (center[0] + (w / 2 - r), center[1]))
+                if w >= h
+                else ((center[0], center[1] - (h / 2 - r)), (center[0], center[1] + (h / 2 - r)))
+            )
             pts = stroke_segment(a, b, 2 * r, 6) if a != b else circle_polygon(center, r, 16)
         else:
-            pts = [(center[0] - w / 2, center[1] - h / 2), (center[0] + w / 2, center[1] - h / 2),
-                   (center[0] + w / 2, center[1] + h / 2), (center[0] - w / 2, center[1] + h / 2)]
+            pts = [
+                (center[0] - w / 2, center[1] - h / 2),
+                (center[0] + w / 2, center[1] - h / 2),
+                (center[0] + w / 2, center[1] + h / 2),
+                (center[0] - w / 2, center[1] + h / 2),
+            ]
         return [rotate(p, center, rotation) for p in pts] if rotation % 360 else pts
 
     def _pad_as_graphic(self, pad: Pad, items: list, what: str) -> None:
@@ -295,8 +374,15 @@ class FootprintWriter:
         top = pad.copper["top"]
         shape = self._shape_exprs(top, pad)[0]
         poly = self._pad_polygon(pad.position, pad.rotation, top.size, shape)
-        items.append(node("fp_poly", node("pts", *[node("xy", *xy(p)) for p in poly]), _stroke(0),
-                          node("fill", Symbol("yes")), node("layer", layer)))
+        items.append(
+            node(
+                "fp_poly",
+                node("pts", *[node("xy", *xy(p)) for p in poly]),
+                _stroke(0),
+                node("fill", Symbol("yes")),
+                node("layer", layer),
+            )
+        )
         self.warnings.append(f"{what} on non-copper layer '{pad.layer.name}' written as a filled shape")
 
     def _via(self, via: Via, pads: list) -> None:
@@ -308,11 +394,21 @@ class FootprintWriter:
         if layers[1:] == ["F.Mask", "B.Mask"]:
             layers = ["*.Cu", "*.Mask"]
         if (via.start_layer.number, via.end_layer.number) not in ((TOP, BOTTOM), (BOTTOM, TOP)):
-            self.warnings.append(f"via at {xy(via.position)} spans {via.start_layer.name}-{via.end_layer.name}: "
-                                 f"written as a through-hole pad (footprints hold no blind/buried vias)")
-        expr = [Symbol("pad"), "", Symbol("thru_hole"), Symbol("circle"), node("at", *xy(via.position)),
-                node("size", r6(via.diameter), r6(via.diameter)), node("drill", r6(via.hole)),
-                node("layers", *layers), node("remove_unused_layers", Symbol("no"))]
+            self.warnings.append(
+                f"via at {xy(via.position)} spans {via.start_layer.name}-{via.end_layer.name}: "
+                f"written as a through-hole pad (footprints hold no blind/buried vias)"
+            )
+        expr = [
+            Symbol("pad"),
+            "",
+            Symbol("thru_hole"),
+            Symbol("circle"),
+            node("at", *xy(via.position)),
+            node("size", r6(via.diameter), r6(via.diameter)),
+            node("drill", r6(via.hole)),
+            node("layers", *layers),
+            node("remove_unused_layers", Symbol("no")),
+        ]
         pads.append((expr, circle_polygon(via.position, via.diameter / 2, 16), {"F.Cu", "B.Cu"}))
 
     def _number_touching_pads(self, pads: list) -> None:
@@ -321,7 +417,7 @@ class FootprintWriter:
         while changed:
             changed = False
             for i, (a, pa, la) in enumerate(pads):
-                for b, pb, lb in pads[i + 1:]:
+                for b, pb, lb in pads[i + 1 :]:
                     if (a[1] == "") == (b[1] == "") or not (la & lb):
                         continue
                     if polygons_overlap(pa, pb):
@@ -334,34 +430,58 @@ class FootprintWriter:
     # -- graphics -------------------------------------------------------------------------
     def _line(self, line: Line, items: list) -> None:
         if line.keepout or line.layer.number == 56:
-            self._keepout(stroke_segment(line.start, line.end, line.width), line.layer, line.keepout_restrictions,
-                          items)
+            self._keepout(
+                stroke_segment(line.start, line.end, line.width), line.layer, line.keepout_restrictions, items
+            )
             return
         for layer in self._graphic_layers(line.layer, "track"):
-            items.append(node("fp_line", node("start", *xy(line.start)), node("end", *xy(line.end)),
-                              _stroke(line.width), node("layer", layer)))
+            items.append(
+                node(
+                    "fp_line",
+                    node("start", *xy(line.start)),
+                    node("end", *xy(line.end)),
+                    _stroke(line.width),
+                    node("layer", layer),
+                )
+            )
 
     def _arc(self, arc: Arc, items: list) -> None:
         sweep = (arc.end_angle - arc.start_angle) % 360
         if arc.is_circle or (sweep == 0 and arc.start_angle == 0 and arc.end_angle == 360):
             sweep = 360.0
         if arc.keepout or arc.layer.number == 56:
-            outline = (circle_polygon(arc.center, arc.radius + arc.width / 2) if sweep == 360.0
-                       else stroke_arc(arc.center, arc.radius, arc.start_angle, sweep, arc.width))
+            outline = (
+                circle_polygon(arc.center, arc.radius + arc.width / 2)
+                if sweep == 360.0
+                else stroke_arc(arc.center, arc.radius, arc.start_angle, sweep, arc.width)
+            )
             self._keepout(outline, arc.layer, arc.keepout_restrictions, items)
             return
         for layer in self._graphic_layers(arc.layer, "arc"):
             if sweep == 360.0:
-                items.append(node("fp_circle", node("center", *xy(arc.center)),
-                                  node("end", *xy((arc.center[0], arc.center[1] - arc.radius))),
-                                  _stroke(arc.width), node("fill", Symbol("no")), node("layer", layer)))
+                items.append(
+                    node(
+                        "fp_circle",
+                        node("center", *xy(arc.center)),
+                        node("end", *xy((arc.center[0], arc.center[1] - arc.radius))),
+                        _stroke(arc.width),
+                        node("fill", Symbol("no")),
+                        node("layer", layer),
+                    )
+                )
             elif sweep == 0:
                 self.warnings.append(f"arc at {xy(arc.center)} has no sweep: left out")
             else:
-                items.append(node("fp_arc", node("start", *xy(arc_point(arc.center, arc.radius, arc.start_angle))),
-                                  node("mid", *xy(arc_point(arc.center, arc.radius, arc.start_angle + sweep / 2))),
-                                  node("end", *xy(arc_point(arc.center, arc.radius, arc.start_angle + sweep))),
-                                  _stroke(arc.width), node("layer", layer)))
+                items.append(
+                    node(
+                        "fp_arc",
+                        node("start", *xy(arc_point(arc.center, arc.radius, arc.start_angle))),
+                        node("mid", *xy(arc_point(arc.center, arc.radius, arc.start_angle + sweep / 2))),
+                        node("end", *xy(arc_point(arc.center, arc.radius, arc.start_angle + sweep))),
+                        _stroke(arc.width),
+                        node("layer", layer),
+                    )
+                )
 
     def _fill_corners(self, fill: Fill) -> list:
         (x1, y1), (x2, y2) = fill.corner1, fill.corner2
@@ -384,47 +504,101 @@ class FootprintWriter:
                     w, h = abs(x2 - x1), abs(y2 - y1)
                     if round(fill.rotation / 90) % 2:
                         w, h = h, w
-                    expr = [Symbol("pad"), "", Symbol("smd"), Symbol("rect"), node("at", *xy(center)),
-                            node("size", r6(w), r6(h)), node("layers", layer, *paste_mask),
-                            node("thermal_bridge_angle", 90)]
+                    expr = [
+                        Symbol("pad"),
+                        "",
+                        Symbol("smd"),
+                        Symbol("rect"),
+                        node("at", *xy(center)),
+                        node("size", r6(w), r6(h)),
+                        node("layers", layer, *paste_mask),
+                        node("thermal_bridge_angle", 90),
+                    ]
                     pads.append((expr, corners, {layer}))
                 else:
                     pads.append((self._custom_pad(corners, layer, []), corners, {layer}))
             elif cardinal:
-                items.append(node("fp_rect", node("start", *xy(corners[0])), node("end", *xy(corners[2])),
-                                  _stroke(0), node("fill", Symbol("yes")), node("layer", layer)))
+                items.append(
+                    node(
+                        "fp_rect",
+                        node("start", *xy(corners[0])),
+                        node("end", *xy(corners[2])),
+                        _stroke(0),
+                        node("fill", Symbol("yes")),
+                        node("layer", layer),
+                    )
+                )
             else:
-                items.append(node("fp_poly", node("pts", *[node("xy", *xy(p)) for p in corners]), _stroke(0),
-                                  node("fill", Symbol("yes")), node("layer", layer)))
+                items.append(
+                    node(
+                        "fp_poly",
+                        node("pts", *[node("xy", *xy(p)) for p in corners]),
+                        _stroke(0),
+                        node("fill", Symbol("yes")),
+                        node("layer", layer),
+                    )
+                )
 
-    def _custom_pad(self, polygon: list, layer: str, extra_layers: list[str], margins: list | None = None) -> list:
+    def _custom_pad(
+        self, polygon: list, layer: str, extra_layers: list[str], margins: list | None = None
+    ) -> list:
         anchor = polygon[0]
         rel = [(p[0] - anchor[0], p[1] - anchor[1]) for p in polygon]
-        return [Symbol("pad"), "", Symbol("smd"), Symbol("custom"), node("at", *xy(anchor)),
-                node("size", 0.000001, 0.000001), node("layers", layer, *extra_layers), *(margins or []),
-                node("thermal_bridge_angle", 90),
-                node("options", node("clearance", Symbol("outline")), node("anchor", Symbol("circle"))),
-                node("primitives", node("gr_poly", node("pts", *[node("xy", *xy(p)) for p in rel]),
-                                        node("width", 0), node("fill", Symbol("yes"))))]
+        return [
+            Symbol("pad"),
+            "",
+            Symbol("smd"),
+            Symbol("custom"),
+            node("at", *xy(anchor)),
+            node("size", 0.000001, 0.000001),
+            node("layers", layer, *extra_layers),
+            *(margins or []),
+            node("thermal_bridge_angle", 90),
+            node("options", node("clearance", Symbol("outline")), node("anchor", Symbol("circle"))),
+            node(
+                "primitives",
+                node(
+                    "gr_poly",
+                    node("pts", *[node("xy", *xy(p)) for p in rel]),
+                    node("width", 0),
+                    node("fill", Symbol("yes")),
+                ),
+            ),
+        ]
 
     def _region(self, region: Region, items: list, pads: list) -> None:
         if len(region.outline) < 3:
             self.warnings.append(f"region with {len(region.outline)} vertices left out (not a polygon)")
             return
         if region.keepout or region.kind == "cutout":
-            self._keepout(region.outline, region.layer, region.keepout_restrictions if region.keepout else 0x04,
-                          items, pour_only=region.kind == "cutout" and not region.keepout)
+            self._keepout(
+                region.outline,
+                region.layer,
+                region.keepout_restrictions if region.keepout else 0x04,
+                items,
+                pour_only=region.kind == "cutout" and not region.keepout,
+            )
             return
         polygon = fracture(region.outline, [h for h in region.holes if len(h) >= 3])
         if region.kind in ("dashed", "board_cutout", "cavity", "unknown"):
-            layer = "Edge.Cuts" if region.kind == "board_cutout" else self._layer(region.layer, f"{region.kind} region")
+            layer = (
+                "Edge.Cuts"
+                if region.kind == "board_cutout"
+                else self._layer(region.layer, f"{region.kind} region")
+            )
             if layer is None:
                 return
             if region.kind in ("cavity", "unknown"):
                 self.warnings.append(f"{region.kind} region on '{region.layer.name}' written as an outline")
-            items.append(node("fp_poly", node("pts", *[node("xy", *xy(p)) for p in region.outline]),
-                              _stroke(0.1, "dash" if region.kind == "dashed" else "solid"),
-                              node("fill", Symbol("no")), node("layer", layer)))
+            items.append(
+                node(
+                    "fp_poly",
+                    node("pts", *[node("xy", *xy(p)) for p in region.outline]),
+                    _stroke(0.1, "dash" if region.kind == "dashed" else "solid"),
+                    node("fill", Symbol("no")),
+                    node("layer", layer),
+                )
+            )
             return
         for layer in self._graphic_layers(region.layer, "region"):
             if layer in ("F.Cu", "B.Cu"):
@@ -440,12 +614,19 @@ class FootprintWriter:
                         margins.append(node("solder_mask_margin", r6(region.mask_expansion)))
                 pads.append((self._custom_pad(polygon, layer, extra, margins), region.outline, {layer}))
             else:
-                items.append(node("fp_poly", node("pts", *[node("xy", *xy(p)) for p in polygon]), _stroke(0),
-                                  node("fill", Symbol("yes")), node("layer", layer)))
+                items.append(
+                    node(
+                        "fp_poly",
+                        node("pts", *[node("xy", *xy(p)) for p in polygon]),
+                        _stroke(0),
+                        node("fill", Symbol("yes")),
+                        node("layer", layer),
+                    )
+                )
 
     def _keepout(self, outline: list, layer, restrictions: int, items: list, pour_only: bool = False) -> None:
         if layer.number == 56 and not restrictions:
-            restrictions = 0x1F   # the keep-out layer itself keeps everything out
+            restrictions = 0x1F  # the keep-out layer itself keeps everything out
         if layer.number in (56, MULTI):
             layers = ["*.Cu"]
         else:
@@ -454,30 +635,60 @@ class FootprintWriter:
                 return
             layers = [target]
         allowed = lambda bit: Symbol("not_allowed" if restrictions & bit else "allowed")
-        keepout = node("keepout", node("tracks", allowed(0x02)), node("vias", allowed(0x01)),
-                       node("pads", Symbol("not_allowed" if (restrictions & 0x18) == 0x18 else "allowed")),
-                       node("copperpour", allowed(0x04)), node("footprints", Symbol("allowed")))
+        keepout = node(
+            "keepout",
+            node("tracks", allowed(0x02)),
+            node("vias", allowed(0x01)),
+            node("pads", Symbol("not_allowed" if (restrictions & 0x18) == 0x18 else "allowed")),
+            node("copperpour", allowed(0x04)),
+            node("footprints", Symbol("allowed")),
+        )
         if pour_only:
-            keepout = node("keepout", node("tracks", Symbol("allowed")), node("vias", Symbol("allowed")),
-                           node("pads", Symbol("allowed")), node("copperpour", Symbol("not_allowed")),
-                           node("footprints", Symbol("allowed")))
-        items.append(node("zone", node("net", 0), node("net_name", ""), node("layers", *layers),
-                          node("hatch", Symbol("edge"), 0.5), node("connect_pads", node("clearance", 0)),
-                          node("min_thickness", 0.25), node("filled_areas_thickness", Symbol("no")), keepout,
-                          node("fill", node("thermal_gap", 0.5), node("thermal_bridge_width", 0.5)),
-                          node("polygon", node("pts", *[node("xy", *xy(p)) for p in outline]))))
+            keepout = node(
+                "keepout",
+                node("tracks", Symbol("allowed")),
+                node("vias", Symbol("allowed")),
+                node("pads", Symbol("allowed")),
+                node("copperpour", Symbol("not_allowed")),
+                node("footprints", Symbol("allowed")),
+            )
+        items.append(
+            node(
+                "zone",
+                node("net", 0),
+                node("net_name", ""),
+                node("layers", *layers),
+                node("hatch", Symbol("edge"), 0.5),
+                node("connect_pads", node("clearance", 0)),
+                node("min_thickness", 0.25),
+                node("filled_areas_thickness", Symbol("no")),
+                keepout,
+                node("fill", node("thermal_gap", 0.5), node("thermal_bridge_width", 0.5)),
+                node("polygon", node("pts", *[node("xy", *xy(p)) for p in outline])),
+            )
+        )
 
     # -- texts ----------------------------------------------------------------------------
-    def _property(self, key: str, value: str, at, layer: str = "F.Fab", hidden: bool = False, effects=None) -> list:
-        return node("property", key, value, node("at", *xy(at), 0), node("layer", layer),
-                    node("hide", Symbol("yes")) if hidden else None,
-                    effects or node("effects", node("font", node("size", 1, 1), node("thickness", 0.15))))
+    def _property(
+        self, key: str, value: str, at, layer: str = "F.Fab", hidden: bool = False, effects=None
+    ) -> list:
+        return node(
+            "property",
+            key,
+            value,
+            node("at", *xy(at), 0),
+            node("layer", layer),
+            node("hide", Symbol("yes")) if hidden else None,
+            effects or node("effects", node("font", node("size", 1, 1), node("thickness", 0.15))),
+        )
 
     def _texts(self, texts: list[Text], items: list, name: str) -> list:
         reference = value = None
         for text in texts:
             if text.barcode:
-                self.warnings.append(f"barcode text '{text.text}' left out (KiCad footprints have no barcodes)")
+                self.warnings.append(
+                    f"barcode text '{text.text}' left out (KiCad footprints have no barcodes)"
+                )
                 continue
             layers = self._graphic_layers(text.layer, f"text '{text.text}'")
             if not layers:
@@ -497,10 +708,12 @@ class FootprintWriter:
                 continue
             layer_expr = node("layer", layer, Symbol("knockout")) if text.inverted else node("layer", layer)
             items.append(node("fp_text", Symbol("user"), content, at, layer_expr, effects))
-        fields = [reference or self._property("Reference", "REF**", (0, -2), "F.SilkS"),
-                  value or self._property("Value", name, (0, 2), "F.Fab"),
-                  self._property("Datasheet", "", (0, 0), hidden=True),
-                  self._property("Description", "", (0, 0), hidden=True)]
+        fields = [
+            reference or self._property("Reference", "REF**", (0, -2), "F.SilkS"),
+            value or self._property("Value", name, (0, 2), "F.Fab"),
+            self._property("Datasheet", "", (0, 0), hidden=True),
+            self._property("Description", "", (0, 0), hidden=True),
+        ]
         return fields
 
     @staticmethod
@@ -523,13 +736,27 @@ class FootprintWriter:
         corners = [(x, y - h), (x + w, y - h), (x + w, y), (x, y)]
         angle = text.rotation % 360
         if angle:
-            shape = [node("pts", *[node("xy", *xy(rotate(c, text.position, angle))) for c in corners]),
-                     node("margins", 0, 0, 0, 0), node("angle", r6(angle))]
+            shape = [
+                node("pts", *[node("xy", *xy(rotate(c, text.position, angle))) for c in corners]),
+                node("margins", 0, 0, 0, 0),
+                node("angle", r6(angle)),
+            ]
         else:
-            shape = [node("start", *xy(corners[0])), node("end", *xy(corners[2])), node("margins", 0, 0, 0, 0)]
+            shape = [
+                node("start", *xy(corners[0])),
+                node("end", *xy(corners[2])),
+                node("margins", 0, 0, 0, 0),
+            ]
         effects = self._effects(text, (Symbol("left"), Symbol("top")))
-        return node("fp_text_box", content, *shape, node("layer", layer), effects,
-                    node("border", Symbol("no")), _stroke(0.1, "default"))
+        return node(
+            "fp_text_box",
+            content,
+            *shape,
+            node("layer", layer),
+            effects,
+            node("border", Symbol("no")),
+            _stroke(0.1, "default"),
+        )
 
     def _effects(self, text: Text, justify: tuple = (Symbol("left"), Symbol("bottom"))) -> list:
         size = _glyph_size(text)
@@ -550,9 +777,20 @@ class FootprintWriter:
         def norm(a: float) -> float:
             a = (a + 180.0) % 360.0 - 180.0
             return r6(a)
+
         x, y, z = body.offset
-        return node("model", link.path,
-                    node("offset", node("xyz", r6(x), r6(-y), r6(z))),
-                    node("scale", node("xyz", 1, 1, 1)),
-                    node("rotate", node("xyz", norm(-body.rotation[0]), norm(-body.rotation[1]),
-                                        norm(-body.rotation[2] + body.body_rotation))))
+        return node(
+            "model",
+            link.path,
+            node("offset", node("xyz", r6(x), r6(-y), r6(z))),
+            node("scale", node("xyz", 1, 1, 1)),
+            node(
+                "rotate",
+                node(
+                    "xyz",
+                    norm(-body.rotation[0]),
+                    norm(-body.rotation[1]),
+                    norm(-body.rotation[2] + body.body_rotation),
+                ),
+            ),
+        )

@@ -27,13 +27,30 @@ from ..model.footprint import LayerRef
 
 FALLBACK_LAYER = "Eco1.User"
 
-_FIXED = {1: "F.Cu", 32: "B.Cu", 33: "F.SilkS", 34: "B.SilkS", 35: "F.Paste", 36: "B.Paste", 37: "F.Mask",
-          38: "B.Mask", 55: "Dwgs.User", 56: "Margin", 73: "Dwgs.User"}
-_KINDS = {"courtyardtop": "F.CrtYd", "courtyardbottom": "B.CrtYd", "assemblytop": "F.Fab",
-          "assemblybottom": "B.Fab"}
+_FIXED = {
+    1: "F.Cu",
+    32: "B.Cu",
+    33: "F.SilkS",
+    34: "B.SilkS",
+    35: "F.Paste",
+    36: "B.Paste",
+    37: "F.Mask",
+    38: "B.Mask",
+    55: "Dwgs.User",
+    56: "Margin",
+    73: "Dwgs.User",
+}
+_KINDS = {
+    "courtyardtop": "F.CrtYd",
+    "courtyardbottom": "B.CrtYd",
+    "assemblytop": "F.Fab",
+    "assemblybottom": "B.Fab",
+}
 _KICAD_MECH = {12: "F.Fab", 13: "B.Fab", 14: "Eco2.User", 15: "Eco2.User", 16: "Eco2.User"}
-_VALID = re.compile(r"^(F|B)\.(Cu|SilkS|Paste|Mask|CrtYd|Fab|Adhes)$|^In([1-9]|[12]\d|30)\.Cu$|"
-                    r"^(Dwgs|Cmts|Eco1|Eco2)\.User$|^User\.([1-9]|[1-3]\d|4[0-5])$|^Edge\.Cuts$|^Margin$")
+_VALID = re.compile(
+    r"^(F|B)\.(Cu|SilkS|Paste|Mask|CrtYd|Fab|Adhes)$|^In([1-9]|[12]\d|30)\.Cu$|"
+    r"^(Dwgs|Cmts|Eco1|Eco2)\.User$|^User\.([1-9]|[1-3]\d|4[0-5])$|^Edge\.Cuts$|^Margin$"
+)
 
 
 class LayerMapError(Exception):
@@ -85,8 +102,10 @@ class LayerMap:
                 return target, None
         target = default_layer(layer)
         if target is None:
-            return FALLBACK_LAYER, (f"Altium layer '{layer.name or layer.number}' has no KiCad equivalent: "
-                                    f"item written to {FALLBACK_LAYER}")
+            return FALLBACK_LAYER, (
+                f"Altium layer '{layer.name or layer.number}' has no KiCad equivalent: "
+                f"item written to {FALLBACK_LAYER}"
+            )
         return target, None
 
 
@@ -103,9 +122,12 @@ def load_layer_map(path: Path | None) -> LayerMap:
             data = json.loads(text)
         else:
             import yaml
+
             data = yaml.safe_load(text)
     except Exception as exc:
-        raise LayerMapError(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'} ({exc})") from exc
+        raise LayerMapError(
+            f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'} ({exc})"
+        ) from exc
     if isinstance(data, dict) and "layers" in data:
         data = data["layers"]
     if not isinstance(data, dict):

@@ -18,9 +18,17 @@ TABLES = {"footprints": ("fp_lib_table", "fp-lib-table"), "symbols": ("sym_lib_t
 def table_text(kind: str, libraries: Iterable[tuple[str, Path, str] | tuple[str, Path, str, str]]) -> str:
     """One table: (nickname, path, description[, type]) rows, sorted by nickname."""
     token, _ = TABLES[kind]
-    rows = [node("lib", node("name", row[0]), node("type", row[3] if len(row) > 3 else "KiCad"),
-                 node("uri", str(row[1].resolve())), node("options", ""), node("descr", row[2]))
-            for row in sorted(libraries, key=lambda r: r[0].lower())]
+    rows = [
+        node(
+            "lib",
+            node("name", row[0]),
+            node("type", row[3] if len(row) > 3 else "KiCad"),
+            node("uri", str(row[1].resolve())),
+            node("options", ""),
+            node("descr", row[2]),
+        )
+        for row in sorted(libraries, key=lambda r: r[0].lower())
+    ]
     return render(node(token, node("version", 7), *rows)) + "\n"
 
 
@@ -30,10 +38,13 @@ def write_lib_tables(out: Path, libraries: Iterable) -> list[Path]:
     for lib in libraries:
         if lib.kind == "database" and lib.nickname and lib.path.exists():
             # a .kicad_dbl is a symbol library of type Database
-            rows["symbols"].setdefault(lib.nickname, (lib.nickname, lib.path, f"converted from {lib.source.name}",
-                                                      "Database"))
+            rows["symbols"].setdefault(
+                lib.nickname, (lib.nickname, lib.path, f"converted from {lib.source.name}", "Database")
+            )
         elif lib.kind in rows and lib.nickname and lib.path.exists():
-            rows[lib.kind].setdefault(lib.nickname, (lib.nickname, lib.path, f"converted from {lib.source.name}"))
+            rows[lib.kind].setdefault(
+                lib.nickname, (lib.nickname, lib.path, f"converted from {lib.source.name}")
+            )
     written = []
     for kind, entries in rows.items():
         if not entries:

@@ -16,14 +16,18 @@ from ..model.parts import PartsDatabase, PartsLibrary
 
 def _table(metadata, library: PartsLibrary):
     from sqlalchemy import Column, Table, Text
-    columns = [Column(name, Text, primary_key=(name == library.key_column), nullable=(name != library.key_column))
-               for name in library.columns]
+
+    columns = [
+        Column(name, Text, primary_key=(name == library.key_column), nullable=(name != library.key_column))
+        for name in library.columns
+    ]
     return Table(library.table, metadata, *columns)
 
 
 def write_tables(database: PartsDatabase, url: str) -> None:
     """Replaces the database's tables at `url` with the parts (one transaction per database)."""
     from sqlalchemy import MetaData, create_engine
+
     engine = create_engine(url)
     try:
         metadata = MetaData()

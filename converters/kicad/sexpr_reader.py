@@ -31,7 +31,7 @@ def parse(text: str) -> SExpr:
     while pos < end:
         m = _TOKEN.match(text, pos)
         if not m:
-            raise SExprError(f"unexpected character at offset {pos}: {text[pos:pos + 20]!r}")
+            raise SExprError(f"unexpected character at offset {pos}: {text[pos : pos + 20]!r}")
         pos = m.end()
         if m.group(1):
             stack.append([])

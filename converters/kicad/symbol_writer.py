@@ -10,8 +10,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from ..model.symbol import (Arc, Bezier, Circle, Field, Fill, Pin, Polyline, Rectangle, Stroke,
-                            Symbol, Text, TextBox, TextStyle)
+from ..model.symbol import (
+    Arc,
+    Bezier,
+    Circle,
+    Field,
+    Fill,
+    Pin,
+    Polyline,
+    Rectangle,
+    Stroke,
+    Symbol,
+    Text,
+    TextBox,
+    TextStyle,
+)
 from .sexpr import Symbol as Atom
 from .sexpr import node, render
 
@@ -38,66 +51,120 @@ def _color(c) -> list:
 
 
 def stroke_expr(s: Stroke) -> list:
-    return node("stroke", node("width", float(s.width)), node("type", Atom(s.style)),
-                _color(s.color) if s.color else None)
+    return node(
+        "stroke",
+        node("width", float(s.width)),
+        node("type", Atom(s.style)),
+        _color(s.color) if s.color else None,
+    )
 
 
 def fill_expr(f: Fill) -> list:
-    return node("fill", node("type", Atom(f.kind)), _color(f.color) if f.kind == "color" and f.color else None)
+    return node(
+        "fill", node("type", Atom(f.kind)), _color(f.color) if f.kind == "color" and f.color else None
+    )
 
 
 def effects_expr(style: TextStyle, hidden: bool, version: int) -> list:
-    font = node("font", node("size", float(style.size), float(style.size)),
-                node("bold", Atom("yes")) if style.bold else None,
-                node("italic", Atom("yes")) if style.italic else None,
-                _color(style.color) if style.color else None)
+    font = node(
+        "font",
+        node("size", float(style.size), float(style.size)),
+        node("bold", Atom("yes")) if style.bold else None,
+        node("italic", Atom("yes")) if style.italic else None,
+        _color(style.color) if style.color else None,
+    )
     justify = [Atom(j) for j in (style.h_justify, style.v_justify) if j != "center"]
-    return node("effects", font, node("justify", *justify) if justify else None,
-                _hide(version) if hidden else None)
+    return node(
+        "effects", font, node("justify", *justify) if justify else None, _hide(version) if hidden else None
+    )
 
 
 def field_expr(f: Field, version: int) -> list:
-    return node("property", f.name, f.value, node("at", float(f.position[0]), float(f.position[1]),
-                                                  int(f.style.angle)),
-                effects_expr(f.style, f.hidden, version))
+    return node(
+        "property",
+        f.name,
+        f.value,
+        node("at", float(f.position[0]), float(f.position[1]), int(f.style.angle)),
+        effects_expr(f.style, f.hidden, version),
+    )
 
 
 def graphic_expr(g, version: int) -> list:
     if isinstance(g, Rectangle):
-        return node("rectangle", _xy("start", g.start), _xy("end", g.end), stroke_expr(g.stroke), fill_expr(g.fill))
+        return node(
+            "rectangle", _xy("start", g.start), _xy("end", g.end), stroke_expr(g.stroke), fill_expr(g.fill)
+        )
     if isinstance(g, Polyline):
-        return node("polyline", node("pts", *[_xy("xy", p) for p in g.points]), stroke_expr(g.stroke),
-                    fill_expr(g.fill))
+        return node(
+            "polyline",
+            node("pts", *[_xy("xy", p) for p in g.points]),
+            stroke_expr(g.stroke),
+            fill_expr(g.fill),
+        )
     if isinstance(g, Arc):
-        return node("arc", _xy("start", g.start), _xy("mid", g.mid), _xy("end", g.end), stroke_expr(g.stroke),
-                    fill_expr(g.fill))
+        return node(
+            "arc",
+            _xy("start", g.start),
+            _xy("mid", g.mid),
+            _xy("end", g.end),
+            stroke_expr(g.stroke),
+            fill_expr(g.fill),
+        )
     if isinstance(g, Circle):
-        return node("circle", _xy("center", g.center), node("radius", float(g.radius)), stroke_expr(g.stroke),
-                    fill_expr(g.fill))
+        return node(
+            "circle",
+            _xy("center", g.center),
+            node("radius", float(g.radius)),
+            stroke_expr(g.stroke),
+            fill_expr(g.fill),
+        )
     if isinstance(g, Bezier):
-        return node("bezier", node("pts", *[_xy("xy", p) for p in g.points]), stroke_expr(g.stroke),
-                    fill_expr(g.fill))
+        return node(
+            "bezier", node("pts", *[_xy("xy", p) for p in g.points]), stroke_expr(g.stroke), fill_expr(g.fill)
+        )
     if isinstance(g, Text):
         # library text angles are written in tenths of a degree (KiCad's own quirk)
-        return node("text", g.text, node("at", float(g.position[0]), float(g.position[1]), int(g.style.angle * 10)),
-                    effects_expr(g.style, False, version))
+        return node(
+            "text",
+            g.text,
+            node("at", float(g.position[0]), float(g.position[1]), int(g.style.angle * 10)),
+            effects_expr(g.style, False, version),
+        )
     if isinstance(g, TextBox):
         border = g.stroke or Stroke(width=-0.0001)  # KiCad's "no border" is a negative width
         m = float(g.margin)
-        return node("text_box", g.text, node("at", float(g.top_left[0]), float(g.top_left[1]), 0),
-                    node("size", float(g.size[0]), float(g.size[1])), node("margins", m, m, m, m),
-                    stroke_expr(border), fill_expr(g.fill), effects_expr(g.style, False, version))
+        return node(
+            "text_box",
+            g.text,
+            node("at", float(g.top_left[0]), float(g.top_left[1]), 0),
+            node("size", float(g.size[0]), float(g.size[1])),
+            node("margins", m, m, m, m),
+            stroke_expr(border),
+            fill_expr(g.fill),
+            effects_expr(g.style, False, version),
+        )
     raise SymbolWriteError(f"unknown graphic {type(g).__name__}")
 
 
 def pin_expr(p: Pin, version: int) -> list:
-    return node("pin", Atom(p.electrical), Atom(p.shape),
-                node("at", float(p.position[0]), float(p.position[1]), int(p.angle)),
-                node("length", float(p.length)), _hide(version) if p.hidden else None,
-                node("name", p.name, node("effects", node("font", node("size", float(p.name_size),
-                                                                      float(p.name_size))))),
-                node("number", p.number, node("effects", node("font", node("size", float(p.number_size),
-                                                                          float(p.number_size))))))
+    return node(
+        "pin",
+        Atom(p.electrical),
+        Atom(p.shape),
+        node("at", float(p.position[0]), float(p.position[1]), int(p.angle)),
+        node("length", float(p.length)),
+        _hide(version) if p.hidden else None,
+        node(
+            "name",
+            p.name,
+            node("effects", node("font", node("size", float(p.name_size), float(p.name_size)))),
+        ),
+        node(
+            "number",
+            p.number,
+            node("effects", node("font", node("size", float(p.number_size), float(p.number_size)))),
+        ),
+    )
 
 
 def _visibility(pins: list[Pin], attr: str, label: str, text_attr: str) -> tuple[bool, str | None]:
@@ -109,8 +176,10 @@ def _visibility(pins: list[Pin], attr: str, label: str, text_attr: str) -> tuple
     if hidden == len(relevant):
         return True, None
     hide = hidden * 2 > len(relevant)
-    return hide, (f"pin {label}: {hidden} of {len(relevant)} hidden in Altium; KiCad shows or hides them "
-                  f"per symbol, so all are {'hidden' if hide else 'shown'}")
+    return hide, (
+        f"pin {label}: {hidden} of {len(relevant)} hidden in Altium; KiCad shows or hides them "
+        f"per symbol, so all are {'hidden' if hide else 'shown'}"
+    )
 
 
 def symbol_expr(symbol: Symbol, name: str, version: int = 9) -> tuple[list, list[str]]:
@@ -123,7 +192,9 @@ def symbol_expr(symbol: Symbol, name: str, version: int = 9) -> tuple[list, list
     head = [
         node("pin_numbers", _hide(version)) if hide_numbers else None,
         node("pin_names", _hide(version)) if hide_names else None,
-        node("exclude_from_sim", Atom("no")), node("in_bom", Atom("yes")), node("on_board", Atom("yes")),
+        node("exclude_from_sim", Atom("no")),
+        node("in_bom", Atom("yes")),
+        node("on_board", Atom("yes")),
     ]
     fields = [field_expr(f, version) for f in _mandatory_fields(symbol.fields)]
     bodies: dict[tuple[int, int], list] = defaultdict(list)
@@ -135,7 +206,9 @@ def symbol_expr(symbol: Symbol, name: str, version: int = 9) -> tuple[list, list
     for unit in range(1, symbol.unit_count + 1 if symbol.unit_count > 1 else 1):
         if not any(u == unit for u, _ in bodies):
             bodies[(unit, first_style)] = []  # an empty unit still counts as a unit in KiCad
-    subs = [node("symbol", f"{name}_{unit}_{style}", *items) for (unit, style), items in sorted(bodies.items())]
+    subs = [
+        node("symbol", f"{name}_{unit}_{style}", *items) for (unit, style), items in sorted(bodies.items())
+    ]
     tail = [node("embedded_fonts", Atom("no"))] if version >= 9 else []
     return node("symbol", name, *head, *fields, *subs, *tail), notes
 
@@ -143,9 +216,13 @@ def symbol_expr(symbol: Symbol, name: str, version: int = 9) -> tuple[list, list
 def _mandatory_fields(fields: list[Field]) -> list[Field]:
     """KiCad expects Reference, Value, Footprint, Datasheet and Description first, once each."""
     by_name = {f.name: f for f in fields}
-    out = [by_name.get(n) or Field(n, "", hidden=n != "Reference" and n != "Value")
-           for n in ("Reference", "Value", "Footprint", "Datasheet", "Description")]
-    out += [f for f in fields if f.name not in ("Reference", "Value", "Footprint", "Datasheet", "Description")]
+    out = [
+        by_name.get(n) or Field(n, "", hidden=n != "Reference" and n != "Value")
+        for n in ("Reference", "Value", "Footprint", "Datasheet", "Description")
+    ]
+    out += [
+        f for f in fields if f.name not in ("Reference", "Value", "Footprint", "Datasheet", "Description")
+    ]
     return out
 
 
@@ -153,8 +230,13 @@ def library_text(symbol_exprs: Iterable[list], version: int = 9) -> str:
     """The whole .kicad_sym file around already built symbol expressions."""
     if version not in FORMAT_VERSIONS:
         raise SymbolWriteError(f"KiCad version {version} is not supported (8 or 9)")
-    lib = node("kicad_symbol_lib", node("version", FORMAT_VERSIONS[version]), node("generator", GENERATOR),
-               node("generator_version", f"{version}.0"), *symbol_exprs)
+    lib = node(
+        "kicad_symbol_lib",
+        node("version", FORMAT_VERSIONS[version]),
+        node("generator", GENERATOR),
+        node("generator_version", f"{version}.0"),
+        *symbol_exprs,
+    )
     return render(lib) + "\n"
 
 

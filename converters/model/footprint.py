@@ -28,7 +28,7 @@ class LayerRef:
 
 
 class PadShape(str, Enum):
-    ROUND = "round"            # circle, or oval when the size is not square
+    ROUND = "round"  # circle, or oval when the size is not square
     RECT = "rect"
     OCTAGONAL = "octagonal"
     ROUNDRECT = "roundrect"
@@ -42,8 +42,8 @@ class HoleShape(str, Enum):
 
 
 class ExpansionMode(str, Enum):
-    NONE = "none"        # no opening at all
-    RULE = "rule"        # from the design rule (the library's default made explicit by the reader)
+    NONE = "none"  # no opening at all
+    RULE = "rule"  # from the design rule (the library's default made explicit by the reader)
     MANUAL = "manual"
 
 
@@ -53,7 +53,7 @@ class CopperShape:
 
     shape: PadShape
     size: Point
-    corner_ratio: float = 0.0   # roundrect: radius / min(size)
+    corner_ratio: float = 0.0  # roundrect: radius / min(size)
     offset: Point = (0.0, 0.0)  # hole offset relative to the pad centre
 
 
@@ -62,7 +62,7 @@ class Hole:
     diameter: float
     shape: HoleShape = HoleShape.ROUND
     slot_length: float = 0.0
-    slot_rotation: float = 0.0   # degrees relative to the pad
+    slot_rotation: float = 0.0  # degrees relative to the pad
     plated: bool = True
 
 
@@ -71,9 +71,9 @@ class Pad:
     number: str
     position: Point
     rotation: float
-    layer: LayerRef                          # Top / Bottom / Multi-Layer / other
-    copper: dict[str, CopperShape]           # "top", "mid", "bottom", or "inner1".."inner30"
-    stack_mode: str = "simple"               # simple | top_mid_bottom | full_stack
+    layer: LayerRef  # Top / Bottom / Multi-Layer / other
+    copper: dict[str, CopperShape]  # "top", "mid", "bottom", or "inner1".."inner30"
+    stack_mode: str = "simple"  # simple | top_mid_bottom | full_stack
     hole: Hole | None = None
     mask_mode: ExpansionMode = ExpansionMode.RULE
     mask_expansion: float = 0.0
@@ -81,7 +81,7 @@ class Pad:
     paste_expansion: float = 0.0
     tented_top: bool = False
     tented_bottom: bool = False
-    custom_outline: list[Point] | None = None   # copper polygon (absolute) of a custom pad
+    custom_outline: list[Point] | None = None  # copper polygon (absolute) of a custom pad
     custom_holes: list[list[Point]] = field(default_factory=list)
     from_layer: LayerRef | None = None
     to_layer: LayerRef | None = None
@@ -132,7 +132,7 @@ class Text:
     rotation: float
     stroke_width: float
     layer: LayerRef
-    role: str = "text"            # text | designator | comment
+    role: str = "text"  # text | designator | comment
     mirrored: bool = False
     bold: bool = False
     italic: bool = False
@@ -140,8 +140,8 @@ class Text:
     font_name: str = ""
     barcode: bool = False
     inverted: bool = False
-    frame: Point | None = None    # text frame size (width, height)
-    justification: int = 3        # Altium position code: 1..9, 3 = left bottom
+    frame: Point | None = None  # text frame size (width, height)
+    justification: int = 3  # Altium position code: 1..9, 3 = left bottom
 
 
 @dataclass
@@ -159,10 +159,10 @@ class Region:
     outline: list[Point]
     holes: list[list[Point]]
     layer: LayerRef
-    kind: str = "copper"          # copper | cutout | dashed | cavity | board_cutout | unknown
+    kind: str = "copper"  # copper | cutout | dashed | cavity | board_cutout | unknown
     keepout: bool = False
     keepout_restrictions: int = 0x1F
-    mask_mode: ExpansionMode | None = None   # from ExtendedPrimitiveInformation
+    mask_mode: ExpansionMode | None = None  # from ExtendedPrimitiveInformation
     mask_expansion: float = 0.0
     paste_mode: ExpansionMode | None = None
     paste_expansion: float = 0.0
@@ -173,7 +173,7 @@ STEP_MAGIC = b"ISO-10303-21"
 
 def looks_like_step(head: bytes) -> bool:
     """Whether a file's first bytes are a STEP (ISO 10303-21) header."""
-    return head.lstrip()[:len(STEP_MAGIC)].upper() == STEP_MAGIC
+    return head.lstrip()[: len(STEP_MAGIC)].upper() == STEP_MAGIC
 
 
 @dataclass
@@ -199,10 +199,10 @@ class ComponentBody:
     model_id: str = ""
     model_name: str = ""
     embedded: bool = False
-    model_type: int = 0                    # 0 extruded, 1 generic 3D file, 2 cylinder, 3 sphere
-    offset: tuple[float, float, float] = (0.0, 0.0, 0.0)   # mm, Y flipped
+    model_type: int = 0  # 0 extruded, 1 generic 3D file, 2 cylinder, 3 sphere
+    offset: tuple[float, float, float] = (0.0, 0.0, 0.0)  # mm, Y flipped
     rotation: tuple[float, float, float] = (0.0, 0.0, 0.0)  # model rotation about X, Y, Z
-    body_rotation: float = 0.0             # the body's 2D rotation on the board
+    body_rotation: float = 0.0  # the body's 2D rotation on the board
     opacity: float = 1.0
     outline: list[Point] = field(default_factory=list)
     overall_height: float = 0.0
@@ -234,7 +234,7 @@ class FootprintLibrary:
     source: str
     footprints: list[Footprint] = field(default_factory=list)
     failures: list[ItemFailure] = field(default_factory=list)
-    models: dict[str, EmbeddedModel] = field(default_factory=dict)   # by model id (GUID)
+    models: dict[str, EmbeddedModel] = field(default_factory=dict)  # by model id (GUID)
     layers: dict[int, LayerRef] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 

@@ -26,8 +26,8 @@ class PartsLibrary:
     """One table of parts; KiCad shows it as a sub-library named `name`."""
 
     name: str
-    table: str                       # the SQL table written
-    columns: list[str]               # every column, source columns first, then the added ones
+    table: str  # the SQL table written
+    columns: list[str]  # every column, source columns first, then the added ones
     rows: list[dict[str, str | None]]
     key_column: str
     symbols_column: str

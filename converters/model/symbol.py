@@ -19,25 +19,25 @@ Color = tuple[int, int, int, float]  # red, green, blue 0-255, alpha 0-1
 
 @dataclass
 class Stroke:
-    width: float = 0.0              # 0: KiCad's default line width
-    style: str = "default"          # default, solid, dash, dot, dash_dot
-    color: Color | None = None      # None: the theme's colour
+    width: float = 0.0  # 0: KiCad's default line width
+    style: str = "default"  # default, solid, dash, dot, dash_dot
+    color: Color | None = None  # None: the theme's colour
 
 
 @dataclass
 class Fill:
-    kind: str = "none"              # none, outline (stroke colour), background (body colour), color
-    color: Color | None = None      # only for kind "color"
+    kind: str = "none"  # none, outline (stroke colour), background (body colour), color
+    color: Color | None = None  # only for kind "color"
 
 
 @dataclass
 class TextStyle:
-    size: float = 1.27              # glyph height and width, mm
+    size: float = 1.27  # glyph height and width, mm
     bold: bool = False
     italic: bool = False
-    angle: int = 0                  # 0 or 90 (KiCad symbol text is never upside down)
-    h_justify: str = "left"         # left, center, right
-    v_justify: str = "bottom"       # bottom, center, top
+    angle: int = 0  # 0 or 90 (KiCad symbol text is never upside down)
+    h_justify: str = "left"  # left, center, right
+    v_justify: str = "bottom"  # bottom, center, top
     color: Color | None = None
 
 
@@ -109,9 +109,9 @@ class Text:
 class TextBox:
     text: str
     top_left: Point
-    size: Point                      # width, height (positive)
+    size: Point  # width, height (positive)
     margin: float = 0.0
-    stroke: Stroke | None = None     # None: no border
+    stroke: Stroke | None = None  # None: no border
     fill: Fill = field(default_factory=Fill)
     style: TextStyle = field(default_factory=TextStyle)
     owner: Owner = field(default_factory=Owner)
@@ -119,18 +119,39 @@ class TextBox:
 
 Graphic = Union[Rectangle, Polyline, Arc, Circle, Bezier, Text, TextBox]
 
-ELECTRICAL_TYPES = ("input", "output", "bidirectional", "tri_state", "passive", "free", "unspecified",
-                    "power_in", "power_out", "open_collector", "open_emitter", "no_connect")
-PIN_SHAPES = ("line", "inverted", "clock", "inverted_clock", "input_low", "clock_low", "output_low",
-              "edge_clock_high", "non_logic")
+ELECTRICAL_TYPES = (
+    "input",
+    "output",
+    "bidirectional",
+    "tri_state",
+    "passive",
+    "free",
+    "unspecified",
+    "power_in",
+    "power_out",
+    "open_collector",
+    "open_emitter",
+    "no_connect",
+)
+PIN_SHAPES = (
+    "line",
+    "inverted",
+    "clock",
+    "inverted_clock",
+    "input_low",
+    "clock_low",
+    "output_low",
+    "edge_clock_high",
+    "non_logic",
+)
 
 
 @dataclass
 class Pin:
     number: str
     name: str
-    position: Point                  # the connection point (KiCad's pin "at")
-    angle: int                       # 0, 90, 180, 270: direction from the connection point to the body
+    position: Point  # the connection point (KiCad's pin "at")
+    angle: int  # 0, 90, 180, 270: direction from the connection point to the body
     length: float
     electrical: str = "passive"
     shape: str = "line"
@@ -157,20 +178,20 @@ class Field:
 class Implementation:
     """A model linked to the symbol (Altium implementation): footprint, simulation, 3D, signal integrity."""
 
-    kind: str                        # Altium MODELTYPE: PCBLIB, SIM, PCB3DLIB, SI
-    name: str                        # model name (for PCBLIB: the footprint name)
-    library: str = ""                # library file named by the link, if any
+    kind: str  # Altium MODELTYPE: PCBLIB, SIM, PCB3DLIB, SI
+    name: str  # model name (for PCBLIB: the footprint name)
+    library: str = ""  # library file named by the link, if any
     description: str = ""
-    current: bool = False            # the default footprint among several
+    current: bool = False  # the default footprint among several
     parameters: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
 class Symbol:
-    name: str                        # Altium LibReference
+    name: str  # Altium LibReference
     description: str = ""
     unit_count: int = 1
-    body_styles: int = 1             # 2: a De Morgan alternate exists
+    body_styles: int = 1  # 2: a De Morgan alternate exists
     fields: list[Field] = field(default_factory=list)
     pins: list[Pin] = field(default_factory=list)
     graphics: list[Graphic] = field(default_factory=list)

@@ -14,6 +14,7 @@ VERSION_TABLE = "altium2kicad_alembic_version"  # beside Airflow's own alembic_v
 
 def alembic_config(url: str):
     from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -24,6 +25,7 @@ def alembic_config(url: str):
 def upgrade(url: str) -> None:
     """Applies pending migrations (a no-op when the schema is current)."""
     from alembic import command
+
     command.upgrade(alembic_config(url), "head")
 
 
@@ -34,12 +36,14 @@ def engine(url: str) -> Engine:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     eng = create_engine(url, pool_pre_ping=True)
     if eng.dialect.name == "sqlite":
+
         @event.listens_for(eng, "connect")
         def _pragmas(conn, _record):  # parallel task processes share one file
             cur = conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+
     upgrade(url)
     return eng
 

@@ -50,7 +50,9 @@ class ConvertedItem(Base):
     """One report.json row of a conversion phase ('test' or 'full')."""
 
     __tablename__ = "converted_item"
-    __table_args__ = (UniqueConstraint("run_id", "phase", "library", "item", "kind", name="uq_converted_item"),)
+    __table_args__ = (
+        UniqueConstraint("run_id", "phase", "library", "item", "kind", name="uq_converted_item"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(String(250), index=True)
@@ -70,7 +72,7 @@ class MappingRulesVersion(Base):
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[str] = mapped_column(Text)
-    origin: Mapped[str] = mapped_column(Text)        # generated from <source> / edited file <path>
+    origin: Mapped[str] = mapped_column(Text)  # generated from <source> / edited file <path>
     run_id: Mapped[str] = mapped_column(String(250))
     created_by: Mapped[str] = mapped_column(String(250))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

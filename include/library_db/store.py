@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from .database import session as open_session
-from .models import (AuditEntry, ConvertedItem, GateResult, MappingRulesVersion, MigrationRun,
-                     ProgressMetric, SourceItem)
+from .models import (
+    AuditEntry,
+    ConvertedItem,
+    GateResult,
+    MappingRulesVersion,
+    MigrationRun,
+    ProgressMetric,
+    SourceItem,
+)
 
 BATCH = 500
 
@@ -34,10 +41,13 @@ def upsert(session: Session, model, rows: Sequence[dict], keys: Sequence[str]) -
         return
     columns = [c for c in rows[0] if c not in keys]
     for start in range(0, len(rows), BATCH):
-        stmt = _insert(session, model.__table__).values(list(rows[start:start + BATCH]))
+        stmt = _insert(session, model.__table__).values(list(rows[start : start + BATCH]))
         update = {c: stmt.excluded[c] for c in columns}
-        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=update) if update \
+        stmt = (
+            stmt.on_conflict_do_update(index_elements=list(keys), set_=update)
+            if update
             else stmt.on_conflict_do_nothing(index_elements=list(keys))
+        )
         session.execute(stmt)
 
 
@@ -51,12 +61,28 @@ class LibraryStore:
         return open_session(self.url)
 
     # -- runs ------------------------------------------------------------------------------
-    def start_run(self, run_id: str, dag_id: str, source: str, environment: str, level: str,
-                  work_dir: str) -> None:
+    def start_run(
+        self, run_id: str, dag_id: str, source: str, environment: str, level: str, work_dir: str
+    ) -> None:
         with self._session() as s, s.begin():
-            upsert(s, MigrationRun, [dict(run_id=run_id, dag_id=dag_id, source=source, environment=environment,
-                                          validation_level=level, status="running", work_dir=work_dir,
-                                          report_path="", deployed_version="")], ["run_id"])
+            upsert(
+                s,
+                MigrationRun,
+                [
+                    dict(
+                        run_id=run_id,
+                        dag_id=dag_id,
+                        source=source,
+                        environment=environment,
+                        validation_level=level,
+                        status="running",
+                        work_dir=work_dir,
+                        report_path="",
+                        deployed_version="",
+                    )
+                ],
+                ["run_id"],
+            )
 
     def update_run(self, run_id: str, **values) -> None:
         with self._session() as s, s.begin():
@@ -74,11 +100,20 @@ class LibraryStore:
     def put_source_items(self, run_id: str, rows: Iterable[dict]) -> int:
         """The run's whole inventory: replaces what an earlier attempt stored (items gone from the
         source do not linger)."""
-        data = [dict(run_id=run_id, library=r["library"], item=r["item"], kind=r["kind"],
-                     facts=r.get("facts", {})) for r in rows]
+        data = [
+            dict(
+                run_id=run_id, library=r["library"], item=r["item"], kind=r["kind"], facts=r.get("facts", {})
+            )
+            for r in rows
+        ]
         with self._session() as s, s.begin():
             s.execute(delete(SourceItem).where(SourceItem.run_id == run_id))
-            upsert(s, SourceItem, _dedupe(data, ("library", "item", "kind")), ["run_id", "library", "item", "kind"])
+            upsert(
+                s,
+                SourceItem,
+                _dedupe(data, ("library", "item", "kind")),
+                ["run_id", "library", "item", "kind"],
+            )
         return len(data)
 
     def source_items(self, run_id: str, kind: str | None = None) -> list[SourceItem]:
@@ -92,16 +127,35 @@ class LibraryStore:
         """report.json rows (source, item, kind, target, status, messages) of one phase; they replace
         the rows an earlier attempt stored for the same libraries (an item no longer converted does
         not linger)."""
-        data = [dict(run_id=run_id, phase=phase, library=r["source"], item=r["item"], kind=r["kind"],
-                     target=r.get("target", ""), status=r["status"], messages=list(r.get("messages", [])))
-                for r in rows]
+        data = [
+            dict(
+                run_id=run_id,
+                phase=phase,
+                library=r["source"],
+                item=r["item"],
+                kind=r["kind"],
+                target=r.get("target", ""),
+                status=r["status"],
+                messages=list(r.get("messages", [])),
+            )
+            for r in rows
+        ]
         with self._session() as s, s.begin():
             libraries = sorted({d["library"] for d in data})
             for start in range(0, len(libraries), BATCH):
-                s.execute(delete(ConvertedItem).where(ConvertedItem.run_id == run_id, ConvertedItem.phase == phase,
-                                                      ConvertedItem.library.in_(libraries[start:start + BATCH])))
-            upsert(s, ConvertedItem, _dedupe(data, ("library", "item", "kind")),
-                   ["run_id", "phase", "library", "item", "kind"])
+                s.execute(
+                    delete(ConvertedItem).where(
+                        ConvertedItem.run_id == run_id,
+                        ConvertedItem.phase == phase,
+                        ConvertedItem.library.in_(libraries[start : start + BATCH]),
+                    )
+                )
+            upsert(
+                s,
+                ConvertedItem,
+                _dedupe(data, ("library", "item", "kind")),
+                ["run_id", "phase", "library", "item", "kind"],
+            )
         return len(data)
 
     def converted_items(self, run_id: str, phase: str = "full") -> list[ConvertedItem]:
@@ -111,8 +165,11 @@ class LibraryStore:
 
     def status_counts(self, run_id: str, phase: str = "full") -> dict[str, int]:
         with self._session() as s:
-            q = (select(ConvertedItem.status, func.count()).where(ConvertedItem.run_id == run_id,
-                 ConvertedItem.phase == phase).group_by(ConvertedItem.status))
+            q = (
+                select(ConvertedItem.status, func.count())
+                .where(ConvertedItem.run_id == run_id, ConvertedItem.phase == phase)
+                .group_by(ConvertedItem.status)
+            )
             return {status: n for status, n in s.execute(q)}
 
     # -- mapping rules ------------------------------------------------------------------------
@@ -124,10 +181,24 @@ class LibraryStore:
             if found:
                 return found.version
             version = (s.scalar(select(func.max(MappingRulesVersion.version))) or 0) + 1
-            s.add(MappingRulesVersion(version=version, sha256=digest, content=content, origin=origin,
-                                      run_id=run_id, created_by=actor))
-            s.add(AuditEntry(actor=actor, action="mapping_rules_version", run_id=run_id,
-                             detail={"version": version, "origin": origin, "sha256": digest}))
+            s.add(
+                MappingRulesVersion(
+                    version=version,
+                    sha256=digest,
+                    content=content,
+                    origin=origin,
+                    run_id=run_id,
+                    created_by=actor,
+                )
+            )
+            s.add(
+                AuditEntry(
+                    actor=actor,
+                    action="mapping_rules_version",
+                    run_id=run_id,
+                    detail={"version": version, "origin": origin, "sha256": digest},
+                )
+            )
             return version
 
     def mapping_rules(self, version: int) -> MappingRulesVersion | None:
@@ -137,22 +208,32 @@ class LibraryStore:
     # -- gates, metrics, audit ---------------------------------------------------------------
     def put_gate(self, run_id: str, gate: str, level: str, success: bool, summary: dict) -> None:
         with self._session() as s, s.begin():
-            upsert(s, GateResult, [dict(run_id=run_id, gate=gate, level=level, success=success, summary=summary)],
-                   ["run_id", "gate"])
+            upsert(
+                s,
+                GateResult,
+                [dict(run_id=run_id, gate=gate, level=level, success=success, summary=summary)],
+                ["run_id", "gate"],
+            )
 
     def gates(self, run_id: str) -> list[GateResult]:
         with self._session() as s:
-            return list(s.scalars(select(GateResult).where(GateResult.run_id == run_id).order_by(GateResult.gate)))
+            return list(
+                s.scalars(select(GateResult).where(GateResult.run_id == run_id).order_by(GateResult.gate))
+            )
 
     def put_metrics(self, run_id: str, metrics: dict[str, tuple[float, str]]) -> None:
-        rows = [dict(run_id=run_id, name=name, value=float(value), unit=unit)
-                for name, (value, unit) in metrics.items()]
+        rows = [
+            dict(run_id=run_id, name=name, value=float(value), unit=unit)
+            for name, (value, unit) in metrics.items()
+        ]
         with self._session() as s, s.begin():
             upsert(s, ProgressMetric, rows, ["run_id", "name"])
 
     def metrics(self, run_id: str) -> dict[str, ProgressMetric]:
         with self._session() as s:
-            return {m.name: m for m in s.scalars(select(ProgressMetric).where(ProgressMetric.run_id == run_id))}
+            return {
+                m.name: m for m in s.scalars(select(ProgressMetric).where(ProgressMetric.run_id == run_id))
+            }
 
     def audit(self, run_id: str, actor: str, action: str, detail: dict | None = None) -> None:
         with self._session() as s, s.begin():
@@ -160,7 +241,9 @@ class LibraryStore:
 
     def audit_log(self, run_id: str) -> list[AuditEntry]:
         with self._session() as s:
-            return list(s.scalars(select(AuditEntry).where(AuditEntry.run_id == run_id).order_by(AuditEntry.id)))
+            return list(
+                s.scalars(select(AuditEntry).where(AuditEntry.run_id == run_id).order_by(AuditEntry.id))
+            )
 
 
 def _dedupe(rows: list[dict], keys: tuple[str, ...]) -> list[dict]:
@@ -172,4 +255,4 @@ def _dedupe(rows: list[dict], keys: tuple[str, ...]) -> list[dict]:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -40,6 +40,7 @@ def test_not_a_compound_file_is_a_failed_row_naming_the_file(tmp_path, capsys):
 
 def test_extensions_match_in_any_case_and_folders_recurse(tmp_path):
     from converters.convert import find_libraries
+
     (tmp_path / "a" / "b").mkdir(parents=True)
     for name in ("a/x.SCHLIB", "a/b/y.pcblib", "a/b/z.IntLib", "a/w.DbLib", "a/notes.txt"):
         (tmp_path / name).write_bytes(b"")
@@ -53,10 +54,14 @@ def test_installed_command_runs():
 
 
 @pytest.mark.kicad
-@pytest.mark.parametrize("version, symbol_format, footprint_format", [("8", 20231120, 20240108),
-                                                                     ("9", 20241209, 20241229)])
-def test_both_kicad_versions_load_in_kicad(tmp_path, kicad_validate, version, symbol_format, footprint_format):
+@pytest.mark.parametrize(
+    "version, symbol_format, footprint_format", [("8", 20231120, 20240108), ("9", 20241209, 20241229)]
+)
+def test_both_kicad_versions_load_in_kicad(
+    tmp_path, kicad_validate, version, symbol_format, footprint_format
+):
     from converters.fixtures.sample_library import write_sample_library
+
     write_sample_library(tmp_path / "src")
     out = tmp_path / "out"
     assert main(["convert", str(tmp_path / "src"), "-o", str(out), "-q", "--kicad-version", version]) == 0
@@ -64,20 +69,25 @@ def test_both_kicad_versions_load_in_kicad(tmp_path, kicad_validate, version, sy
     footprints = sorted((out / "footprints").glob("*.pretty"))
     assert symbols and footprints
     assert f"(version {symbol_format})" in symbols[0].read_text(encoding="utf-8")
-    assert f"(version {footprint_format})" in next(footprints[0].glob("*.kicad_mod")).read_text(encoding="utf-8")
-    done = subprocess.run([str(kicad_validate), *map(str, symbols + footprints)], capture_output=True, text=True)
+    assert f"(version {footprint_format})" in next(footprints[0].glob("*.kicad_mod")).read_text(
+        encoding="utf-8"
+    )
+    done = subprocess.run(
+        [str(kicad_validate), *map(str, symbols + footprints)], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("OK ") == len(symbols) + len(footprints)
 
 
 def test_rerun_into_the_same_folder_leaves_no_stale_footprints(tmp_path):
     from converters.fixtures.sample_library import write_sample_library
+
     write_sample_library(tmp_path / "src")
     out = tmp_path / "out"
     pretty = out / "footprints" / "Sample.pretty"
     assert main(["convert", str(tmp_path / "src" / "Sample.PcbLib"), "-o", str(out), "-q"]) == 0
     first = sorted(p.name for p in pretty.iterdir())
-    (pretty / "Renamed-in-the-source.kicad_mod").write_text("(footprint \"Renamed-in-the-source\")")
+    (pretty / "Renamed-in-the-source.kicad_mod").write_text('(footprint "Renamed-in-the-source")')
     (out / "3dmodels" / "Sample.3dshapes" / "old.step").write_text("ISO-10303-21;")
     assert main(["convert", str(tmp_path / "src" / "Sample.PcbLib"), "-o", str(out), "-q"]) == 0
     assert sorted(p.name for p in pretty.iterdir()) == first

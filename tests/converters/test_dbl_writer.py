@@ -15,15 +15,34 @@ from .dblib_helpers import scratch_postgres
 
 
 def _database(rows=None) -> PartsDatabase:
-    rows = rows if rows is not None else [
-        {"Part Number": "R1", "Value": "1k", "Key": "R1", "Symbols": "Res:R", "Footprints": "Fp:0603;Fp:0805"},
-        {"Part Number": "R2", "Value": None, "Key": "R2", "Symbols": None, "Footprints": None},
-    ]
-    lib = PartsLibrary("Resistors", "Resistors", ["Part Number", "Value", "Key", "Symbols", "Footprints"], rows,
-                       "Key", "Symbols", "Footprints",
-                       [PartField("Part Number", "Part Number", visible_in_chooser=True),
-                        PartField("Value", "Value", visible_on_add=True)],
-                       description_column="Value")
+    rows = (
+        rows
+        if rows is not None
+        else [
+            {
+                "Part Number": "R1",
+                "Value": "1k",
+                "Key": "R1",
+                "Symbols": "Res:R",
+                "Footprints": "Fp:0603;Fp:0805",
+            },
+            {"Part Number": "R2", "Value": None, "Key": "R2", "Symbols": None, "Footprints": None},
+        ]
+    )
+    lib = PartsLibrary(
+        "Resistors",
+        "Resistors",
+        ["Part Number", "Value", "Key", "Symbols", "Footprints"],
+        rows,
+        "Key",
+        "Symbols",
+        "Footprints",
+        [
+            PartField("Part Number", "Part Number", visible_in_chooser=True),
+            PartField("Value", "Value", visible_on_add=True),
+        ],
+        description_column="Value",
+    )
     return PartsDatabase("Parts", "test", [lib])
 
 
@@ -34,12 +53,28 @@ def test_kicad_dbl_has_what_database_lib_settings_reads():
     assert doc["source"]["connection_string"] == "Driver={SQLite3};Database=${CWD}/Parts.sqlite"
     assert isinstance(doc["source"]["timeout_seconds"], int)
     (lib,) = doc["libraries"]
-    assert (lib["name"], lib["table"], lib["key"], lib["symbols"], lib["footprints"]) == \
-        ("Resistors", "Resistors", "Key", "Symbols", "Footprints")
-    assert lib["fields"][1] == {"column": "Value", "name": "Value", "visible_on_add": True,
-                                "visible_in_chooser": False, "show_name": False, "inherit_properties": False}
-    assert set(lib["properties"]) == {"description", "footprint_filters", "keywords", "exclude_from_bom",
-                                      "exclude_from_board"}
+    assert (lib["name"], lib["table"], lib["key"], lib["symbols"], lib["footprints"]) == (
+        "Resistors",
+        "Resistors",
+        "Key",
+        "Symbols",
+        "Footprints",
+    )
+    assert lib["fields"][1] == {
+        "column": "Value",
+        "name": "Value",
+        "visible_on_add": True,
+        "visible_in_chooser": False,
+        "show_name": False,
+        "inherit_properties": False,
+    }
+    assert set(lib["properties"]) == {
+        "description",
+        "footprint_filters",
+        "keywords",
+        "exclude_from_bom",
+        "exclude_from_board",
+    }
     assert lib["properties"]["description"] == "Value"
 
 
@@ -47,20 +82,32 @@ def test_same_database_same_bytes():
     assert kicad_dbl_text(_database(), "x") == kicad_dbl_text(_database(), "x")
 
 
-@pytest.mark.parametrize("url,expected", [
-    ("postgresql+psycopg2://kicad:pw@db.local:5433/parts",
-     "Driver={PostgreSQL Unicode};Server=db.local;Port=5433;Database=parts;Uid=kicad;Pwd=pw"),
-    ("mysql+pymysql://me@localhost/lib", "Driver={MySQL ODBC 8.0 Unicode Driver};Server=localhost;Database=lib;Uid=me"),
-    ("mssql+pymssql://sa:p;w@srv:1433/parts",
-     "Driver={ODBC Driver 18 for SQL Server};Server=srv,1433;Database=parts;Uid=sa;Pwd={p;w}"),
-])
+@pytest.mark.parametrize(
+    "url,expected",
+    [
+        (
+            "postgresql+psycopg2://kicad:pw@db.local:5433/parts",
+            "Driver={PostgreSQL Unicode};Server=db.local;Port=5433;Database=parts;Uid=kicad;Pwd=pw",
+        ),
+        (
+            "mysql+pymysql://me@localhost/lib",
+            "Driver={MySQL ODBC 8.0 Unicode Driver};Server=localhost;Database=lib;Uid=me",
+        ),
+        (
+            "mssql+pymssql://sa:p;w@srv:1433/parts",
+            "Driver={ODBC Driver 18 for SQL Server};Server=srv,1433;Database=parts;Uid=sa;Pwd={p;w}",
+        ),
+    ],
+)
 def test_odbc_strings_for_servers(url, expected):
     assert odbc_connection_string(url) == expected
 
 
 def test_sqlite_beside_the_dbl_is_relative(tmp_path):
-    assert odbc_connection_string(f"sqlite:///{tmp_path}/p.sqlite", tmp_path) == \
-        "Driver={SQLite3};Database=${CWD}/p.sqlite"
+    assert (
+        odbc_connection_string(f"sqlite:///{tmp_path}/p.sqlite", tmp_path)
+        == "Driver={SQLite3};Database=${CWD}/p.sqlite"
+    )
     elsewhere = odbc_connection_string(f"sqlite:///{tmp_path}/p.sqlite", tmp_path / "sub")
     assert elsewhere == f"Driver={{SQLite3}};Database={tmp_path}/p.sqlite"
 
@@ -72,8 +119,10 @@ def test_sqlite_file_replaced_never_duplicated(tmp_path):
     write_sqlite_file(_database(), path)
     assert path.read_bytes() == first
     db = sqlite3.connect(path)
-    assert db.execute('SELECT "Key", "Footprints" FROM "Resistors" ORDER BY 1').fetchall() == \
-        [("R1", "Fp:0603;Fp:0805"), ("R2", None)]
+    assert db.execute('SELECT "Key", "Footprints" FROM "Resistors" ORDER BY 1').fetchall() == [
+        ("R1", "Fp:0603;Fp:0805"),
+        ("R2", None),
+    ]
     pk = [r[1] for r in db.execute('PRAGMA table_info("Resistors")') if r[5]]
     assert pk == ["Key"]
     assert not (tmp_path / "Parts.sqlite.tmp").exists()
@@ -88,6 +137,7 @@ def test_duplicate_keys_are_refused(tmp_path):
 
 def test_postgres_tables_replaced(tmp_path):
     from sqlalchemy import create_engine, text
+
     with scratch_postgres() as url:
         write_tables(_database(), url)
         write_tables(_database(), url)

@@ -6,8 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from converters.altium.dblib import (DbLibError, DbLibTable, FieldMap, mask_connection_string,
-                                     parse_connection_string, parse_dblib, parse_ini, read_dblib)
+from converters.altium.dblib import (
+    DbLibError,
+    DbLibTable,
+    FieldMap,
+    mask_connection_string,
+    parse_connection_string,
+    parse_dblib,
+    parse_ini,
+    read_dblib,
+)
 from converters.altium.paths import resolve_path, split_windows_path
 from converters.fixtures.dblib_writer import ACCESS_CONNECTION, standard_field_maps, write_dblib
 
@@ -57,18 +65,23 @@ def test_ini_keys_keep_case_and_lookups_ignore_it():
 
 
 def test_connection_string_braces_and_quotes():
-    pairs = parse_connection_string('Provider=MSDASQL;Driver={SQL Server; Native};Extended Properties="Excel 12.0;HDR=YES";Pwd=se;cr')
+    pairs = parse_connection_string(
+        'Provider=MSDASQL;Driver={SQL Server; Native};Extended Properties="Excel 12.0;HDR=YES";Pwd=se;cr'
+    )
     assert pairs["Driver"] == "SQL Server; Native"
     assert pairs["Extended Properties"] == "Excel 12.0;HDR=YES"
     assert pairs["Pwd"] == "se"
 
 
-@pytest.mark.parametrize("raw,hidden", [
-    ("Provider=SQLOLEDB;Data Source=srv;User ID=sa;Password=Secret1;Initial Catalog=parts", "Secret1"),
-    ("DSN=parts;UID=me;PWD={a;b}", "a;b"),
-    ("Provider=Microsoft.ACE.OLEDB.12.0;Jet OLEDB:Database Password=zz9;Data Source=x.mdb", "zz9"),
-    ("postgresql://user:hunter2@db.example/parts", "hunter2"),
-])
+@pytest.mark.parametrize(
+    "raw,hidden",
+    [
+        ("Provider=SQLOLEDB;Data Source=srv;User ID=sa;Password=Secret1;Initial Catalog=parts", "Secret1"),
+        ("DSN=parts;UID=me;PWD={a;b}", "a;b"),
+        ("Provider=Microsoft.ACE.OLEDB.12.0;Jet OLEDB:Database Password=zz9;Data Source=x.mdb", "zz9"),
+        ("postgresql://user:hunter2@db.example/parts", "hunter2"),
+    ],
+)
 def test_passwords_are_masked(raw, hidden):
     masked = mask_connection_string(raw)
     assert hidden not in masked and "***" in masked
@@ -76,9 +89,17 @@ def test_passwords_are_masked(raw, hidden):
 
 def test_writer_and_reader_round_trip(tmp_path):
     maps = standard_field_maps("Caps", footprints=3, parameters={"Value": True, "Voltage": False})
-    tables = [DbLibTable("Caps"), DbLibTable("Sheet1$", enabled=False, user_where=True, where_text="[A]='{A}'")]
-    path = write_dblib(tmp_path / "Caps.SVNDbLib", ACCESS_CONNECTION.format(path="C:\\db\\caps.mdb"),
-                       tables, maps, database_path="caps.mdb")
+    tables = [
+        DbLibTable("Caps"),
+        DbLibTable("Sheet1$", enabled=False, user_where=True, where_text="[A]='{A}'"),
+    ]
+    path = write_dblib(
+        tmp_path / "Caps.SVNDbLib",
+        ACCESS_CONNECTION.format(path="C:\\db\\caps.mdb"),
+        tables,
+        maps,
+        database_path="caps.mdb",
+    )
     assert b"\r\n" in path.read_bytes()
     lib = read_dblib(path)
     assert lib.tables == tables
@@ -116,6 +137,7 @@ def test_field_map_roles():
 
 # -- paths -------------------------------------------------------------------------------------
 
+
 def test_windows_paths_split():
     assert split_windows_path("C:\\A\\b\\.\\c.mdb") == (True, ["A", "b", "c.mdb"])
     assert split_windows_path("database\\x.SchLib") == (False, ["database", "x.SchLib"])
@@ -129,7 +151,9 @@ def test_resolver_matches_case_and_moved_checkouts(tmp_path):
     base = tmp_path / "Libs"
     assert resolve_path("database\\symbols\\ind.schlib", [base]) == target
     assert resolve_path("D:\\Old\\Place\\Libs\\DATABASE\\symbols\\IND.Schlib", [base]) == target
-    assert resolve_path(str(target).upper().replace(str(tmp_path).upper(), str(tmp_path)), [Path("/")]) == target
+    assert (
+        resolve_path(str(target).upper().replace(str(tmp_path).upper(), str(tmp_path)), [Path("/")]) == target
+    )
     assert resolve_path("database\\symbols\\missing.SchLib", [base]) is None
     assert resolve_path("", [base]) is None
 

@@ -122,15 +122,20 @@ def test_parts_with_existing_sources_resolve_to_written_items(converted, corpus_
         for row in rows:
             sym_file = _find(corpus_files, row.get("Library Path"))
             ref = (row.get("Library Ref") or "").lower()
-            ok = bool(sym_file) and ref in symbol_cache.setdefault(sym_file, _schlib_symbols(sym_file)) \
-                if sym_file else False
+            ok = (
+                bool(sym_file) and ref in symbol_cache.setdefault(sym_file, _schlib_symbols(sym_file))
+                if sym_file
+                else False
+            )
             wanted_footprints = []
             for n in ("", " 2", " 3"):
                 fp_ref = row.get(f"Footprint Ref{n}")
                 if not fp_ref:
                     continue
                 fp_file = _find(corpus_files, row.get(f"Footprint Path{n}"))
-                if fp_file is None or fp_ref.lower() not in footprint_cache.setdefault(fp_file, _pcblib_footprints(fp_file)):
+                if fp_file is None or fp_ref.lower() not in footprint_cache.setdefault(
+                    fp_file, _pcblib_footprints(fp_file)
+                ):
                     ok = False
                 wanted_footprints.append(fp_ref)
             if not ok:
@@ -147,8 +152,10 @@ def test_parts_with_existing_sources_resolve_to_written_items(converted, corpus_
             for target in targets:
                 nickname, item = target.split(":", 1)
                 mods = list((out / "footprints" / f"{nickname}.pretty").glob("*.kicad_mod"))
-                names = {re.search(r'\(footprint "((?:[^"\\]|\\.)*)"', m.read_text(encoding="utf-8")).group(1)
-                         for m in mods}
+                names = {
+                    re.search(r'\(footprint "((?:[^"\\]|\\.)*)"', m.read_text(encoding="utf-8")).group(1)
+                    for m in mods
+                }
                 assert item in names, (row[lib["key"]], target)
     # 100 parts have every source item; the rest name files missing from the corpus
     # (RES_Default, CAP_Default, IND, ...) or footprints a library does not hold.
@@ -159,7 +166,9 @@ def test_sym_lib_table_lists_each_database_library(converted):
     _, out = converted
     table = (out / "sym-lib-table").read_text(encoding="utf-8")
     for dbl_path in (out / "database").glob("*.kicad_dbl"):
-        entry = re.search(r'\(name "%s"\)\s*\(type "([^"]+)"\)\s*\(uri "([^"]+)"\)' % re.escape(dbl_path.stem), table)
+        entry = re.search(
+            r'\(name "%s"\)\s*\(type "([^"]+)"\)\s*\(uri "([^"]+)"\)' % re.escape(dbl_path.stem), table
+        )
         assert entry and entry.group(1) == "Database" and Path(entry.group(2)) == dbl_path.resolve()
 
 

@@ -30,8 +30,10 @@ def _driver_installed(name: str) -> bool:
 
 def _require(name: str) -> None:
     if not _driver_installed(name):
-        pytest.fail(f"ODBC driver '{name}' is not registered with unixODBC (./run setup installs it): "
-                    f"drivers: {pyodbc.drivers()}")
+        pytest.fail(
+            f"ODBC driver '{name}' is not registered with unixODBC (./run setup installs it): "
+            f"drivers: {pyodbc.drivers()}"
+        )
 
 
 def read_like_kicad(dbl_path: Path) -> dict[str, dict[str, dict[str, str | None]]]:
@@ -58,8 +60,9 @@ def read_like_kicad(dbl_path: Path) -> dict[str, dict[str, dict[str, str | None]
             for key in keys:
                 cursor = conn.cursor()
                 cursor.setinputsizes([(pyodbc.SQL_VARCHAR, 255, 0)])
-                result = cursor.execute(f"SELECT {select} FROM {q(lib['table'])} WHERE {q(lib['key'])} = ?",
-                                        key).fetchall()
+                result = cursor.execute(
+                    f"SELECT {select} FROM {q(lib['table'])} WHERE {q(lib['key'])} = ?", key
+                ).fetchall()
                 assert len(result) == 1, f"key {key!r} of {lib['table']} gives {len(result)} rows"
                 rows[key] = dict(zip([d[0] for d in cursor.description], result[0]))
             found[lib["name"]] = rows
@@ -123,10 +126,15 @@ def test_postgres_output_through_psqlodbc(shared, tmp_path):
         parts = read_like_kicad(dbl_path)
         assert len(parts["Resistors"]) == 213
         from sqlalchemy import create_engine, text
+
         engine = create_engine(url)
         with engine.connect() as conn:
-            tables = [r[0] for r in conn.execute(text(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"))]
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    text("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+                )
+            ]
             assert tables == ["Resistor_Library_Resistors"]
             assert conn.execute(text('SELECT COUNT(*) FROM "Resistor_Library_Resistors"')).scalar() == 213
         engine.dispose()

@@ -16,39 +16,109 @@ import pytest
 
 from converters.altium.dblib import DbLibTable
 from converters.cli import main
-from converters.fixtures.dblib_writer import (ACCESS_CONNECTION, CSV_CONNECTION, EXCEL_CONNECTION,
-                                              standard_field_maps, write_dblib)
+from converters.fixtures.dblib_writer import (
+    ACCESS_CONNECTION,
+    CSV_CONNECTION,
+    EXCEL_CONNECTION,
+    standard_field_maps,
+    write_dblib,
+)
 from converters.fixtures.pcblib_writer import Footprint, Pad, write_pcblib
 from converters.fixtures.schlib_writer import Pin, Rectangle, Symbol, write_schlib
 
 from .dblib_helpers import scratch_postgres
 
-COLUMNS = ["Part Number", "Library Path", "Library Ref", "Footprint Path", "Footprint Ref",
-           "Footprint Path 2", "Footprint Ref 2", "Value", "Description"]
+COLUMNS = [
+    "Part Number",
+    "Library Path",
+    "Library Ref",
+    "Footprint Path",
+    "Footprint Ref",
+    "Footprint Path 2",
+    "Footprint Ref 2",
+    "Value",
+    "Description",
+]
 PARTS = [
-    ["RC0603-1K", "symbols\\PASSIVES.schlib", "RES", "FOOTPRINTS\\chip.PcbLib", "0603",
-     "footprints\\Chip.pcblib", "0805", "1k", "Resistor 1k 0603"],
-    ["RC0603-10K", "Symbols\\Passives.SchLib", "res", "footprints\\Chip.PcbLib", "0603", "", "", "10k", "Resistor 10k"],
-    ["CC0603-100N", "symbols\\passives.SCHLIB", "CAP", "footprints\\chip.pcblib", "0603", "", "", "100n", "Cap 100n"],
-    ["MISSING-SYM", "symbols\\Gone.SchLib", "X", "footprints\\chip.pcblib", "0805", "", "", "", "no symbol file"],
-    ["NO-FP", "symbols\\Passives.SchLib", "CAP", "footprints\\chip.pcblib", "1206", "", "", "1u", "footprint absent"],
+    [
+        "RC0603-1K",
+        "symbols\\PASSIVES.schlib",
+        "RES",
+        "FOOTPRINTS\\chip.PcbLib",
+        "0603",
+        "footprints\\Chip.pcblib",
+        "0805",
+        "1k",
+        "Resistor 1k 0603",
+    ],
+    [
+        "RC0603-10K",
+        "Symbols\\Passives.SchLib",
+        "res",
+        "footprints\\Chip.PcbLib",
+        "0603",
+        "",
+        "",
+        "10k",
+        "Resistor 10k",
+    ],
+    [
+        "CC0603-100N",
+        "symbols\\passives.SCHLIB",
+        "CAP",
+        "footprints\\chip.pcblib",
+        "0603",
+        "",
+        "",
+        "100n",
+        "Cap 100n",
+    ],
+    [
+        "MISSING-SYM",
+        "symbols\\Gone.SchLib",
+        "X",
+        "footprints\\chip.pcblib",
+        "0805",
+        "",
+        "",
+        "",
+        "no symbol file",
+    ],
+    [
+        "NO-FP",
+        "symbols\\Passives.SchLib",
+        "CAP",
+        "footprints\\chip.pcblib",
+        "1206",
+        "",
+        "",
+        "1u",
+        "footprint absent",
+    ],
 ]
 
 
 def _two_pin(name: str, designator: str) -> Symbol:
-    return Symbol(name, description=name, designator=designator,
-                  pins=[Pin("1", "1", -10, 0, orientation=2), Pin("2", "2", 10, 0, orientation=0)],
-                  graphics=[Rectangle(-10, -4, 10, 4)])
+    return Symbol(
+        name,
+        description=name,
+        designator=designator,
+        pins=[Pin("1", "1", -10, 0, orientation=2), Pin("2", "2", 10, 0, orientation=0)],
+        graphics=[Rectangle(-10, -4, 10, 4)],
+    )
 
 
 def _libraries(root: Path) -> None:
     (root / "Symbols").mkdir()
     (root / "Footprints").mkdir()
     write_schlib(root / "Symbols" / "Passives.SchLib", [_two_pin("RES", "R?"), _two_pin("CAP", "C?")])
-    write_pcblib(root / "Footprints" / "Chip.PcbLib", [
-        Footprint("0603", primitives=[Pad("1", -30, 0, 30, 35), Pad("2", 30, 0, 30, 35)]),
-        Footprint("0805", primitives=[Pad("1", -40, 0, 40, 50), Pad("2", 40, 0, 40, 50)]),
-    ])
+    write_pcblib(
+        root / "Footprints" / "Chip.PcbLib",
+        [
+            Footprint("0603", primitives=[Pad("1", -30, 0, 30, 35), Pad("2", 30, 0, 30, 35)]),
+            Footprint("0805", primitives=[Pad("1", -40, 0, 40, 50), Pad("2", 40, 0, 40, 50)]),
+        ],
+    )
 
 
 def _maps(table: str):
@@ -72,7 +142,7 @@ def _check_links(out: Path, rows: list[dict]) -> None:
     by_key = {r["Key"]: r for r in rows}
     assert by_key["RC0603-1K"]["Symbols"] == "Passives:RES"
     assert by_key["RC0603-1K"]["Footprints"] == "Chip:0603;Chip:0805"
-    assert by_key["RC0603-10K"]["Symbols"] == "Passives:RES"      # Library Ref in another case
+    assert by_key["RC0603-10K"]["Symbols"] == "Passives:RES"  # Library Ref in another case
     assert by_key["CC0603-100N"]["Footprints"] == "Chip:0603"
     assert by_key["MISSING-SYM"]["Symbols"] is None
     assert by_key["MISSING-SYM"]["Conversion Status"] == "failed"
@@ -80,8 +150,10 @@ def _check_links(out: Path, rows: list[dict]) -> None:
     assert by_key["NO-FP"]["Conversion Status"] == "warning" and "1206" in by_key["NO-FP"]["Conversion Notes"]
     symbols = (out / "symbols" / "Passives.kicad_sym").read_text()
     assert re.search(r'\(symbol "RES"', symbols) and re.search(r'\(symbol "CAP"', symbols)
-    assert {p.name for p in (out / "footprints" / "Chip.pretty").glob("*.kicad_mod")} == {"0603.kicad_mod",
-                                                                                       "0805.kicad_mod"}
+    assert {p.name for p in (out / "footprints" / "Chip.pretty").glob("*.kicad_mod")} == {
+        "0603.kicad_mod",
+        "0805.kicad_mod",
+    }
 
 
 def _report(out: Path) -> dict[str, str]:
@@ -91,6 +163,7 @@ def _report(out: Path) -> dict[str, str]:
 
 def test_excel_dblib(tmp_path):
     import openpyxl
+
     _libraries(tmp_path)
     book = openpyxl.Workbook()
     sheet = book.active
@@ -99,10 +172,15 @@ def test_excel_dblib(tmp_path):
     for part in PARTS:
         sheet.append([v or None for v in part])
     book.save(tmp_path / "Parts.xlsx")
-    dblib = write_dblib(tmp_path / "Excel Parts.DbLib", EXCEL_CONNECTION.format(path="C:\\Libs\\Parts.xlsx"),
-                        [DbLibTable("Passives$")], _maps("Passives$"), database_path="parts.XLSX")
+    dblib = write_dblib(
+        tmp_path / "Excel Parts.DbLib",
+        EXCEL_CONNECTION.format(path="C:\\Libs\\Parts.xlsx"),
+        [DbLibTable("Passives$")],
+        _maps("Passives$"),
+        database_path="parts.XLSX",
+    )
     out = tmp_path / "out"
-    assert _convert(dblib, "-o", out) == 1           # one part lost its symbol: some failed
+    assert _convert(dblib, "-o", out) == 1  # one part lost its symbol: some failed
     dbl, rows = _parts(out, "Excel_Parts")
     assert len(rows) == len(PARTS)
     assert dbl["libraries"][0]["name"] == "Passives"
@@ -110,8 +188,13 @@ def test_excel_dblib(tmp_path):
     assert fields["Value"]["visible_on_add"] and not fields["Part Number"]["visible_on_add"]
     assert dbl["libraries"][0]["properties"]["description"] == "Description"
     _check_links(out, rows)
-    assert _report(out) == {"RC0603-1K": "ok", "RC0603-10K": "ok", "CC0603-100N": "ok",
-                            "MISSING-SYM": "failed", "NO-FP": "warning"}
+    assert _report(out) == {
+        "RC0603-1K": "ok",
+        "RC0603-10K": "ok",
+        "CC0603-100N": "ok",
+        "MISSING-SYM": "failed",
+        "NO-FP": "warning",
+    }
 
 
 def test_csv_dblib_and_rerun_replaces(tmp_path):
@@ -121,8 +204,13 @@ def test_csv_dblib_and_rerun_replaces(tmp_path):
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         writer.writerows(PARTS)
-    dblib = write_dblib(tmp_path / "Csv.DbLib", CSV_CONNECTION.format(path="C:\\Libs\\tables"),
-                        [DbLibTable("Passives#csv")], _maps("Passives#csv"), database_path="Tables")
+    dblib = write_dblib(
+        tmp_path / "Csv.DbLib",
+        CSV_CONNECTION.format(path="C:\\Libs\\tables"),
+        [DbLibTable("Passives#csv")],
+        _maps("Passives#csv"),
+        database_path="Tables",
+    )
     out = tmp_path / "out"
     assert _convert(dblib, "-o", out) == 1
     first = (out / "database" / "Csv.sqlite").read_bytes()
@@ -137,12 +225,20 @@ def test_sqlite_dblib_with_disabled_and_missing_tables(tmp_path):
     _libraries(tmp_path)
     db = sqlite3.connect(tmp_path / "parts.db")
     db.execute("CREATE TABLE Passives (" + ", ".join(f'"{c}" TEXT' for c in COLUMNS) + ")")
-    db.executemany(f"INSERT INTO Passives VALUES ({', '.join('?' * len(COLUMNS))})", [[v or None for v in p] for p in PARTS])
+    db.executemany(
+        f"INSERT INTO Passives VALUES ({', '.join('?' * len(COLUMNS))})",
+        [[v or None for v in p] for p in PARTS],
+    )
     db.commit()
     db.close()
     tables = [DbLibTable("passives"), DbLibTable("Retired", enabled=False), DbLibTable("NotThere")]
-    dblib = write_dblib(tmp_path / "Sql.DbLib", "Provider=MSDASQL.1;DSN=parts", tables,
-                        _maps("passives") + _maps("NotThere"), database_path="PARTS.db")
+    dblib = write_dblib(
+        tmp_path / "Sql.DbLib",
+        "Provider=MSDASQL.1;DSN=parts",
+        tables,
+        _maps("passives") + _maps("NotThere"),
+        database_path="PARTS.db",
+    )
     out = tmp_path / "out"
     assert _convert(dblib, "-o", out) == 1
     _, rows = _parts(out, "Sql")
@@ -155,18 +251,27 @@ def test_sqlite_dblib_with_disabled_and_missing_tables(tmp_path):
 
 def test_postgres_dblib_in_and_out(tmp_path):
     from sqlalchemy import create_engine, text
+
     _libraries(tmp_path)
-    dblib = write_dblib(tmp_path / "Pg.DbLib", "Provider=SQLOLEDB;Data Source=sql01;User ID=sa;Password=pw0rd",
-                        [DbLibTable("Passives")], _maps("Passives"))
+    dblib = write_dblib(
+        tmp_path / "Pg.DbLib",
+        "Provider=SQLOLEDB;Data Source=sql01;User ID=sa;Password=pw0rd",
+        [DbLibTable("Passives")],
+        _maps("Passives"),
+    )
     with scratch_postgres() as source_url, scratch_postgres() as target_url:
         engine = create_engine(source_url)
         with engine.begin() as conn:
             conn.execute(text('CREATE TABLE "Passives" (' + ", ".join(f'"{c}" TEXT' for c in COLUMNS) + ")"))
-            conn.execute(text(f'INSERT INTO "Passives" VALUES ({", ".join(f":p{i}" for i in range(len(COLUMNS)))})'),
-                         [{f"p{i}": v or None for i, v in enumerate(p)} for p in PARTS])
+            conn.execute(
+                text(f'INSERT INTO "Passives" VALUES ({", ".join(f":p{i}" for i in range(len(COLUMNS)))})'),
+                [{f"p{i}": v or None for i, v in enumerate(p)} for p in PARTS],
+            )
         engine.dispose()
         out = tmp_path / "out"
-        assert _convert(dblib, "-o", out, "--database-url", source_url, "--output-database-url", target_url) == 1
+        assert (
+            _convert(dblib, "-o", out, "--database-url", source_url, "--output-database-url", target_url) == 1
+        )
         dbl = json.loads((out / "database" / "Pg.kicad_dbl").read_text())
         assert dbl["libraries"][0]["table"] == "Pg_Passives"
         assert "PostgreSQL Unicode" in dbl["source"]["connection_string"]
@@ -178,9 +283,12 @@ def test_postgres_dblib_in_and_out(tmp_path):
 
 
 def test_unreachable_database_exit_2_and_masked(tmp_path, capsys):
-    dblib = write_dblib(tmp_path / "Remote.DbLib",
-                        "Provider=SQLOLEDB.1;Password=TopSecret;User ID=sa;Initial Catalog=Parts;Data Source=sql01",
-                        [DbLibTable("Parts")], _maps("Parts"))
+    dblib = write_dblib(
+        tmp_path / "Remote.DbLib",
+        "Provider=SQLOLEDB.1;Password=TopSecret;User ID=sa;Initial Catalog=Parts;Data Source=sql01",
+        [DbLibTable("Parts")],
+        _maps("Parts"),
+    )
     assert _convert(dblib, "-o", tmp_path / "out") == 2
     err = capsys.readouterr().err
     assert "Remote.DbLib" in err and "Data Source=sql01" in err and "--database-url" in err
@@ -190,10 +298,19 @@ def test_unreachable_database_exit_2_and_masked(tmp_path, capsys):
 
 
 def test_unreachable_url_names_the_server(tmp_path, capsys):
-    dblib = write_dblib(tmp_path / "Remote.DbLib", "Provider=SQLOLEDB;Data Source=sql01", [DbLibTable("Parts")],
-                        _maps("Parts"))
-    code = _convert(dblib, "-o", tmp_path / "out",
-                    "--database-url", "postgresql+psycopg2://kicad:hunter2@127.0.0.1:5432/a2k_absent_db")
+    dblib = write_dblib(
+        tmp_path / "Remote.DbLib",
+        "Provider=SQLOLEDB;Data Source=sql01",
+        [DbLibTable("Parts")],
+        _maps("Parts"),
+    )
+    code = _convert(
+        dblib,
+        "-o",
+        tmp_path / "out",
+        "--database-url",
+        "postgresql+psycopg2://kicad:hunter2@127.0.0.1:5432/a2k_absent_db",
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "a2k_absent_db" in err and "hunter2" not in err and "Remote.DbLib" in err
@@ -201,13 +318,23 @@ def test_unreachable_url_names_the_server(tmp_path, capsys):
 
 def test_one_bad_dblib_does_not_cost_the_others(tmp_path):
     _libraries(tmp_path)
-    missing = write_dblib(tmp_path / "Missing.DbLib", ACCESS_CONNECTION.format(path="X:\\nowhere\\parts.mdb"),
-                          [DbLibTable("Parts")], _maps("Parts"), database_path="nowhere\\parts.mdb")
+    missing = write_dblib(
+        tmp_path / "Missing.DbLib",
+        ACCESS_CONNECTION.format(path="X:\\nowhere\\parts.mdb"),
+        [DbLibTable("Parts")],
+        _maps("Parts"),
+        database_path="nowhere\\parts.mdb",
+    )
     (tmp_path / "tables").mkdir()
     with (tmp_path / "tables" / "ok.csv").open("w", newline="") as handle:
         csv.writer(handle).writerows([COLUMNS] + PARTS[:3])
-    good = write_dblib(tmp_path / "Good.DbLib", CSV_CONNECTION.format(path="tables"), [DbLibTable("ok.csv")],
-                       _maps("ok.csv"), database_path="tables")
+    good = write_dblib(
+        tmp_path / "Good.DbLib",
+        CSV_CONNECTION.format(path="tables"),
+        [DbLibTable("ok.csv")],
+        _maps("ok.csv"),
+        database_path="tables",
+    )
     out = tmp_path / "out"
     assert _convert(missing, good, "-o", out) == 1
     assert _report(out) == {"RC0603-1K": "ok", "RC0603-10K": "ok", "CC0603-100N": "ok"}
@@ -230,8 +357,13 @@ def test_output_database_unwritable_fails_every_part(tmp_path, capsys):
     (tmp_path / "tables").mkdir()
     with (tmp_path / "tables" / "ok.csv").open("w", newline="") as handle:
         csv.writer(handle).writerows([COLUMNS] + PARTS[:2])
-    good = write_dblib(tmp_path / "Good.DbLib", CSV_CONNECTION.format(path="tables"), [DbLibTable("ok.csv")],
-                       _maps("ok.csv"), database_path="tables")
+    good = write_dblib(
+        tmp_path / "Good.DbLib",
+        CSV_CONNECTION.format(path="tables"),
+        [DbLibTable("ok.csv")],
+        _maps("ok.csv"),
+        database_path="tables",
+    )
     out = tmp_path / "out"
     url = "postgresql+psycopg2://postgres:s3cr3t@127.0.0.1:5432/a2k_absent_target"
     assert _convert(good, "-o", out, "--output-database-url", url) == 1  # its symbols/footprints converted
@@ -248,8 +380,13 @@ def test_svndblib_libraries_from_a_checkout(tmp_path):
     (tmp_path / "dblib").mkdir()
     with (tmp_path / "dblib" / "parts.csv").open("w", newline="") as handle:
         csv.writer(handle).writerows([COLUMNS] + PARTS[:3])
-    svn = write_dblib(tmp_path / "dblib" / "Vault.SVNDbLib", CSV_CONNECTION.format(path="parts.csv"),
-                      [DbLibTable("parts.csv")], _maps("parts.csv"), database_path="parts.csv")
+    svn = write_dblib(
+        tmp_path / "dblib" / "Vault.SVNDbLib",
+        CSV_CONNECTION.format(path="parts.csv"),
+        [DbLibTable("parts.csv")],
+        _maps("parts.csv"),
+        database_path="parts.csv",
+    )
     out = tmp_path / "out"
     assert _convert(svn, "-o", out) == 1
     report = json.loads((out / "report.json").read_text())
@@ -263,18 +400,25 @@ def test_svndblib_libraries_from_a_checkout(tmp_path):
 def test_sample_dblib_over_the_sample_library(tmp_path):
     from converters.fixtures.dblib_writer import SAMPLE_PARTS, write_sample_dblib
     from converters.fixtures.sample_library import write_sample_library
+
     write_sample_library(tmp_path)
     dblib = write_sample_dblib(tmp_path)
     out = tmp_path / "out"
-    assert _convert(dblib, "-o", out) == 1   # LEGACY-CAP-1206 names a library that is not there
+    assert _convert(dblib, "-o", out) == 1  # LEGACY-CAP-1206 names a library that is not there
     statuses = _report(out)
-    assert statuses == {"RC0603FR-0710KL": "ok", "RC0805FR-071KL": "ok", "CL10B104KB8NNNC": "ok",
-                        "CL21B105KBFNNNE": "ok", "LEGACY-CAP-1206": "failed"}
+    assert statuses == {
+        "RC0603FR-0710KL": "ok",
+        "RC0805FR-071KL": "ok",
+        "CL10B104KB8NNNC": "ok",
+        "CL21B105KBFNNNE": "ok",
+        "LEGACY-CAP-1206": "failed",
+    }
     dbl = json.loads((out / "database" / "SampleParts.kicad_dbl").read_text())
     assert [lib["name"] for lib in dbl["libraries"]] == list(SAMPLE_PARTS)
     db = sqlite3.connect(out / "database" / "SampleParts.sqlite")
-    assert db.execute('SELECT "Symbols", "Footprints" FROM "Resistors" WHERE "Key" = ?',
-                      ("RC0603FR-0710KL",)).fetchone() == ("Sample:RES", "Sample:R0603;Sample:R0805")
+    assert db.execute(
+        'SELECT "Symbols", "Footprints" FROM "Resistors" WHERE "Key" = ?', ("RC0603FR-0710KL",)
+    ).fetchone() == ("Sample:RES", "Sample:R0603;Sample:R0805")
 
 
 def test_nul_in_a_column_name_costs_only_that_name(tmp_path):
@@ -282,10 +426,16 @@ def test_nul_in_a_column_name_costs_only_that_name(tmp_path):
     and the parts are still written (before, the whole parts database failed)."""
     _libraries(tmp_path)
     header = ["Part Number", "Library Path", "Library Ref", "Val\x00ue"]
-    (tmp_path / "parts.csv").write_text(",".join(header) + "\nP1,symbols\\Passives.SchLib,RES,1k\n",
-                                        encoding="utf-8")
-    dblib = write_dblib(tmp_path / "Nul.DbLib", CSV_CONNECTION.format(path="C:\\Libs"),
-                        [DbLibTable("parts.csv")], [], database_path="parts.csv")
+    (tmp_path / "parts.csv").write_text(
+        ",".join(header) + "\nP1,symbols\\Passives.SchLib,RES,1k\n", encoding="utf-8"
+    )
+    dblib = write_dblib(
+        tmp_path / "Nul.DbLib",
+        CSV_CONNECTION.format(path="C:\\Libs"),
+        [DbLibTable("parts.csv")],
+        [],
+        database_path="parts.csv",
+    )
     out = tmp_path / "out"
     assert _convert(dblib, "-o", out) == 0
     _, rows = _parts(out, "Nul")

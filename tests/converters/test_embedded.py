@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 import zstandard
@@ -48,8 +47,9 @@ def test_checksum_matches_the_models_kicad_embedded(shared):
                 by_tail[len(raw) % 16] = (raw, stored)
     if not by_tail:
         pytest.skip("no embedded models in the reference conversions")
-    assert {tail: checksum(raw) for tail, (raw, _) in by_tail.items()} == \
-        {tail: stored for tail, (_, stored) in by_tail.items()}
+    assert {tail: checksum(raw) for tail, (raw, _) in by_tail.items()} == {
+        tail: stored for tail, (_, stored) in by_tail.items()
+    }
 
 
 def test_encoding_is_base64_zstd_in_76_character_lines():
@@ -63,8 +63,11 @@ def test_encoding_is_base64_zstd_in_76_character_lines():
 
 def _footprint_with_model(model: bytes) -> str:
     copper = {k: CopperShape(PadShape.RECT, (1.0, 1.0)) for k in ("top", "mid", "bottom")}
-    fp = Footprint("BOXED", pads=[Pad("1", (0.0, 0.0), 0.0, LayerRef(1, "Top Layer"), copper)],
-                   bodies=[ComponentBody(LayerRef(57), model_id="M", embedded=True, model_type=1)])
+    fp = Footprint(
+        "BOXED",
+        pads=[Pad("1", (0.0, 0.0), 0.0, LayerRef(1, "Top Layer"), copper)],
+        bodies=[ComponentBody(LayerRef(57), model_id="M", embedded=True, model_type=1)],
+    )
     link = ModelLink("kicad-embed://box.step")
     return FootprintWriter(LayerMap()).write(fp, "BOXED", [link], [embedded_file("box.step", model)]).text
 
@@ -75,8 +78,12 @@ def test_kicad_keeps_the_embedded_model(kicad_validate, shared, tmp_path):
     source = tmp_path / "in.pretty"
     source.mkdir()
     (source / "BOXED.kicad_mod").write_text(_footprint_with_model(model), encoding="utf-8")
-    result = subprocess.run([str(cli), "fp", "upgrade", "--force", str(source), "-o", str(tmp_path / "out.pretty")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(cli), "fp", "upgrade", "--force", str(source), "-o", str(tmp_path / "out.pretty")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0 and "Checksum error" not in result.stdout + result.stderr, result.stderr
     saved = (tmp_path / "out.pretty" / "BOXED.kicad_mod").read_text(encoding="utf-8")
     assert '(model "kicad-embed://box.step"' in saved and '(name "box.step")' in saved
@@ -97,11 +104,17 @@ def test_kicad_exports_the_embedded_model_to_step(kicad_validate, shared, tmp_pa
     """On a board, KiCad's STEP export unpacks the model under its checksum and includes it."""
     cli = shared / "tools/kicad/kicad-cli"
     model = step_box("BOX", 1.2, 3.4, 0.7)
-    footprint = _footprint_with_model(model).replace('(footprint "BOXED"', '(footprint "lib:BOXED" (at 10 10)', 1)
+    footprint = _footprint_with_model(model).replace(
+        '(footprint "BOXED"', '(footprint "lib:BOXED" (at 10 10)', 1
+    )
     board = tmp_path / "board.kicad_pcb"
     board.write_text(_BOARD.replace("FOOTPRINT", footprint), encoding="utf-8")
-    result = subprocess.run([str(cli), "pcb", "export", "step", str(board), "-o", str(tmp_path / "board.step")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(cli), "pcb", "export", "step", str(board), "-o", str(tmp_path / "board.step")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"PRODUCT('kicad_embedded_{checksum(model)}'" in (tmp_path / "board.step").read_text()
 
@@ -114,6 +127,10 @@ def test_kicad_rejects_a_wrong_checksum(kicad_validate, shared, tmp_path):
     source.mkdir()
     text = _footprint_with_model(model).replace(checksum(model), "0" * 32)
     (source / "BOXED.kicad_mod").write_text(text, encoding="utf-8")
-    result = subprocess.run([str(cli), "fp", "upgrade", "--force", str(source), "-o", str(tmp_path / "out.pretty")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(cli), "fp", "upgrade", "--force", str(source), "-o", str(tmp_path / "out.pretty")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "Checksum error" in result.stdout + result.stderr

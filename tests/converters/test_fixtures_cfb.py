@@ -8,8 +8,12 @@ import random
 import olefile
 import pytest
 
-from converters.fixtures.cfb_writer import (MINI_STREAM_CUTOFF, CompoundFileError, CompoundFileWriter,
-                                            write_compound_file)
+from converters.fixtures.cfb_writer import (
+    MINI_STREAM_CUTOFF,
+    CompoundFileError,
+    CompoundFileWriter,
+    write_compound_file,
+)
 
 
 def _read_all(data: bytes) -> tuple[olefile.OleFileIO, dict[str, bytes]]:

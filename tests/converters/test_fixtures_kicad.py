@@ -75,10 +75,14 @@ def test_kicad_imports_every_sample_footprint_with_its_pads(kicad_cli, sample, t
 
 def test_kicad_reads_the_intlib(kicad_cli, sample, tmp_path):
     sym = tmp_path / "int.kicad_sym"
-    assert _run(kicad_cli, "sym", "upgrade", "--force", str(sample[".IntLib"]), "-o", str(sym)).returncode == 0
+    assert (
+        _run(kicad_cli, "sym", "upgrade", "--force", str(sample[".IntLib"]), "-o", str(sym)).returncode == 0
+    )
     assert len(_symbols(sym.read_text())) == len(sample_symbols()) + 1
     pretty = tmp_path / "int.pretty"
-    assert _run(kicad_cli, "fp", "upgrade", "--force", str(sample[".IntLib"]), "-o", str(pretty)).returncode == 0
+    assert (
+        _run(kicad_cli, "fp", "upgrade", "--force", str(sample[".IntLib"]), "-o", str(pretty)).returncode == 0
+    )
     assert len(list(pretty.glob("*.kicad_mod"))) == len(sample_footprints())
 
 
@@ -130,10 +134,13 @@ def test_kicad_opencascade_loads_the_generated_step_box(kicad_cli, tmp_path):
 def test_kicad_loads_a_footprint_with_every_primitive_kind(kicad_cli, tmp_path):
     from converters.fixtures.pcblib_writer import write_pcblib
     from tests.converters.test_fixtures_pcblib import every_primitive
+
     path = write_pcblib(tmp_path / "all.PcbLib", [every_primitive()])
     out = tmp_path / "all.pretty"
     result = _run(kicad_cli, "fp", "upgrade", "--force", str(path), "-o", str(out))
-    assert result.returncode == 0 and "Unable" not in result.stdout + result.stderr, result.stdout + result.stderr
+    assert result.returncode == 0 and "Unable" not in result.stdout + result.stderr, (
+        result.stdout + result.stderr
+    )
     text = (out / "ALL.kicad_mod").read_text()
     assert "(fp_arc" in text and "(fp_line" in text
     # KiCad 9 ignores footprint WideStrings and shows the 8-bit string Altium also stores (a weakness)

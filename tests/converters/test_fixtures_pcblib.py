@@ -18,7 +18,7 @@ def _blocks(data: bytes, pos: int, count: int) -> tuple[list[bytes], int]:
     out = []
     for _ in range(count):
         (size,) = struct.unpack_from("<I", data, pos)
-        out.append(data[pos + 4:pos + 4 + size])
+        out.append(data[pos + 4 : pos + 4 + size])
         pos += 4 + size
     return out, pos
 
@@ -30,16 +30,22 @@ def test_library_streams(tmp_path):
     streams = {"/".join(p) for p in ole.listdir()}
     for footprint in footprints:
         assert {f"{footprint.name}/{s}" for s in ("Header", "Data", "Parameters", "WideStrings")} <= streams
-    assert {"FileHeader", "Library/Header", "Library/Data", "Library/Models/Header", "Library/Models/Data",
-            "Library/Models/0"} <= streams
+    assert {
+        "FileHeader",
+        "Library/Header",
+        "Library/Data",
+        "Library/Models/Header",
+        "Library/Models/Data",
+        "Library/Models/0",
+    } <= streams
 
     header = ole.openstream("FileHeader").read()
-    assert header[4:5 + 27] == b"\x1bPCB 6.0 Binary Library File"
+    assert header[4 : 5 + 27] == b"\x1bPCB 6.0 Binary Library File"
     assert struct.unpack_from("<d", header, 32)[0] == pytest.approx(5.01)
 
     data = ole.openstream("Library/Data").read()
     (size,) = struct.unpack_from("<I", data, 0)
-    props = parse_properties(data[4:4 + size])
+    props = parse_properties(data[4 : 4 + size])
     assert props.text("LAYER71NAME") == "Courtyard" and props.boolean("LAYER71MECHENABLED")
     assert props.text("KIND") == "Protel_Advanced_PCB_Library"
     (count,) = struct.unpack_from("<I", data, 4 + size)
@@ -70,8 +76,19 @@ def test_pad_record_has_six_subrecords_of_the_lengths_kicad_expects():
 
 
 def test_slot_hole_in_size_and_shape_subrecord():
-    pad = pcb.Pad("1", 0, 0, 60, 100, pcb.ROUND, pcb.MULTI_LAYER, hole=30, hole_shape=pcb.HOLE_SLOT,
-                  slot_length=70, slot_rotation=90)
+    pad = pcb.Pad(
+        "1",
+        0,
+        0,
+        60,
+        100,
+        pcb.ROUND,
+        pcb.MULTI_LAYER,
+        hole=30,
+        hole_shape=pcb.HOLE_SLOT,
+        slot_length=70,
+        slot_rotation=90,
+    )
     subs, _ = _blocks(pcb.pad_record(pad), 1, 6)
     assert struct.unpack_from("<i", subs[4], 45)[0] == 300000
     assert subs[5][262] == pcb.HOLE_SLOT
@@ -87,11 +104,14 @@ def test_text_uses_wide_strings_index():
     assert subs[0] == b"\x01T"
 
 
-@pytest.mark.parametrize("library, primitive", [
-    ("TRACK_WIDTHS", pcb.Track(-100, -85, 100, -85, width=50, layer=pcb.TOP)),
-    ("ARCS_TEST", pcb.Arc(0, 0, 100, 0.0, 360.0, width=10, layer=pcb.TOP)),
-    ("FILLS_TEST", pcb.Fill(-50, -25, 50, 25, layer=pcb.TOP)),
-])
+@pytest.mark.parametrize(
+    "library, primitive",
+    [
+        ("TRACK_WIDTHS", pcb.Track(-100, -85, 100, -85, width=50, layer=pcb.TOP)),
+        ("ARCS_TEST", pcb.Arc(0, 0, 100, 0.0, 360.0, width=10, layer=pcb.TOP)),
+        ("FILLS_TEST", pcb.Fill(-50, -25, 50, 25, layer=pcb.TOP)),
+    ],
+)
 def test_primitive_bytes_equal_those_altium_wrote(shared, library, primitive):
     """The first primitive of Altium-written one-feature libraries, rebuilt from its values."""
     path = shared / f"corpus/altiumsharp/TestData/Generated/Individual/PCB/{library}.PcbLib"
@@ -104,6 +124,7 @@ def test_primitive_bytes_equal_those_altium_wrote(shared, library, primitive):
 
 
 # --- our reader reads back what we wrote --------------------------------------------------------------
+
 
 def test_reader_reads_back_the_sample_footprints(tmp_path):
     pcblib = pytest.importorskip("converters.altium.pcblib", reason="the PcbLib reader is not written yet")
@@ -133,11 +154,22 @@ def test_reader_reads_back_the_sample_footprints(tmp_path):
 
 
 def every_primitive() -> pcb.Footprint:
-    return pcb.Footprint("ALL", "every primitive", 50, [
-        pcb.Pad("1", 0, 0, 40, 40), pcb.Track(0, 0, 100, 0, 8), pcb.Arc(50, 50, 20, 0, 90, 6),
-        pcb.Text(10, 20, "Ωhm", 40), pcb.Fill(-10, -10, 10, 20, pcb.TOP, 45.0),
-        pcb.Region([(0, 0), (100, 0), (100, 100), (0, 100)], pcb.TOP, holes=[[(40, 40), (60, 40), (60, 60)]]),
-        pcb.ComponentBody([(0, 0), (10, 0), (10, 10)], overall_height=25)])
+    return pcb.Footprint(
+        "ALL",
+        "every primitive",
+        50,
+        [
+            pcb.Pad("1", 0, 0, 40, 40),
+            pcb.Track(0, 0, 100, 0, 8),
+            pcb.Arc(50, 50, 20, 0, 90, 6),
+            pcb.Text(10, 20, "Ωhm", 40),
+            pcb.Fill(-10, -10, 10, 20, pcb.TOP, 45.0),
+            pcb.Region(
+                [(0, 0), (100, 0), (100, 100), (0, 100)], pcb.TOP, holes=[[(40, 40), (60, 40), (60, 60)]]
+            ),
+            pcb.ComponentBody([(0, 0), (10, 0), (10, 10)], overall_height=25),
+        ],
+    )
 
 
 def test_reader_reads_back_every_primitive_kind(tmp_path):
@@ -148,7 +180,9 @@ def test_reader_reads_back_every_primitive_kind(tmp_path):
     assert not fp.warnings
     mm = 0.0254
     assert fp.lines[0].start == pytest.approx((0, 0)) and fp.lines[0].end == pytest.approx((100 * mm, 0))
-    assert fp.arcs[0].center == pytest.approx((50 * mm, -50 * mm)) and fp.arcs[0].radius == pytest.approx(20 * mm)
+    assert fp.arcs[0].center == pytest.approx((50 * mm, -50 * mm)) and fp.arcs[0].radius == pytest.approx(
+        20 * mm
+    )
     assert (fp.arcs[0].start_angle, fp.arcs[0].end_angle) == (0.0, 90.0)
     assert fp.texts[0].text == "Ωhm" and fp.texts[0].height == pytest.approx(40 * mm)
     assert fp.fills[0].rotation == 45.0

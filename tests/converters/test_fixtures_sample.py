@@ -30,8 +30,13 @@ def test_cli_sample_writes_the_three_libraries(tmp_path, capsys):
 
 
 def test_cli_sample_as_a_process(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "converters", "sample", "-o", str(tmp_path)], cwd=REPO,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "converters", "sample", "-o", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "Sample.SchLib").stat().st_size > 10_000
 
@@ -73,6 +78,7 @@ def test_step_box_is_a_closed_shell_of_six_faces():
 
 # --- broken inputs ------------------------------------------------------------------------------------
 
+
 def test_every_generator_writes_its_file(tmp_path):
     for name, generate in broken.GENERATORS.items():
         path = generate(tmp_path)
@@ -85,14 +91,22 @@ def test_every_generator_writes_its_file(tmp_path):
 
 def test_broken_inputs_cannot_be_opened_as_compound_files(tmp_path):
     from converters.altium.compound import CompoundFile, NotAnAltiumLibrary
+
     for generate in (broken.not_compound_file, broken.damaged_compound_file):
         path = generate(tmp_path)
         with pytest.raises(NotAnAltiumLibrary, match=path.name):
             CompoundFile(path)
 
 
-@pytest.mark.parametrize("generate", [broken.schlib_malformed_symbol, broken.schlib_truncated_record,
-                                      broken.schlib_truncated_pin, broken.schlib_unknown_record])
+@pytest.mark.parametrize(
+    "generate",
+    [
+        broken.schlib_malformed_symbol,
+        broken.schlib_truncated_record,
+        broken.schlib_truncated_pin,
+        broken.schlib_unknown_record,
+    ],
+)
 def test_schlib_reader_keeps_the_good_symbols(tmp_path, generate):
     schlib = pytest.importorskip("converters.altium.schlib", reason="the SchLib reader is not written yet")
     library = schlib.read_schlib(generate(tmp_path))
@@ -103,7 +117,9 @@ def test_schlib_reader_keeps_the_good_symbols(tmp_path, generate):
     assert reported and all(isinstance(r, str) and r for r in reported)
 
 
-@pytest.mark.parametrize("generate, good", [(broken.pcblib_unknown_primitive, 5), (broken.pcblib_truncated_pad, 2)])
+@pytest.mark.parametrize(
+    "generate, good", [(broken.pcblib_unknown_primitive, 5), (broken.pcblib_truncated_pad, 2)]
+)
 def test_pcblib_reader_keeps_the_good_footprints(tmp_path, generate, good):
     pcblib = pytest.importorskip("converters.altium.pcblib", reason="the PcbLib reader is not written yet")
     library = pcblib.read_pcblib(generate(tmp_path))

@@ -43,7 +43,10 @@ def test_library_streams_and_file_header(tmp_path):
     keys = parse_properties(_records(ole.openstream("SectionKeys").read())[0].payload)
     assert keys.integer("KEYCOUNT") == 1
     assert keys.text("LIBREF0") == long_name and keys.text("SECTIONKEY0") == long_name[:31]
-    assert parse_properties(_records(ole.openstream("Storage").read())[0].payload).text("HEADER") == "Icon storage"
+    assert (
+        parse_properties(_records(ole.openstream("Storage").read())[0].payload).text("HEADER")
+        == "Icon storage"
+    )
 
 
 def test_section_keys_stay_unique_and_legal():
@@ -54,9 +57,15 @@ def test_section_keys_stay_unique_and_legal():
 
 
 def test_symbol_data_stream_order_and_owner_indexes():
-    symbol = sch.Symbol("R", "resistor", "R?", pins=[sch.Pin("1", "1", -10, 0, sch.LEFT, 10)],
-                        graphics=[sch.Rectangle(-10, -3, 10, 3)], parameters=[sch.Parameter("Value", "1k")],
-                        footprints=[sch.FootprintLink("R0603"), sch.FootprintLink("R0805", current=False)])
+    symbol = sch.Symbol(
+        "R",
+        "resistor",
+        "R?",
+        pins=[sch.Pin("1", "1", -10, 0, sch.LEFT, 10)],
+        graphics=[sch.Rectangle(-10, -3, 10, 3)],
+        parameters=[sch.Parameter("Value", "1k")],
+        footprints=[sch.FootprintLink("R0603"), sch.FootprintLink("R0805", current=False)],
+    )
     records = _records(b"".join(sch.symbol_records(symbol)))
     kinds = ["PIN" if r.binary else parse_properties(r.payload).text("RECORD") for r in records]
     assert kinds == ["1", "PIN", "14", "34", "41", "41", "44", "45", "46", "48", "45", "46", "48"]
@@ -85,7 +94,7 @@ def test_pin_frac_stream_holds_the_fractions():
     payload = records[1].payload
     assert records[1].binary and payload[0] == 0xD0 and payload[1:3] == b"\x011"
     size = struct.unpack_from("<I", payload, 3)[0]
-    assert struct.unpack("<iii", zlib.decompress(payload[7:7 + size])) == (50000, -25000, 10000)
+    assert struct.unpack("<iii", zlib.decompress(payload[7 : 7 + size])) == (50000, -25000, 10000)
     assert sch.pin_frac_stream(pins[:1]) is None
 
 
@@ -100,12 +109,15 @@ def test_pin_bytes_equal_a_pin_altium_wrote(shared):
     path = shared / "corpus/altiumsharp/TestData/Generated/Individual/SchLib/RESISTOR.SchLib"
     ole = olefile.OleFileIO(str(path))
     altium_pins = [r.payload for r in _records(ole.openstream("RESISTOR/Data").read()) if r.binary]
-    ours = [_records(sch.pin_record(sch.Pin(d, f"P{d}", x, 0, o, 30)))[0].payload
-            for d, x, o in (("1", -20, sch.LEFT), ("2", 20, sch.RIGHT))]
+    ours = [
+        _records(sch.pin_record(sch.Pin(d, f"P{d}", x, 0, o, 30)))[0].payload
+        for d, x, o in (("1", -20, sch.LEFT), ("2", 20, sch.RIGHT))
+    ]
     assert ours == altium_pins
 
 
 # --- our reader reads back what we wrote --------------------------------------------------------------
+
 
 def test_reader_reads_back_the_sample_symbols(tmp_path):
     schlib = pytest.importorskip("converters.altium.schlib", reason="the SchLib reader is not written yet")
@@ -129,8 +141,16 @@ def test_reader_reads_back_the_sample_symbols(tmp_path):
     assert pc15.position == pytest.approx(((100 + 30) * 0.254, -50.5 * 0.254))
     assert pc15.length == pytest.approx(7.62)
     opamp = by_name["OPAMP_DUAL"]
-    assert {p.number: p.owner.unit for p in opamp.pins} == {"1": 1, "2": 1, "3": 1, "7": 2, "6": 2, "5": 2,
-                                                            "8": 3, "4": 3}
+    assert {p.number: p.owner.unit for p in opamp.pins} == {
+        "1": 1,
+        "2": 1,
+        "3": 1,
+        "7": 2,
+        "6": 2,
+        "5": 2,
+        "8": 3,
+        "4": 3,
+    }
     nand = by_name["NAND2"]
     assert sorted((p.number, p.owner.body_style) for p in nand.pins)[:2] == [("1", 1), ("1", 2)]
     assert by_name["RES"].get_field("Value").value == "10k"
@@ -138,9 +158,15 @@ def test_reader_reads_back_the_sample_symbols(tmp_path):
 
 def test_reader_reads_back_every_graphic_kind(tmp_path):
     schlib = pytest.importorskip("converters.altium.schlib", reason="the SchLib reader is not written yet")
-    graphics = [sch.Rectangle(0, 0, 10, 10), sch.Line(0, 0, 10, 0), sch.Polyline([(0, 0), (5, 5), (10, 0)]),
-                sch.Polygon([(0, 0), (5, 5), (10, 0)]), sch.Arc(5, 5, 5, 0, 180), sch.Ellipse(5, 5, 4, 4),
-                sch.Label(1, 1, "text")]
+    graphics = [
+        sch.Rectangle(0, 0, 10, 10),
+        sch.Line(0, 0, 10, 0),
+        sch.Polyline([(0, 0), (5, 5), (10, 0)]),
+        sch.Polygon([(0, 0), (5, 5), (10, 0)]),
+        sch.Arc(5, 5, 5, 0, 180),
+        sch.Ellipse(5, 5, 4, 4),
+        sch.Label(1, 1, "text"),
+    ]
     symbol = sch.Symbol("G", pins=[sch.Pin("1", "A", 0, 0, sch.LEFT, 10)], graphics=graphics)
     library = schlib.read_schlib(sch.write_schlib(tmp_path / "g.SchLib", [symbol]))
     (read,) = library.symbols

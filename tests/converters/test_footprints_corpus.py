@@ -57,17 +57,36 @@ def test_no_library_or_footprint_fails(converted):
 
 def test_golden_pads_exact(converted, shared):
     out, _report, _libs = converted
-    text = _run_tool(shared, "golden_compare", ["--corpus", str(shared / "corpus" / "altiumsharp"), str(out),
-                                                "--show", "0"])
+    text = _run_tool(
+        shared,
+        "golden_compare",
+        ["--corpus", str(shared / "corpus" / "altiumsharp"), str(out), "--show", "0"],
+    )
     line = next(l for l in text.splitlines() if l.startswith("footprints vs Altium"))
-    assert "all_exact=100.0%" in line and "place=100.0%" in line and "size=100.0%" in line and "hole=100.0%" in line, line
+    assert (
+        "all_exact=100.0%" in line
+        and "place=100.0%" in line
+        and "size=100.0%" in line
+        and "hole=100.0%" in line
+    ), line
 
 
 def test_kicad_reference_agreement(converted, shared, tmp_path):
     out, _report, _libs = converted
     result = tmp_path / "cmp.json"
-    _run_tool(shared, "kicad_compare", [str(out / "footprints"), str(shared / "reference"), "--by-stem",
-                                        "--show", "0", "--json", str(result)])
+    _run_tool(
+        shared,
+        "kicad_compare",
+        [
+            str(out / "footprints"),
+            str(shared / "reference"),
+            "--by-stem",
+            "--show",
+            "0",
+            "--json",
+            str(result),
+        ],
+    )
     summary = json.loads(result.read_text())["summary"]["footprint"]
     assert summary["missing"] == 0
     assert summary["pads_exact"] >= 98.0, summary
@@ -89,7 +108,12 @@ def test_models_are_step_or_reported(converted):
 
 def test_footprints_reference_models_through_the_variable(converted):
     out, _report, _libs = converted
-    refs = [l for f in (out / "footprints").rglob("*.kicad_mod") for l in f.read_text().splitlines() if "(model " in l]
+    refs = [
+        l
+        for f in (out / "footprints").rglob("*.kicad_mod")
+        for l in f.read_text().splitlines()
+        if "(model " in l
+    ]
     assert refs and all("${ALTIUM2KICAD_3DMODELS}/" in l for l in refs)
     for line in refs:
         rel = line.split("${ALTIUM2KICAD_3DMODELS}/", 1)[1].rstrip('"')
@@ -136,7 +160,15 @@ def _text_items(module, path: Path) -> Counter:
         font = module.kid(effects, "font") or []
         size = module.kid(font, "size")
         justify = module.kid(effects, "justify")
-        items[(kind, label, place, tuple(size[1:]) if size else (), tuple(map(str, justify[1:])) if justify else ())] += 1
+        items[
+            (
+                kind,
+                label,
+                place,
+                tuple(size[1:]) if size else (),
+                tuple(map(str, justify[1:])) if justify else (),
+            )
+        ] += 1
     return items
 
 
@@ -145,7 +177,9 @@ def test_texts_are_placed_as_kicad_places_them(converted, shared):
     (baseline drop), rotation, size, justification, frame corners."""
     out, _report, _libs = converted
     module = _tool(shared, "kicad_compare")
-    reference = {(p.parent.name.lower(), p.name.lower()): p for p in (shared / "reference").rglob("*.kicad_mod")}
+    reference = {
+        (p.parent.name.lower(), p.name.lower()): p for p in (shared / "reference").rglob("*.kicad_mod")
+    }
     compared, missing = 0, []
     for ours in sorted((out / "footprints").rglob("*.kicad_mod")):
         ref = reference.get((ours.parent.name.lower(), ours.name.lower()))

@@ -28,8 +28,9 @@ def test_not_an_intlib_fails_cleanly(tmp_path):
 def test_damaged_streams_are_named_once(tmp_path):
     """Every embedded library damaged: one failed row per stream naming the file once, and no
     claim that the IntLib holds no library (it does; they are damaged)."""
-    bad = write_compound_file(tmp_path / "Damaged.IntLib", {"SchLib/0.schlib": b"\x02notzlib",
-                                                            "PCBLib/0.pcblib": b"\x07x"})
+    bad = write_compound_file(
+        tmp_path / "Damaged.IntLib", {"SchLib/0.schlib": b"\x02notzlib", "PCBLib/0.pcblib": b"\x07x"}
+    )
     report = convert_paths([bad], tmp_path / "out", ConvertOptions())
     messages = [r.messages[0] for r in report.items]
     assert [r.status.value for r in report.items] == ["failed", "failed"], messages
@@ -50,4 +51,7 @@ def test_corpus_intlib(shared, tmp_path):
     assert '"Footprint" "RT_SUPER_C1:' in symbols
     footprints = list((out / "footprints" / "RT_SUPER_C1.pretty").glob("*.kicad_mod"))
     assert len(footprints) == sum(r.kind == "footprint" for r in report.items)
-    assert "RT_SUPER_C1" in (out / "sym-lib-table").read_text() and "RT_SUPER_C1" in (out / "fp-lib-table").read_text()
+    assert (
+        "RT_SUPER_C1" in (out / "sym-lib-table").read_text()
+        and "RT_SUPER_C1" in (out / "fp-lib-table").read_text()
+    )

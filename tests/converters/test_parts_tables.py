@@ -8,9 +8,19 @@ from pathlib import Path
 import pytest
 
 from converters.altium.dblib import DbLibTable, read_dblib
-from converters.altium.parts_tables import (DatabaseUnreachable, TableError, choose_source, open_parts_source,
-                                            parse_mdb_export)
-from converters.fixtures.dblib_writer import ACCESS_CONNECTION, EXCEL_CONNECTION, standard_field_maps, write_dblib
+from converters.altium.parts_tables import (
+    DatabaseUnreachable,
+    TableError,
+    choose_source,
+    open_parts_source,
+    parse_mdb_export,
+)
+from converters.fixtures.dblib_writer import (
+    ACCESS_CONNECTION,
+    EXCEL_CONNECTION,
+    standard_field_maps,
+    write_dblib,
+)
 
 from .dblib_helpers import mdb_rows, mdb_tables, scratch_mariadb, scratch_postgres
 
@@ -21,10 +31,17 @@ ROWS = [
 ]
 
 
-def _dblib(tmp_path: Path, database_path: str, table: str = "Parts", where: str = "", connection: str = "") -> Path:
+def _dblib(
+    tmp_path: Path, database_path: str, table: str = "Parts", where: str = "", connection: str = ""
+) -> Path:
     tables = [DbLibTable(table, user_where=bool(where), where_text=where)]
-    return write_dblib(tmp_path / "Parts.DbLib", connection or ACCESS_CONNECTION.format(path=database_path),
-                       tables, standard_field_maps(table), database_path=database_path)
+    return write_dblib(
+        tmp_path / "Parts.DbLib",
+        connection or ACCESS_CONNECTION.format(path=database_path),
+        tables,
+        standard_field_maps(table),
+        database_path=database_path,
+    )
 
 
 def _read(dblib: Path, table: str | None = None, url: str | None = None):
@@ -38,12 +55,13 @@ def _read(dblib: Path, table: str | None = None, url: str | None = None):
 
 # -- Access ------------------------------------------------------------------------------------
 
+
 def test_access_corpus_tables_match_mdb_export(shared):
     folder = shared / "corpus" / "ubc-thunderbots" / "libraries-v2.0"
     for dblib in sorted(folder.glob("*.DbLib")):
         lib = read_dblib(dblib)
         source = open_parts_source(lib)
-        parts = source.read(lib.tables[0])   # capacitor_library names "capacitors"; the file has "Capacitors"
+        parts = source.read(lib.tables[0])  # capacitor_library names "capacitors"; the file has "Capacitors"
         mdb = next(folder.glob(lib.database_path.replace("\\", "/")))
         expected = mdb_rows(mdb, mdb_tables(mdb)[0])
         assert len(parts.rows) == len(expected) > 0, dblib.name
@@ -66,8 +84,10 @@ def test_missing_access_table_is_a_table_error(shared, tmp_path):
 
 # -- Excel, CSV ------------------------------------------------------------------------------
 
+
 def _xlsx(path: Path) -> Path:
     import openpyxl
+
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "Parts"
@@ -83,8 +103,12 @@ def _xlsx(path: Path) -> Path:
 def test_excel_sheet_is_a_dollar_table(tmp_path):
     (tmp_path / "Data").mkdir()
     _xlsx(tmp_path / "Data" / "parts.xlsx")
-    dblib = _dblib(tmp_path, "data\\PARTS.xlsx", table="Parts$",
-                   connection=EXCEL_CONNECTION.format(path="C:\\lib\\data\\parts.xlsx"))
+    dblib = _dblib(
+        tmp_path,
+        "data\\PARTS.xlsx",
+        table="Parts$",
+        connection=EXCEL_CONNECTION.format(path="C:\\lib\\data\\parts.xlsx"),
+    )
     parts = _read(dblib)
     assert parts.columns == ["Part Number", "Value", "Library Ref", "Qty"]
     assert [r["Part Number"] for r in parts.rows] == ["R1K", "R2K2", "C100N"]
@@ -131,15 +155,23 @@ def test_csv_file_and_folder(tmp_path):
 
 # -- SQL -------------------------------------------------------------------------------------
 
+
 def _fill(url: str) -> None:
     from sqlalchemy import create_engine, text
+
     engine = create_engine(url)
     q = "`" if engine.dialect.name == "mysql" else '"'
     with engine.begin() as conn:
-        conn.execute(text(f"CREATE TABLE {q}Parts{q} ({q}Part Number{q} TEXT, {q}Value{q} TEXT, "
-                          f"{q}Library Ref{q} TEXT, {q}Qty{q} REAL)"))
-        conn.execute(text(f"INSERT INTO {q}Parts{q} VALUES (:a, :b, :c, :d)"),
-                     [dict(zip("abcd", r.values())) for r in reversed(ROWS)])
+        conn.execute(
+            text(
+                f"CREATE TABLE {q}Parts{q} ({q}Part Number{q} TEXT, {q}Value{q} TEXT, "
+                f"{q}Library Ref{q} TEXT, {q}Qty{q} REAL)"
+            )
+        )
+        conn.execute(
+            text(f"INSERT INTO {q}Parts{q} VALUES (:a, :b, :c, :d)"),
+            [dict(zip("abcd", r.values())) for r in reversed(ROWS)],
+        )
     engine.dispose()
 
 
@@ -169,6 +201,7 @@ def test_mariadb_by_url(tmp_path):
 
 # -- unreachable -----------------------------------------------------------------------------
 
+
 def test_missing_file_names_dblib_connection_and_reason(tmp_path):
     dblib = _dblib(tmp_path, "database\\gone.mdb")
     with pytest.raises(DatabaseUnreachable) as err:
@@ -189,7 +222,9 @@ def test_unreachable_server_masks_the_password(tmp_path):
 
 
 def test_unknown_odbc_dsn(tmp_path):
-    dblib = _dblib(tmp_path, "", connection="Provider=MSDASQL.1;Persist Security Info=False;DSN=NoSuchDsn;PWD=pw")
+    dblib = _dblib(
+        tmp_path, "", connection="Provider=MSDASQL.1;Persist Security Info=False;DSN=NoSuchDsn;PWD=pw"
+    )
     assert choose_source(read_dblib(dblib)).kind == "odbc"
     with pytest.raises(DatabaseUnreachable, match="NoSuchDsn") as err:
         _read(dblib)
@@ -200,4 +235,3 @@ def test_corrupt_access_file(tmp_path):
     (tmp_path / "bad.mdb").write_bytes(b"not an access file" * 100)
     with pytest.raises(DatabaseUnreachable, match="bad.mdb"):
         _read(_dblib(tmp_path, "bad.mdb"))
-

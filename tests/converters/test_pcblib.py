@@ -1,7 +1,6 @@
 """PcbLib reader on the one-feature libraries of the corpus (values checked against Altium's JSON)."""
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -24,7 +23,9 @@ def golden_number(shared, name, key):
 
 
 def test_units_round_like_kicad():
-    assert to_mm(100000) == 0.254 and to_mm(-127950) == -0.32499 and to_mm(127952) == 0.325 and to_mm(1) == 0.0
+    assert (
+        to_mm(100000) == 0.254 and to_mm(-127950) == -0.32499 and to_mm(127952) == 0.325 and to_mm(1) == 0.0
+    )
 
 
 def test_slot_pad(one, shared):
@@ -70,15 +71,17 @@ def test_name_comes_from_parameters_not_truncated_storage(shared):
 def test_unknown_primitive_costs_only_itself(shared):
     """Rewrites a footprint's Data stream with an extra primitive of unknown type 99 in front."""
     import olefile
+
     source = shared / ONE / "PAD_TH_SLOT.PcbLib"
     ole = olefile.OleFileIO(str(source))
     stream = ole.openstream("PAD_TH_SLOT/Data").read()
     ole.close()
     name_len = int.from_bytes(stream[:4], "little")
-    head, prims = stream[:4 + name_len], stream[4 + name_len:]
+    head, prims = stream[: 4 + name_len], stream[4 + name_len :]
     bogus = bytes([99]) + (5).to_bytes(4, "little") + b"abcde"
     from converters.altium.pcblib import _read_primitives
     from converters.model.footprint import Footprint, FootprintLibrary
+
     fp = Footprint("x")
     _read_primitives(head + bogus + prims, len(head), fp, FootprintLibrary("l", "s"), {}, {})
     assert len(fp.pads) == 1 and any("unknown type 99" in w for w in fp.warnings)
@@ -93,9 +96,10 @@ def _pad_geometry(shared, name: str) -> bytes:
     """The pad's geometry subrecord (the 5th of 6) of a one-pad library."""
     from converters.altium.compound import CompoundFile
     from converters.altium.pcblib_binary import split_primitive_subrecords
+
     data = CompoundFile(shared / ONE / f"{name}.PcbLib").read(name, "Data")
     start = 4 + int.from_bytes(data[:4], "little")
-    assert data[start] == 2   # a pad
+    assert data[start] == 2  # a pad
     subs, _ = split_primitive_subrecords(data, start + 1, 6)
     return subs[4]
 
@@ -124,9 +128,12 @@ def test_library_warnings_reach_the_report(tmp_path):
     from converters.fixtures import pcblib_writer as pcb
     from converters.fixtures.cfb_writer import write_compound_file
     from converters.fixtures.step_box import step_box
+
     model = pcb.Model3D("box.step", step_box("box", 1, 1, 1))
-    footprint = pcb.Footprint("F1", primitives=[pcb.Pad("1", 0, 0, 30, 30),
-                                                pcb.ComponentBody([(0, 0), (10, 0), (10, 10)], model=model)])
+    footprint = pcb.Footprint(
+        "F1",
+        primitives=[pcb.Pad("1", 0, 0, 30, 30), pcb.ComponentBody([(0, 0), (10, 0), (10, 10)], model=model)],
+    )
     streams = pcb.pcblib_streams([footprint])
     del streams["Library/Models/0"]
     path = write_compound_file(tmp_path / "NoModel.PcbLib", streams)

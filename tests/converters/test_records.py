@@ -24,7 +24,7 @@ def test_truncated_record_is_reported_not_raised():
 
 
 def test_keys_are_case_insensitive_and_utf8_and_unicode_override():
-    props = parse_properties("|record=4|Text=Ohm|%UTF8%TEXT=Ω|NAME=x|UNICODE__NAME=956,65|\x00".encode("utf-8"))
+    props = parse_properties("|record=4|Text=Ohm|%UTF8%TEXT=Ω|NAME=x|UNICODE__NAME=956,65|\x00".encode())
     assert props.integer("RECORD") == 4
     assert props.text("text") == "Ω"
     assert props.text("name") == "μA"

@@ -21,7 +21,11 @@ MM = 0.254  # one Altium schematic unit
 
 # --- byte builders -----------------------------------------------------------------------------
 def text_record(fields: dict[str, str], raw: bytes = b"") -> bytes:
-    body = b"".join(b"|" + k.encode("latin-1") + b"=" + v.encode("latin-1") for k, v in fields.items()) + raw + b"\x00"
+    body = (
+        b"".join(b"|" + k.encode("latin-1") + b"=" + v.encode("latin-1") for k, v in fields.items())
+        + raw
+        + b"\x00"
+    )
     return struct.pack("<I", len(body)) + body
 
 
@@ -30,19 +34,45 @@ def pascal(text: str | bytes) -> bytes:
     return bytes([len(raw)]) + raw
 
 
-def binary_pin(number: str, name: str | bytes, x: int, y: int, length: int = 3, orientation: int = 0,
-               electrical: int = 4, part: int = 1, mode: int = 0, flags: int = 0x18,
-               symbols: tuple[int, int, int, int] = (0, 0, 0, 0)) -> bytes:
+def binary_pin(
+    number: str,
+    name: str | bytes,
+    x: int,
+    y: int,
+    length: int = 3,
+    orientation: int = 0,
+    electrical: int = 4,
+    part: int = 1,
+    mode: int = 0,
+    flags: int = 0x18,
+    symbols: tuple[int, int, int, int] = (0, 0, 0, 0),
+) -> bytes:
     """A library pin record as Altium writes it (high byte of the length marks it binary)."""
-    body = (struct.pack("<iBhB", 2, 0, part, mode) + bytes(symbols) + pascal("") +
-            struct.pack("<BBBhhhi", 1, electrical, orientation | flags, length, x, y, 0) +
-            pascal(name) + pascal(number) + pascal("") + pascal("") + pascal(""))
+    body = (
+        struct.pack("<iBhB", 2, 0, part, mode)
+        + bytes(symbols)
+        + pascal("")
+        + struct.pack("<BBBhhhi", 1, electrical, orientation | flags, length, x, y, 0)
+        + pascal(name)
+        + pascal(number)
+        + pascal("")
+        + pascal("")
+        + pascal("")
+    )
     return struct.pack("<I", len(body) | 0x01000000) + body
 
 
 def component(name: str = "PART", parts: int = 1, modes: int = 1, **extra: str) -> bytes:
-    return text_record({"RECORD": "1", "LibReference": name, "PartCount": str(parts + 1),
-                        "DisplayModeCount": str(modes), "OwnerPartId": "-1", **extra})
+    return text_record(
+        {
+            "RECORD": "1",
+            "LibReference": name,
+            "PartCount": str(parts + 1),
+            "DisplayModeCount": str(modes),
+            "OwnerPartId": "-1",
+            **extra,
+        }
+    )
 
 
 def side_stream(header: str, entries: dict[int, bytes]) -> bytes:
@@ -57,8 +87,13 @@ def side_stream(header: str, entries: dict[int, bytes]) -> bytes:
 
 def schlib(symbols: dict[str, bytes], extra_streams: dict[str, bytes] | None = None) -> bytes:
     writer = CompoundFileWriter()
-    header = {"HEADER": "Protel for Windows - Schematic Library Editor Binary File Version 5.0",
-              "FontIdCount": "1", "Size1": "10", "FontName1": "Times New Roman", "CompCount": str(len(symbols))}
+    header = {
+        "HEADER": "Protel for Windows - Schematic Library Editor Binary File Version 5.0",
+        "FontIdCount": "1",
+        "Size1": "10",
+        "FontName1": "Times New Roman",
+        "CompCount": str(len(symbols)),
+    }
     header.update({f"LibRef{i}": name for i, name in enumerate(symbols)})
     writer.add_stream("FileHeader", text_record(header))
     for name, data in symbols.items():
@@ -70,7 +105,9 @@ def schlib(symbols: dict[str, bytes], extra_streams: dict[str, bytes] | None = N
 
 # --- pins --------------------------------------------------------------------------------------
 def test_binary_pin_position_orientation_and_pinfrac():
-    data = component() + binary_pin("1", "A", x=10, y=-5, length=3, orientation=2) + binary_pin("2", "B", 0, 0)
+    data = (
+        component() + binary_pin("1", "A", x=10, y=-5, length=3, orientation=2) + binary_pin("2", "B", 0, 0)
+    )
     frac = side_stream("PinFrac", {0: struct.pack("<iii", 50000, 25000, 50000)})
     symbol = read_symbol(data, [], "PART", pin_frac=frac)
     first, second = symbol.pins
@@ -83,29 +120,52 @@ def test_binary_pin_position_orientation_and_pinfrac():
 
 
 def test_pin_flags_types_and_hidden():
-    data = (component() + binary_pin("1", "IN", 0, 0, electrical=0, flags=0x04 | 0x08 | 0x10) +
-            binary_pin("2", "PWR", 0, -10, electrical=7, flags=0x00))
+    data = (
+        component()
+        + binary_pin("1", "IN", 0, 0, electrical=0, flags=0x04 | 0x08 | 0x10)
+        + binary_pin("2", "PWR", 0, -10, electrical=7, flags=0x00)
+    )
     symbol = read_symbol(data, [], "PART")
     pin_in, pin_pwr = symbol.pins
-    assert (pin_in.electrical, pin_in.hidden, pin_in.name_visible, pin_in.number_visible) == ("input", True, True, True)
-    assert (pin_pwr.electrical, pin_pwr.hidden, pin_pwr.name_visible, pin_pwr.number_visible) == \
-        ("power_in", False, False, False)
+    assert (pin_in.electrical, pin_in.hidden, pin_in.name_visible, pin_in.number_visible) == (
+        "input",
+        True,
+        True,
+        True,
+    )
+    assert (pin_pwr.electrical, pin_pwr.hidden, pin_pwr.name_visible, pin_pwr.number_visible) == (
+        "power_in",
+        False,
+        False,
+        False,
+    )
 
 
 def test_pin_wide_text_replaces_truncated_names():
     long_name = "N" * 300
     wide = ("|NAME=" + long_name + "|DESIGNATOR=A1").encode("utf-16-le")
     data = component() + binary_pin("A1", long_name[:255], 0, 0)
-    symbol = read_symbol(data, [], "PART",
-                         pin_wide_text=side_stream("PinWideText", {0: struct.pack("<I", len(wide)) + wide}))
+    symbol = read_symbol(
+        data, [], "PART", pin_wide_text=side_stream("PinWideText", {0: struct.pack("<I", len(wide)) + wide})
+    )
     assert symbol.pins[0].name == long_name
 
 
-@pytest.mark.parametrize("slots, shape", [
-    ((0, 0, 0, 0), "line"), ((3, 0, 0, 0), "clock"), ((0, 1, 0, 0), "inverted"), ((3, 1, 0, 0), "inverted_clock"),
-    ((0, 4, 0, 0), "input_low"), ((3, 4, 0, 0), "clock_low"), ((0, 17, 0, 0), "output_low"),
-    ((0, 0, 0, 3), "edge_clock_high"), ((0, 0, 0, 6), "non_logic"), ((0, 0, 3, 0), "clock"),
-])
+@pytest.mark.parametrize(
+    "slots, shape",
+    [
+        ((0, 0, 0, 0), "line"),
+        ((3, 0, 0, 0), "clock"),
+        ((0, 1, 0, 0), "inverted"),
+        ((3, 1, 0, 0), "inverted_clock"),
+        ((0, 4, 0, 0), "input_low"),
+        ((3, 4, 0, 0), "clock_low"),
+        ((0, 17, 0, 0), "output_low"),
+        ((0, 0, 0, 3), "edge_clock_high"),
+        ((0, 0, 0, 6), "non_logic"),
+        ((0, 0, 3, 0), "clock"),
+    ],
+)
 def test_pin_shapes(slots, shape):
     assert pin_shape(*slots)[0] == shape
 
@@ -118,10 +178,17 @@ def test_pin_decorations_kicad_lacks_are_reported():
 
 
 # --- text --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("altium, kicad", [
-    ("RESET", "RESET"), ("R\\S\\T\\", "~{RST}"), ("\\RESET", "~{RESET}"), ("C\\S\\/D", "~{CS}/D"),
-    ("A\\B", "~{A}B"), ("W\\R\\/R\\D\\", "~{WR}/~{RD}"),
-])
+@pytest.mark.parametrize(
+    "altium, kicad",
+    [
+        ("RESET", "RESET"),
+        ("R\\S\\T\\", "~{RST}"),
+        ("\\RESET", "~{RESET}"),
+        ("C\\S\\/D", "~{CS}/D"),
+        ("A\\B", "~{A}B"),
+        ("W\\R\\/R\\D\\", "~{WR}/~{RD}"),
+    ],
+)
 def test_overbars(altium, kicad):
     assert overbar_to_kicad(altium) == kicad
 
@@ -132,18 +199,34 @@ def test_overbar_pin_name_and_spaces():
 
 
 def test_unicode_and_utf8_values_win_over_latin1():
-    comment = text_record({"RECORD": "41", "Name": "Comment", "Text": "10 uF", "OwnerPartId": "-1",
-                           "UNICODE__TEXT": "49,48,32,956,70"})
-    note = text_record({"RECORD": "41", "Name": "Note", "Text": "?", "OwnerPartId": "-1"},
-                       raw="|%UTF8%Text=Ω ±5%".encode("utf-8"))
+    comment = text_record(
+        {
+            "RECORD": "41",
+            "Name": "Comment",
+            "Text": "10 uF",
+            "OwnerPartId": "-1",
+            "UNICODE__TEXT": "49,48,32,956,70",
+        }
+    )
+    note = text_record(
+        {"RECORD": "41", "Name": "Note", "Text": "?", "OwnerPartId": "-1"}, raw="|%UTF8%Text=Ω ±5%".encode()
+    )
     symbol = read_symbol(component() + comment + note, [], "PART")
     assert symbol.get_field("Value").value == "10 μF"
     assert symbol.get_field("Note").value == "Ω ±5%"
 
 
 def test_label_rotated_180_keeps_its_anchor():
-    label = text_record({"RECORD": "4", "Text": "hi", "Location.X": "2", "Location.Y": "3", "Orientation": "2",
-                         "OwnerPartId": "1"})
+    label = text_record(
+        {
+            "RECORD": "4",
+            "Text": "hi",
+            "Location.X": "2",
+            "Location.Y": "3",
+            "Orientation": "2",
+            "OwnerPartId": "1",
+        }
+    )
     text = read_symbol(component() + label, [], "PART").graphics[0]
     assert isinstance(text, Text)
     assert text.position == pytest.approx((2 * MM, 3 * MM))
@@ -152,17 +235,42 @@ def test_label_rotated_180_keeps_its_anchor():
 
 # --- graphics ----------------------------------------------------------------------------------
 def test_graphics_units_fractions_and_fills():
-    rect = text_record({"RECORD": "14", "Location.X": "-10", "Location.Y": "-5", "Corner.X": "10",
-                        "Corner.X_Frac": "50000", "Corner.Y": "5", "IsSolid": "T", "AreaColor": "11599871",
-                        "OwnerPartId": "1"})
-    arc = text_record({"RECORD": "12", "Location.X": "0", "Location.Y": "0", "Radius": "2", "StartAngle": "0",
-                       "EndAngle": "90", "OwnerPartId": "1"})
+    rect = text_record(
+        {
+            "RECORD": "14",
+            "Location.X": "-10",
+            "Location.Y": "-5",
+            "Corner.X": "10",
+            "Corner.X_Frac": "50000",
+            "Corner.Y": "5",
+            "IsSolid": "T",
+            "AreaColor": "11599871",
+            "OwnerPartId": "1",
+        }
+    )
+    arc = text_record(
+        {
+            "RECORD": "12",
+            "Location.X": "0",
+            "Location.Y": "0",
+            "Radius": "2",
+            "StartAngle": "0",
+            "EndAngle": "90",
+            "OwnerPartId": "1",
+        }
+    )
     circle = text_record({"RECORD": "12", "Radius": "1", "EndAngle": "360", "OwnerPartId": "1"})
     ellipse = text_record({"RECORD": "8", "Radius": "4", "SecondaryRadius": "2", "OwnerPartId": "1"})
     symbol = read_symbol(component() + rect + arc + circle + ellipse, [], "PART")
     r, a, c, *e = symbol.graphics
-    assert isinstance(r, Rectangle) and r.end == pytest.approx((10.5 * MM, 5 * MM)) and r.fill.kind == "background"
-    assert isinstance(a, Arc) and a.start == pytest.approx((2 * MM, 0)) and a.end == pytest.approx((0, 2 * MM))
+    assert (
+        isinstance(r, Rectangle)
+        and r.end == pytest.approx((10.5 * MM, 5 * MM))
+        and r.fill.kind == "background"
+    )
+    assert (
+        isinstance(a, Arc) and a.start == pytest.approx((2 * MM, 0)) and a.end == pytest.approx((0, 2 * MM))
+    )
     assert a.mid == pytest.approx((2 * MM * math.cos(math.pi / 4), 2 * MM * math.sin(math.pi / 4)))
     assert isinstance(c, Circle) and c.radius == pytest.approx(MM)
     assert len(e) == 4 and all(isinstance(b, Bezier) for b in e)  # an outline ellipse: four Bezier quarters
@@ -171,8 +279,11 @@ def test_graphics_units_fractions_and_fills():
 
 
 def test_multi_part_and_de_morgan():
-    data = (component(parts=2, modes=2) + binary_pin("1", "A", 0, 0, part=1, mode=0) +
-            binary_pin("2", "B", 0, 0, part=2, mode=1))
+    data = (
+        component(parts=2, modes=2)
+        + binary_pin("1", "A", 0, 0, part=1, mode=0)
+        + binary_pin("2", "B", 0, 0, part=2, mode=1)
+    )
     symbol = read_symbol(data, [], "PART")
     assert symbol.unit_count == 2 and symbol.body_styles == 2
     assert [(p.owner.unit, p.owner.body_style) for p in symbol.pins] == [(1, 1), (2, 2)]
@@ -216,9 +327,18 @@ def test_section_keys_and_fonts(tmp_path):
     long_name = "A symbol name longer than thirty-one characters"
     keys = text_record({"KeyCount": "1", "LibRef0": long_name, "SectionKey0": "SHORTKEY"})
     writer = CompoundFileWriter()
-    writer.add_stream("FileHeader", text_record({
-        "HEADER": "Protel for Windows - Schematic Library Editor Binary File Version 5.0",
-        "FontIdCount": "1", "Size1": "20", "CompCount": "1", "LibRef0": long_name}))
+    writer.add_stream(
+        "FileHeader",
+        text_record(
+            {
+                "HEADER": "Protel for Windows - Schematic Library Editor Binary File Version 5.0",
+                "FontIdCount": "1",
+                "Size1": "20",
+                "CompCount": "1",
+                "LibRef0": long_name,
+            }
+        ),
+    )
     writer.add_stream("SectionKeys", keys)
     writer.add_stream("SHORTKEY/Data", component(long_name) + binary_pin("1", "A", 0, 0))
     library = read_schlib(writer.write(tmp_path / "long.SchLib"))

@@ -3,38 +3,78 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
 
 from converters.kicad.symbol_writer import SymbolWriteError, library_text, symbol_expr
-from converters.model.symbol import (Arc, Bezier, Circle, Field, Fill, Owner, Pin, Polyline, Rectangle, Stroke,
-                                     Symbol, Text, TextBox, TextStyle)
+from converters.model.symbol import (
+    Arc,
+    Bezier,
+    Circle,
+    Field,
+    Fill,
+    Owner,
+    Pin,
+    Polyline,
+    Rectangle,
+    Stroke,
+    Symbol,
+    Text,
+    TextBox,
+    TextStyle,
+)
 
 
 def pin(number: str, unit: int = 1, style: int = 0, name_visible: bool = True, **kw) -> Pin:
-    return Pin(number=number, name=f"P{number}", position=(0.0, -2.54 * int(number)), angle=0, length=2.54,
-               name_visible=name_visible, owner=Owner(unit, style), **kw)
+    return Pin(
+        number=number,
+        name=f"P{number}",
+        position=(0.0, -2.54 * int(number)),
+        angle=0,
+        length=2.54,
+        name_visible=name_visible,
+        owner=Owner(unit, style),
+        **kw,
+    )
 
 
 def every_graphic(owner: Owner) -> list:
     return [
         Rectangle((-5, -5), (5, 5), Stroke(0.254), Fill("background"), owner),
-        Polyline([(0, 0), (1, 1), (2, 0)], Stroke(0.1, "dash", (10, 20, 30, 1.0)), Fill("color", (1, 2, 3, 0.5)), owner),
+        Polyline(
+            [(0, 0), (1, 1), (2, 0)],
+            Stroke(0.1, "dash", (10, 20, 30, 1.0)),
+            Fill("color", (1, 2, 3, 0.5)),
+            owner,
+        ),
         Arc((1, 0), (0.7071, 0.7071), (0, 1), Stroke(), Fill(), owner),
         Circle((0, 0), 1.5, Stroke(), Fill("outline"), owner),
         Bezier([(0, 0), (1, 2), (2, 2), (3, 0)], Stroke(), Fill(), owner),
         Text("label", (1, 2), TextStyle(angle=90, h_justify="right", v_justify="top", bold=True), owner),
-        TextBox("boxed\ntext", (-4, 4), (8, 2), 0.5, None, Fill("color", (255, 255, 0, 1.0)), TextStyle(), owner),
+        TextBox(
+            "boxed\ntext", (-4, 4), (8, 2), 0.5, None, Fill("color", (255, 255, 0, 1.0)), TextStyle(), owner
+        ),
     ]
 
 
 def sample_symbol() -> Symbol:
-    symbol = Symbol(name="DEMO", description="a demo", unit_count=2, body_styles=2,
-                    fields=[Field("Reference", "U", (0, 5)), Field("Value", "DEMO", (0, -5)),
-                            Field("Footprint", "SOIC-8", hidden=True), Field("MPN", "X1", hidden=True)])
-    symbol.pins = [pin("1", 1, 1), pin("2", 1, 2, shape="inverted_clock", electrical="input"),
-                   pin("3", 2, 1, hidden=True)]
+    symbol = Symbol(
+        name="DEMO",
+        description="a demo",
+        unit_count=2,
+        body_styles=2,
+        fields=[
+            Field("Reference", "U", (0, 5)),
+            Field("Value", "DEMO", (0, -5)),
+            Field("Footprint", "SOIC-8", hidden=True),
+            Field("MPN", "X1", hidden=True),
+        ],
+    )
+    symbol.pins = [
+        pin("1", 1, 1),
+        pin("2", 1, 2, shape="inverted_clock", electrical="input"),
+        pin("3", 2, 1, hidden=True),
+    ]
     symbol.graphics = every_graphic(Owner(0, 1))
     return symbol
 
@@ -46,7 +86,9 @@ def test_sub_symbols_units_and_body_styles():
         assert f"(symbol {sub}" in text
     assert "(version 20241209)" in text and '(generator "altium2kicad")' in text
     assert "(pin input inverted_clock" in text and "(embedded_fonts no)" in text
-    assert text.index('(property "Reference"') < text.index('(property "Value"') < text.index('(property "MPN"')
+    assert (
+        text.index('(property "Reference"') < text.index('(property "Value"') < text.index('(property "MPN"')
+    )
     assert notes == []
 
 
@@ -78,8 +120,12 @@ def test_library_text_angles_and_escapes():
 
 @pytest.mark.kicad
 def test_kicad_loads_every_kind_of_item(tmp_path, kicad_validate):
-    plain = Symbol(name="PLAIN", fields=[Field("Reference", "R")], pins=[pin("1"), pin("2")],
-                   graphics=every_graphic(Owner(1, 0)))
+    plain = Symbol(
+        name="PLAIN",
+        fields=[Field("Reference", "R")],
+        pins=[pin("1"), pin("2")],
+        graphics=every_graphic(Owner(1, 0)),
+    )
     exprs = [symbol_expr(sample_symbol(), "DEMO")[0], symbol_expr(plain, "PLAIN")[0]]
     path = tmp_path / "demo.kicad_sym"
     path.write_text(library_text(exprs), encoding="utf-8")

@@ -13,23 +13,34 @@ from pathlib import Path
 
 import pytest
 
-from converters.kicad.sexpr_reader import children as sexpr_children, parse
 from converters.altium.schlib_text import overbar_to_kicad
 from converters.convert import ConversionRun
+from converters.kicad.sexpr_reader import children as sexpr_children
+from converters.kicad.sexpr_reader import parse
 from converters.report import Status
 
 pytestmark = pytest.mark.corpus
 
 ALTIUM_UNIT_MM = 2.54e-6  # AltiumSharp's exports: 1/10000 mil
-ETYPES = {0: "input", 1: "bidirectional", 2: "output", 3: "open_collector", 4: "passive", 5: "tri_state",
-          6: "open_emitter", 7: "power_in"}
+ETYPES = {
+    0: "input",
+    1: "bidirectional",
+    2: "output",
+    3: "open_collector",
+    4: "passive",
+    5: "tri_state",
+    6: "open_emitter",
+    7: "power_in",
+}
 
 
 @pytest.fixture(scope="session")
 def converted(shared, tmp_path_factory):
     out = tmp_path_factory.mktemp("corpus_symbols")
     run = ConversionRun(out)
-    libraries = sorted(p for p in (shared / "corpus").rglob("*") if p.is_file() and p.suffix.lower() == ".schlib")
+    libraries = sorted(
+        p for p in (shared / "corpus").rglob("*") if p.is_file() and p.suffix.lower() == ".schlib"
+    )
     results = {path: run.symbol_library(path) for path in libraries}
     run.finish()
     return out, run.report, results
@@ -49,8 +60,17 @@ def written_pins(path: Path) -> dict[str, list[tuple]]:
             for pin in children(body, "pin"):
                 at = children(pin, "at")[0]
                 hidden = any(h[1:] == ["yes"] for h in children(pin, "hide")) or "hide" in pin
-                pins.append((children(pin, "number")[0][1], children(pin, "name")[0][1],
-                             round(float(at[1]), 4), round(float(at[2]), 4), int(at[3]), pin[1], hidden))
+                pins.append(
+                    (
+                        children(pin, "number")[0][1],
+                        children(pin, "name")[0][1],
+                        round(float(at[1]), 4),
+                        round(float(at[2]), 4),
+                        int(at[3]),
+                        pin[1],
+                        hidden,
+                    )
+                )
         out[symbol[1]] = sorted(pins)
     return out
 
@@ -65,7 +85,7 @@ def load_loose_json(path: Path):
         if re.search(r'"\s*:\s*$', s):
             s += " null"
         s = re.sub(r":\s*,$", ": null,", s)
-        following = next((x.strip() for x in lines[i + 1:] if x.strip()), "")
+        following = next((x.strip() for x in lines[i + 1 :] if x.strip()), "")
         if s and s[-1] not in ",{[" and following[:1] in ('"', "{"):
             s += ","
         fixed.append(s)
@@ -84,9 +104,17 @@ def golden_pins(component: dict) -> list[tuple]:
                 dx, dy = ((1, 0), (0, 1), (-1, 0), (0, -1))[orientation]
                 name = overbar_to_kicad(str(node.get("name") or "").strip()).replace(" ", "_")
                 number = str(node.get("designator") or "").strip().replace(" ", "_")
-                pins.append((number, name, round((x + dx * length) * ALTIUM_UNIT_MM, 4),
-                             round((y + dy * length) * ALTIUM_UNIT_MM, 4), (orientation * 90 + 180) % 360,
-                             ETYPES[node.get("electrical") or 0], bool(node.get("isHidden"))))
+                pins.append(
+                    (
+                        number,
+                        name,
+                        round((x + dx * length) * ALTIUM_UNIT_MM, 4),
+                        round((y + dy * length) * ALTIUM_UNIT_MM, 4),
+                        (orientation * 90 + 180) % 360,
+                        ETYPES[node.get("electrical") or 0],
+                        bool(node.get("isHidden")),
+                    )
+                )
             stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
         elif isinstance(node, list):
             stack.extend(node)
@@ -130,8 +158,12 @@ def test_kicad_loads_every_written_library(converted, kicad_validate):
     files = sorted(str(lib.path) for lib in results.values())
     chunks = [files[i::2] for i in range(2)]
     with ThreadPoolExecutor(2) as pool:
-        runs = list(pool.map(lambda chunk: subprocess.run([str(kicad_validate), *chunk], capture_output=True,
-                                                          text=True), chunks))
+        runs = list(
+            pool.map(
+                lambda chunk: subprocess.run([str(kicad_validate), *chunk], capture_output=True, text=True),
+                chunks,
+            )
+        )
     failures = [line for run in runs for line in run.stdout.splitlines() if not line.startswith("OK")]
     assert failures == [] and all(run.returncode == 0 for run in runs)
     assert sum(run.stdout.count("\nOK ") + run.stdout.startswith("OK ") for run in runs) == len(files)
@@ -153,8 +185,13 @@ def test_agreement_with_kicads_own_conversion(converted, shared):
     ours = {Path(p).stem.casefold(): p for p in map(str, (out / "symbols").glob("*.kicad_sym"))}
     totals, missing = defaultdict(int), []
     for ref_path in sorted((shared / "reference").rglob("*.kicad_sym")):
-        source = [p for p in (shared / "corpus").glob(str(ref_path.relative_to(shared / "reference").with_suffix(".*")))
-                  if p.suffix.lower() == ".schlib"]
+        source = [
+            p
+            for p in (shared / "corpus").glob(
+                str(ref_path.relative_to(shared / "reference").with_suffix(".*"))
+            )
+            if p.suffix.lower() == ".schlib"
+        ]
         if not source:
             continue  # an IntLib's reference: not this converter's job
         mine = ours.get(tool.norm(ref_path.stem).casefold()) or ours.get(ref_path.stem.casefold())

@@ -22,8 +22,9 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"{PG_SERVER}/{METADATA_DB}"
-os.environ["AIRFLOW__CORE__AUTH_MANAGER"] = \
+os.environ["AIRFLOW__CORE__AUTH_MANAGER"] = (
     "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+)
 os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] = "reviewer:admin"
 os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] = str(_home / "passwords.json")
 os.environ["AIRFLOW__API_AUTH__JWT_SECRET"] = "altium2kicad-tests-only"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ DAG_FILES = sorted((REPO / "dags").glob("*.py"))
 @pytest.fixture(scope="module")
 def dagbag():
     from airflow.dag_processing.dagbag import DagBag
+
     return DagBag(dag_folder=str(REPO / "dags"))
 
 
@@ -38,7 +38,9 @@ def test_dag_file_imports_fast_and_light(path):
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
-    seconds, heavy = out.stdout.strip().splitlines()[-2:] if out.stdout.strip().count("\n") else (out.stdout.strip(), "")
+    seconds, heavy = (
+        out.stdout.strip().splitlines()[-2:] if out.stdout.strip().count("\n") else (out.stdout.strip(), "")
+    )
     assert float(seconds) < 2.0, f"{path.name} took {seconds}s to parse"
     assert heavy == "", f"{path.name} imports {heavy} at parse time"
 
@@ -55,6 +57,7 @@ def test_dags_have_tags_owners_retries(dagbag):
 def test_full_library_migration_shape(dagbag):
     """Stages and task ids exactly as the project template in the default configuration."""
     from include.config import DEFAULT_CONFIG, load_config
+
     template = load_config(DEFAULT_CONFIG).project_templates["full_library_migration"]
     dag = dagbag.dags["full_library_migration"]
     expected = {f"{s.name}.{t}" for s in template.stages for t in s.tasks}
@@ -67,16 +70,25 @@ def test_full_library_migration_shape(dagbag):
     assert "migration.review_test_results" in tasks["migration.run_full_migration"].upstream_task_ids
     assert "migration.run_full_migration" in tasks["validation.validate_symbols"].upstream_task_ids
     assert "deployment.user_acceptance_testing" in tasks["deployment.deploy_to_production"].upstream_task_ids
-    assert {"validation.validate_symbols", "validation.validate_footprints", "validation.validate_3d_models"} <= \
-        tasks["deployment.deploy_to_test_environment"].upstream_task_ids
+    assert {
+        "validation.validate_symbols",
+        "validation.validate_footprints",
+        "validation.validate_3d_models",
+    } <= tasks["deployment.deploy_to_test_environment"].upstream_task_ids
     from airflow.providers.standard.operators.hitl import ApprovalOperator
+
     assert isinstance(tasks["migration.review_test_results"], ApprovalOperator)
     assert isinstance(tasks["deployment.user_acceptance_testing"], ApprovalOperator)
     config = load_config(DEFAULT_CONFIG)
     for task_id in ("migration.review_test_results", "deployment.user_acceptance_testing"):
-        assert tasks[task_id]._pre_execute_hook is not None, f"{task_id} ignores approvals.response_timeout_hours"
+        assert tasks[task_id]._pre_execute_hook is not None, (
+            f"{task_id} ignores approvals.response_timeout_hours"
+        )
     # the scheduler reads this from the parsed DAG: it must match the documented configuration value
-    assert tasks["migration.run_full_migration"].max_active_tis_per_dagrun == config.workflows.max_parallel_libraries
+    assert (
+        tasks["migration.run_full_migration"].max_active_tis_per_dagrun
+        == config.workflows.max_parallel_libraries
+    )
     # owners come from the parsed DAG too: every task but an approval belongs to its stage's owner
     for task_id, t in tasks.items():
         if not isinstance(t, ApprovalOperator):

@@ -19,5 +19,6 @@ def pg_url():
         pytest.skip(f"PostgreSQL at {PG_SERVER} not reachable: {exc}")
     yield url
     from include.library_db.database import engine
+
     engine.cache_clear()
     drop_database("postgresql", name)

@@ -12,7 +12,9 @@ from include.config import DEFAULT_CONFIG
 
 def test_timeout_comes_from_the_config_at_run_time(tmp_path, monkeypatch):
     path = tmp_path / "c.yaml"
-    path.write_text(DEFAULT_CONFIG.read_text().replace("response_timeout_hours: 72", "response_timeout_hours: 1.5"))
+    path.write_text(
+        DEFAULT_CONFIG.read_text().replace("response_timeout_hours: 72", "response_timeout_hours: 1.5")
+    )
     monkeypatch.setenv("ALTIUM2KICAD_CONFIG", str(path))
     task = ApprovalOperator(task_id="review", subject="s", response_timeout=timedelta(hours=72))
     approvals.apply_settings({"task": task})

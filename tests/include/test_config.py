@@ -14,11 +14,18 @@ def test_default_config_works_out_of_the_box(monkeypatch):
     monkeypatch.delenv("AIRFLOW_CONN_ALTIUM2KICAD_LIBRARY_DB", raising=False)
     cfg = load_config(DEFAULT_CONFIG)
     assert {"development", "testing", "production"} <= set(cfg.environments)
-    assert [cfg.environment(n).validation_level for n in ("development", "testing", "production")] == \
-        ["basic", "full", "strict"]
+    assert [cfg.environment(n).validation_level for n in ("development", "testing", "production")] == [
+        "basic",
+        "full",
+        "strict",
+    ]
     assert cfg.library_db_url().startswith("sqlite:////")
-    assert [s.name for s in cfg.project_templates["full_library_migration"].stages] == \
-        ["preparation", "migration", "validation", "deployment"]
+    assert [s.name for s in cfg.project_templates["full_library_migration"].stages] == [
+        "preparation",
+        "migration",
+        "validation",
+        "deployment",
+    ]
     assert cfg.approvals.auto_approve is False
 
 
@@ -32,17 +39,26 @@ def test_env_var_chooses_the_file_and_db_url(tmp_path, monkeypatch):
     assert cfg.library_db_url() == "postgresql://u:secret@db/lib"
 
 
-@pytest.mark.parametrize("change, key, problem", [
-    ("validation_level: basic", "environments.development.validation_level", "'basic', 'full' or 'strict'"),
-    ("default_sample_size: 3", "workflows.default_sample_size", "greater than or equal to 1"),
-    ("kind: local                 # local | s3", "environments.development.target", "needs 'bucket'"),
-    ("caching:\n  enabled: true", "caching.enabeld", "unknown key"),
-])
+@pytest.mark.parametrize(
+    "change, key, problem",
+    [
+        (
+            "validation_level: basic",
+            "environments.development.validation_level",
+            "'basic', 'full' or 'strict'",
+        ),
+        ("default_sample_size: 3", "workflows.default_sample_size", "greater than or equal to 1"),
+        ("kind: local                 # local | s3", "environments.development.target", "needs 'bucket'"),
+        ("caching:\n  enabled: true", "caching.enabeld", "unknown key"),
+    ],
+)
 def test_errors_name_key_and_problem(change, key, problem):
-    bad = {"validation_level: basic": "validation_level: sloppy",
-           "default_sample_size: 3": "default_sample_size: 0",
-           "kind: local                 # local | s3": "kind: s3",
-           "caching:\n  enabled: true": "caching:\n  enabeld: true"}[change]
+    bad = {
+        "validation_level: basic": "validation_level: sloppy",
+        "default_sample_size: 3": "default_sample_size: 0",
+        "kind: local                 # local | s3": "kind: s3",
+        "caching:\n  enabled: true": "caching:\n  enabeld: true",
+    }[change]
     text = DEFAULT_CONFIG.read_text().replace(change, bad, 1)
     with pytest.raises(ConfigError) as err:
         parse_config(text, Path("x.yaml"))
@@ -50,8 +66,9 @@ def test_errors_name_key_and_problem(change, key, problem):
 
 
 def test_password_in_file_is_refused():
-    text = DEFAULT_CONFIG.read_text().replace("default_url: sqlite:///var/altium2kicad/library.db",
-                                              "default_url: postgresql://u:hunter2@db/lib")
+    text = DEFAULT_CONFIG.read_text().replace(
+        "default_url: sqlite:///var/altium2kicad/library.db", "default_url: postgresql://u:hunter2@db/lib"
+    )
     with pytest.raises(ConfigError, match="deployment.library_database"):
         parse_config(text, Path("x.yaml"))
 

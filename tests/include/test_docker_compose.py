@@ -11,8 +11,12 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-SECRETS = {"POSTGRES_PASSWORD": "p", "AIRFLOW_JWT_SECRET": "j", "AIRFLOW_ADMIN_PASSWORD": "a",
-           "AIRFLOW_REVIEWER_PASSWORD": "r"}
+SECRETS = {
+    "POSTGRES_PASSWORD": "p",
+    "AIRFLOW_JWT_SECRET": "j",
+    "AIRFLOW_ADMIN_PASSWORD": "a",
+    "AIRFLOW_REVIEWER_PASSWORD": "r",
+}
 
 
 @pytest.fixture
@@ -28,8 +32,16 @@ def test_config_is_valid_with_secrets_from_env(compose):
     out = subprocess.run([compose, "config", "-q"], cwd=REPO, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     services = yaml.safe_load((REPO / "docker-compose.yaml").read_text())["services"]
-    assert {"postgres", "redis", "airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
-            "airflow-triggerer", "airflow-worker"} <= set(services)
+    assert {
+        "postgres",
+        "redis",
+        "airflow-init",
+        "airflow-apiserver",
+        "airflow-scheduler",
+        "airflow-dag-processor",
+        "airflow-triggerer",
+        "airflow-worker",
+    } <= set(services)
 
 
 def test_missing_secret_is_refused(compose):

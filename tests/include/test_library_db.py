@@ -20,15 +20,25 @@ def test_alembic_creates_schema_once(db_url):
     store = LibraryStore(db_url)
     store.start_run("r1", "dag", "src", "development", "basic", "/tmp/w")
     tables = set(inspect(engine(db_url)).get_table_names())
-    assert {"migration_run", "source_item", "converted_item", "mapping_rules_version", "gate_result",
-            "progress_metric", "audit_log", VERSION_TABLE} <= tables
+    assert {
+        "migration_run",
+        "source_item",
+        "converted_item",
+        "mapping_rules_version",
+        "gate_result",
+        "progress_metric",
+        "audit_log",
+        VERSION_TABLE,
+    } <= tables
 
 
 def test_rerun_upserts_without_duplicates(db_url):
     store = LibraryStore(db_url)
     store.start_run("r1", "dag", "src", "development", "basic", "/tmp/w")
-    rows = [dict(source="A.SchLib", item="R1", kind="symbol", target="A:R1", status="ok", messages=[]),
-            dict(source="A.SchLib", item="R2", kind="symbol", target="A:R2", status="warning", messages=["m"])]
+    rows = [
+        dict(source="A.SchLib", item="R1", kind="symbol", target="A:R1", status="ok", messages=[]),
+        dict(source="A.SchLib", item="R2", kind="symbol", target="A:R2", status="warning", messages=["m"]),
+    ]
     for _ in range(2):
         store.put_converted_items("r1", "full", rows)
         store.put_source_items("r1", [dict(library="A.SchLib", item="R1", kind="symbol", facts={"pins": 2})])

@@ -14,10 +14,18 @@ from include.mapping_rules import MappingRules, MappingRulesError, generate, loa
 
 def test_generate_proposes_names_layers_and_fixes():
     inv = Inventory("src", units=["/s/My Lib.SchLib"], libraries=["/s/fp/0603.PcbLib"])
-    inv.items = [InventoryItem("/s/fp/0603.PcbLib", "0603.PcbLib", "library", {"layers": ["Mechanical 15", "Top Layer"]}),
-                 InventoryItem("/s/fp/0603.PcbLib", "C0603", "footprint", {"pads": 2}),
-                 InventoryItem("/s/x.DbLib", "T/P1", "part", {"footprint_refs": ["C0603X"],
-                                                               "footprint_paths": ["fp\\0603.PcbLib"]})]
+    inv.items = [
+        InventoryItem(
+            "/s/fp/0603.PcbLib", "0603.PcbLib", "library", {"layers": ["Mechanical 15", "Top Layer"]}
+        ),
+        InventoryItem("/s/fp/0603.PcbLib", "C0603", "footprint", {"pads": 2}),
+        InventoryItem(
+            "/s/x.DbLib",
+            "T/P1",
+            "part",
+            {"footprint_refs": ["C0603X"], "footprint_paths": ["fp\\0603.PcbLib"]},
+        ),
+    ]
     rules = generate(inv)
     assert rules.library_names == {"My Lib": "My_Lib", "0603": "0603"}
     assert list(rules.layer_map) == ["Mechanical 15"]
@@ -33,13 +41,16 @@ def test_edited_file_round_trip_and_errors(tmp_path):
     with pytest.raises(MappingRulesError, match="feild_renames: unknown key"):
         load(path)
     path.write_text("layer_map: {'Mechanical 1': Nowhere.Layer}\n")
-    with pytest.raises(MappingRulesError, match=r"rules.yaml: layer_map: 'Mechanical 1' maps to 'Nowhere.Layer'"):
+    with pytest.raises(
+        MappingRulesError, match=r"rules.yaml: layer_map: 'Mechanical 1' maps to 'Nowhere.Layer'"
+    ):
         load(path)
-    assert [p.name for p in tmp_path.iterdir()] == ["rules.yaml"]   # nothing written beside the rules
+    assert [p.name for p in tmp_path.iterdir()] == ["rules.yaml"]  # nothing written beside the rules
 
 
 def test_rules_are_applied_by_the_conversion(tmp_path):
     from converters.fixtures.sample_library import write_sample_library
+
     schlib = write_sample_library(tmp_path / "src")[0]
     rules = generate(analyze(schlib))
     rules.library_names["Sample"] = "Company Symbols"

@@ -18,43 +18,58 @@ def run_context(tmp_path, monkeypatch):
     monkeypatch.delenv("ALTIUM2KICAD_KICAD_CLI", raising=False)
 
     def make(source: Path, environment: str, run_id: str = "manual__t1") -> pipeline.RunContext:
-        return pipeline.RunContext(run_id, "full_library_migration",
-                                   {"source": str(source), "environment": environment, "sample_size": 1},
-                                   load_config(DEFAULT_CONFIG), "tester")
+        return pipeline.RunContext(
+            run_id,
+            "full_library_migration",
+            {"source": str(source), "environment": environment, "sample_size": 1},
+            load_config(DEFAULT_CONFIG),
+            "tester",
+        )
+
     return make
 
 
 def test_sample_library_through_every_stage_twice(tmp_path, run_context):
     from converters.fixtures.sample_library import write_sample_library
+
     write_sample_library(tmp_path / "src")
     rc = run_context(tmp_path / "src", "development")
-    for attempt in range(2):   # a rerun of every task replaces, never duplicates
+    for attempt in range(2):  # a rerun of every task replaces, never duplicates
         units = pipeline.analyze_source_library(rc)
         rules = pipeline.create_mapping_rules(units, rc)
         criteria = pipeline.setup_validation_criteria(units, rc)
         test = pipeline.run_test_migration(units, rules, rc)
         converted = [pipeline.run_full_migration(u, rules, rc) for u in units]
-        results = {k: pipeline.validate(k, converted, criteria, rc) for k in ("symbols", "footprints", "models")}
+        results = {
+            k: pipeline.validate(k, converted, criteria, rc) for k in ("symbols", "footprints", "models")
+        }
         deployed = pipeline.deploy(converted, "production", rc)
         rows = rc.store.converted_items(rc.run_id)
         if attempt == 0:
             first = [(r.library, r.item, r.kind, r.status) for r in rows]
-    assert sorted(Path(u).name for u in units) == ["Sample.PcbLib", "Sample.SchLib", "SampleIntegrated.IntLib"]
-    assert rules["version"] == 1                       # same rules text: same version on the rerun
+    assert sorted(Path(u).name for u in units) == [
+        "Sample.PcbLib",
+        "Sample.SchLib",
+        "SampleIntegrated.IntLib",
+    ]
+    assert rules["version"] == 1  # same rules text: same version on the rerun
     assert "| Sample" in test["summary"] or "Sample" in test["summary"]
     assert [(r.library, r.item, r.kind, r.status) for r in rows] == first
     assert all(v["success"] for r in results.values() for v in r.values())
-    assert results["symbols"]["symbols"]["checked"] >= 14      # 7 symbols, from the SchLib and the IntLib
+    assert results["symbols"]["symbols"]["checked"] >= 14  # 7 symbols, from the SchLib and the IntLib
     live = Path(deployed["live"])
     assert live.is_symlink() and (live / "symbols" / "Sample.kicad_sym").is_file()
     metrics = rc.store.metrics(rc.run_id)
     assert metrics["migration_quality"].value == 1.0
-    assert metrics["components_migrated"].value == sum(1 for r in rows if r.kind in ("symbol", "footprint", "model", "part"))
+    assert metrics["components_migrated"].value == sum(
+        1 for r in rows if r.kind in ("symbol", "footprint", "model", "part")
+    )
     assert rc.report_path.is_file() and rc.report_path.read_text().count("<svg") >= 20
 
 
 def test_broken_item_fails_the_gate_by_name(tmp_path, run_context):
     from converters.fixtures.broken import BAD_ITEM, schlib_truncated_pin
+
     (tmp_path / "src").mkdir()
     schlib_truncated_pin(tmp_path / "src")
     rc = run_context(tmp_path / "src", "testing")
@@ -75,5 +90,6 @@ def test_missing_source_and_unknown_environment_are_named(tmp_path, run_context)
         pipeline.analyze_source_library(run_context(tmp_path / "nowhere", "development"))
     (tmp_path / "empty").mkdir()
     from include.config import ConfigError
+
     with pytest.raises(ConfigError, match="no environment 'staging'"):
         pipeline.analyze_source_library(run_context(tmp_path / "empty", "staging"))

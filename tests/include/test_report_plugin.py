@@ -12,7 +12,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _plugin():
-    spec = importlib.util.spec_from_file_location("altium2kicad_plugin", REPO / "plugins" / "altium2kicad_plugin.py")
+    spec = importlib.util.spec_from_file_location(
+        "altium2kicad_plugin", REPO / "plugins" / "altium2kicad_plugin.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -40,8 +40,12 @@ def test_pin_names_and_numbers_are_text(symbols):
 
 def test_hidden_pins_and_hidden_pin_names_have_no_text(symbols):
     mcu = _texts(symbol_svg(symbols["MCU_32"]))
-    hidden = [p for sub in children(symbols["MCU_32"], "symbol") for p in children(sub, "pin")
-              if ["hide", "yes"] in p]
+    hidden = [
+        p
+        for sub in children(symbols["MCU_32"], "symbol")
+        for p in children(sub, "pin")
+        if ["hide", "yes"] in p
+    ]
     assert hidden, "the sample MCU has hidden power pins"
     for pin in hidden:
         name = value(next(children(pin, "name")))
@@ -67,7 +71,10 @@ def test_overbar_is_an_overline(written):
     svg = symbol_svg(_edited(written, "MCU_32", '(name "NRST"', '(name "~{RESET}"'))
     span = [s for s in ET.fromstring(svg).iter(f"{SVG}tspan") if s.text == "RESET"]
     assert span and span[0].get("text-decoration") == "overline"
-    assert rich_text("~{A}&B") == '<tspan text-decoration="overline" style="text-decoration:overline">A</tspan>&amp;B'
+    assert (
+        rich_text("~{A}&B")
+        == '<tspan text-decoration="overline" style="text-decoration:overline">A</tspan>&amp;B'
+    )
 
 
 def test_units_beyond_the_first_are_not_drawn(symbols):
@@ -76,8 +83,9 @@ def test_units_beyond_the_first_are_not_drawn(symbols):
     drawn = _texts(symbol_svg(opamp))
     unit2 = next(s for s in children(opamp, "symbol") if value(s) == "OPAMP_DUAL_2_0")
     unit1 = next(s for s in children(opamp, "symbol") if value(s) == "OPAMP_DUAL_1_0")
-    only_in_2 = {value(next(children(p, "number"))) for p in children(unit2, "pin")} - \
-        {value(next(children(p, "number"))) for p in children(unit1, "pin")}
+    only_in_2 = {value(next(children(p, "number"))) for p in children(unit2, "pin")} - {
+        value(next(children(p, "number"))) for p in children(unit1, "pin")
+    }
     assert only_in_2 and not only_in_2 & set(drawn)
 
 
@@ -86,7 +94,6 @@ def test_every_picture_parses_and_footprints_number_their_pads(written, symbols)
         assert ET.fromstring(symbol_svg(sym)).tag == f"{SVG}svg"
     dip = footprint_svg(parse((written / "footprints" / "Sample.pretty" / "DIP-8.kicad_mod").read_text()))
     assert {"1", "2", "3", "4", "5", "6", "7", "8"} <= set(_texts(dip))
-
 
 
 def test_report_pictures_from_kicad_cli(written, tmp_path, kicad_validate):

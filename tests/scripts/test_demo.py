@@ -20,11 +20,18 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 def test_demo_runs_the_migration_end_to_end(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "ALTIUM2KICAD_DB"))}
-    done = subprocess.run([sys.executable, "-m", "scripts.demo", "--home", str(tmp_path / "demo")],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-m", "scripts.demo", "--home", str(tmp_path / "demo")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    said = dict(re.findall(r"^\[demo\] (library \(live version\)|report|library database): (.+)$",
-                           done.stdout, re.M))
+    said = dict(
+        re.findall(r"^\[demo\] (library \(live version\)|report|library database): (.+)$", done.stdout, re.M)
+    )
     live, report = Path(said["library (live version)"]), Path(said["report"])
     assert (live / "symbols" / "Sample.kicad_sym").is_file()
     assert (live / "footprints" / "Sample.pretty" / "SOIC-8.kicad_mod").is_file()

@@ -11,7 +11,11 @@ version_table = config.attributes.get("version_table", "altium2kicad_alembic_ver
 
 connectable = create_engine(url, poolclass=pool.NullPool)
 with connectable.connect() as connection:
-    context.configure(connection=connection, target_metadata=Base.metadata,
-                      version_table=version_table, render_as_batch=connection.dialect.name == "sqlite")
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        version_table=version_table,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
     with context.begin_transaction():
         context.run_migrations()
