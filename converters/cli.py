@@ -12,8 +12,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from . import __version__
-from .convert import ConvertOptions, UsageError, convert_paths
+from .convert import convert_paths
+from .library_files import UsageError
 from .report import ConversionReport
+from .run import ConvertOptions
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_NOTHING_READ = 0, 1, 2
 MAX_FAILURES_SHOWN = 20  # the rest are in report.json; a terminal full of rows helps nobody

@@ -1,208 +1,33 @@
-"""One conversion run: find the source libraries, convert each once, write the report.
+"""One conversion: find the source libraries, convert each once with its kind's job, write the report.
 
-The run owns the output layout (DEVELOPERS.md / README): `symbols/<Lib>.kicad_sym`,
-`footprints/<Lib>.pretty/`, `3dmodels/<Lib>.3dshapes/`, `report.json`. Readers and writers never
-decide where things go; they turn one library into the model and the model into text.
+Readers and writers never decide where things go; the run (`run.py`) does. This module wires the
+library jobs into a run and converts the paths a user named.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .naming import UniqueNames, safe_item_name, safe_library_name
-from .report import ConversionReport, ItemFailure, ItemReport, Status
+from .dblib_job import convert_database_library
+from .footprints_job import convert_pcblib
+from .intlib_job import convert_intlib
+from .library_files import UsageError, find_libraries
+from .report import ConversionReport
+from .run import ConversionRun, ConvertOptions, LibraryJobs
+from .symbols_job import convert_schlib
 
-SYMBOL_EXTENSIONS = {".schlib"}
-FOOTPRINT_EXTENSIONS = {".pcblib"}
-INTEGRATED_EXTENSIONS = {".intlib"}
-DATABASE_EXTENSIONS = {".dblib", ".svndblib"}
-LIBRARY_EXTENSIONS = SYMBOL_EXTENSIONS | FOOTPRINT_EXTENSIONS | INTEGRATED_EXTENSIONS | DATABASE_EXTENSIONS
-
-
-class UsageError(Exception):
-    """The command was asked for something impossible (exit code 2)."""
-
-
-@dataclass
-class ConvertOptions:
-    kicad_version: int = 9
-    embed_3d: bool = False
-    layer_map: Path | None = None  # user's layer mapping file (footprints)
-    database_url: str | None = None  # parts database for a DbLib, overriding its own string
-    svn_checkout: Path | None = None  # local checkout holding a SVNDbLib's libraries
-    output_database_url: str | None = None  # where a DbLib's parts go (default: SQLite beside .kicad_dbl)
+LIBRARY_JOBS = LibraryJobs(
+    symbols=convert_schlib,
+    footprints=convert_pcblib,
+    integrated=convert_intlib,
+    database=convert_database_library,
+)
 
 
-@dataclass
-class ConvertedLibrary:
-    """What one source library became: its KiCad nickname, file and item names."""
-
-    source: Path
-    kind: str  # "symbols" or "footprints"
-    nickname: str
-    path: Path
-    items: dict[str, str] = field(default_factory=dict)  # source item name -> KiCad item name
-
-    def lookup(self, source_item: str) -> str | None:
-        """The KiCad item for a source item name, matching case-insensitively as Altium does."""
-        if source_item in self.items:
-            return self.items[source_item]
-        folded = {k.casefold(): v for k, v in self.items.items()}
-        return folded.get(source_item.casefold())
-
-
-def find_libraries(paths: Iterable[Path]) -> list[Path]:
-    """Library files named directly or found below named folders (extensions in any case)."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found += sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in LIBRARY_EXTENSIONS
-            )
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise UsageError(f"{path}: no such file or folder")
-    return found
-
-
-class ConversionRun:
-    """State of one run: output folder, options, report, and libraries already converted."""
-
-    def __init__(self, out: Path, options: ConvertOptions | None = None) -> None:
-        self.out = out
-        self.options = options or ConvertOptions()
-        self.report = ConversionReport(output=str(out))
-        self._nicknames = {"symbols": UniqueNames(), "footprints": UniqueNames()}
-        self._converted: dict[tuple[str, str], ConvertedLibrary] = {}
-
-    # -- naming ---------------------------------------------------------------------------
-    def claim_nickname(self, kind: str, source: Path, stem: str) -> str:
-        wanted = safe_library_name(stem)
-        name, clashed = self._nicknames[kind].claim(wanted)
-        if clashed:
-            self.report.add(
-                ItemReport(
-                    str(source),
-                    stem,
-                    "library",
-                    name,
-                    Status.WARNING,
-                    [f"library name '{wanted}' already used in this run; written as '{name}'"],
-                )
-            )
-        return name
-
-    # -- dispatch -------------------------------------------------------------------------
-    def convert(self, path: Path) -> list[ConvertedLibrary]:
-        """Converts one library file of any supported kind; a file is converted once per run."""
-        ext = path.suffix.lower()
-        if ext in SYMBOL_EXTENSIONS:
-            return [self.symbol_library(path)]
-        if ext in FOOTPRINT_EXTENSIONS:
-            return [self.footprint_library(path)]
-        if ext in INTEGRATED_EXTENSIONS:
-            return self.integrated_library(path)
-        if ext in DATABASE_EXTENSIONS:
-            from .dblib_job import convert_database_library
-
-            libs = convert_database_library(self, path)
-            for lib in libs:
-                if lib.kind == "database":  # listed in sym-lib-table as a Database library
-                    self._converted[(str(path.resolve()), "database")] = lib
-            return libs
-        self.fail_library(path, "library", f"not an Altium library ({path.suffix or 'no extension'})")
-        return []
-
-    def _cached(self, path: Path, kind: str, make: Callable[[], ConvertedLibrary]) -> ConvertedLibrary:
-        key = (str(path.resolve()), kind)
-        if key not in self._converted:
-            self._converted[key] = make()
-        return self._converted[key]
-
-    def symbol_library(self, path: Path) -> ConvertedLibrary:
-        from .symbols_job import convert_schlib
-
-        return self._cached(path, "symbols", lambda: convert_schlib(self, path))
-
-    def footprint_library(self, path: Path) -> ConvertedLibrary:
-        from .footprints_job import convert_pcblib
-
-        return self._cached(path, "footprints", lambda: convert_pcblib(self, path))
-
-    def integrated_library(self, path: Path) -> list[ConvertedLibrary]:
-        from .intlib_job import convert_intlib
-
-        key = (str(path.resolve()), "integrated")
-        if key not in self._converted:
-            libs = convert_intlib(self, path)
-            for lib in libs:
-                self._converted[(str(path.resolve()), lib.kind)] = lib
-            self._converted[key] = ConvertedLibrary(path, "integrated", "", path)
-            return libs
-        return [
-            lib
-            for (p, kind), lib in self._converted.items()
-            if p == key[0] and kind in ("symbols", "footprints")
-        ]
-
-    def fail_library(self, path: Path, kind: str, reason: str) -> None:
-        """A whole file could not be read: one failed row that names it (once: readers' errors
-        often start with the file already)."""
-        message = reason if reason.startswith(str(path)) else f"{path}: {reason}"
-        self.report.add(ItemReport(str(path), path.name, kind, "", Status.FAILED, [message]))
-
-    def report_reader_problems(
-        self, source: Path, kind: str, nick: str, failures: Iterable[ItemFailure], warnings: list[str]
-    ) -> None:
-        """Rows for what a reader could not read: each failed item (its reason names the file), and
-        the library's own warnings (what was lost outside any one item)."""
-        for failure in failures:
-            self.report.add(ItemReport(str(source), failure.name, kind, "", Status.FAILED, [failure.reason]))
-        if warnings:
-            self.report.add(
-                ItemReport(str(source), source.name, "library", nick, Status.WARNING, list(warnings))
-            )
-
-    def fail_item(self, source: Path, kind: str, name: str, exc: Exception) -> None:
-        """The row for one item whose writing raised: it costs that item, never its library."""
-        self.report.add(
-            ItemReport(
-                str(source),
-                name,
-                kind,
-                "",
-                Status.FAILED,
-                [f"{source}: {kind} '{name}': {type(exc).__name__}: {exc}"],
-            )
-        )
-
-    def converted_libraries(self) -> list[ConvertedLibrary]:
-        """Every symbol, footprint and database library this run wrote (once each)."""
-        seen: dict[int, ConvertedLibrary] = {}
-        for lib in self._converted.values():
-            if lib.kind in ("symbols", "footprints", "database") and lib.nickname:
-                seen.setdefault(id(lib), lib)
-        return list(seen.values())
-
-    def finish(self) -> ConversionReport:
-        self.out.mkdir(parents=True, exist_ok=True)
-        from .kicad.lib_tables import write_lib_tables
-
-        write_lib_tables(self.out, self.converted_libraries())
-        self.report.write(self.out / "report.json")
-        return self.report
-
-
-def unique_item_names(names: Iterable[str]) -> Iterator[tuple[str, list[str]]]:
-    """(KiCad name, warnings) for items of one library, unique case-insensitively; the warnings
-    say when the name had to change."""
-    scope = UniqueNames()
-    for name in names:
-        final, _ = scope.claim(safe_item_name(name))
-        yield final, ([f"written as '{final}' (name not allowed or already used)"] if final != name else [])
+def start_run(out: Path, options: ConvertOptions | None = None) -> ConversionRun:
+    """A run into `out` that converts every library kind."""
+    return ConversionRun(out, options, LIBRARY_JOBS)
 
 
 def convert_paths(
@@ -215,7 +40,7 @@ def convert_paths(
     libraries = find_libraries(paths)
     if not libraries:
         raise UsageError("no Altium library (.SchLib, .PcbLib, .IntLib, .DbLib, .SVNDbLib) found")
-    run = ConversionRun(out, options)
+    run = start_run(out, options)
     out.mkdir(parents=True, exist_ok=True)
     for path in progress(libraries) if progress else libraries:
         try:

@@ -28,12 +28,12 @@ from .altium.dblib import (
 )
 from .altium.parts_tables import PartsTable, TableError, open_parts_source
 from .altium.paths import find_file_named, resolve_path, split_windows_path
-from .convert import ConversionRun, ConvertedLibrary
 from .kicad.dbl_writer import odbc_connection_string, sqlite_connection_string, write_kicad_dbl
 from .kicad.parts_database import write_sqlite_file, write_tables
 from .model.parts import PartField, PartsDatabase, PartsLibrary
 from .naming import UniqueNames
 from .report import ItemReport, Status
+from .run import ConversionRun, ConvertedLibrary
 
 KEY_COLUMN, SYMBOLS_COLUMN, FOOTPRINTS_COLUMN = "Key", "Symbols", "Footprints"
 STATUS_COLUMN, NOTES_COLUMN = "Conversion Status", "Conversion Notes"

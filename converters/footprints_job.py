@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from .convert import ConversionRun, ConvertedLibrary, unique_item_names
 from .model.footprint import ComponentBody, EmbeddedModel, FootprintLibrary, looks_like_step
 from .naming import UniqueNames, safe_file_name
 from .report import ItemReport
+from .run import ConversionRun, ConvertedLibrary, unique_item_names
 
 MODELS_VARIABLE = "ALTIUM2KICAD_3DMODELS"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-from .convert import ConversionRun, ConvertedLibrary
+from .run import ConversionRun, ConvertedLibrary
 
 
 class IntLibError(Exception):

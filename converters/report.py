@@ -26,14 +26,6 @@ class Status(str, Enum):
 
 
 @dataclass
-class ItemFailure:
-    """An item a reader found but could not turn into the model (the rest of its library goes on)."""
-
-    name: str
-    reason: str
-
-
-@dataclass
 class ItemReport:
     """One row of the report: a source item and what became of it."""
 

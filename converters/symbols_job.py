@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from .convert import ConversionRun, ConvertedLibrary, unique_item_names
 from .model.symbol import Implementation, Symbol, SymbolLibrary
 from .report import ItemReport
+from .run import ConversionRun, ConvertedLibrary, unique_item_names
 
 FootprintLookup = Callable[[Symbol, Implementation], str]
 

@@ -11,7 +11,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from converters.convert import ConversionRun, ConvertedLibrary, ConvertOptions, UsageError
+from converters.convert import LIBRARY_JOBS
+from converters.library_files import UsageError
+from converters.run import ConversionRun, ConvertedLibrary, ConvertOptions
 
 from .mapping_rules import MappingRules, rename_dbl_fields, write_layer_map
 
@@ -20,7 +22,7 @@ class RuledConversionRun(ConversionRun):
     """A ConversionRun whose library names and part links follow the mapping rules."""
 
     def __init__(self, out: Path, rules: MappingRules, options: ConvertOptions | None = None) -> None:
-        super().__init__(out, options)
+        super().__init__(out, options, LIBRARY_JOBS)
         self.rules = rules
 
     def claim_nickname(self, kind: str, source: Path, stem: str) -> str:

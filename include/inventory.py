@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from converters.convert import (
+from converters.library_files import (
     DATABASE_EXTENSIONS,
     FOOTPRINT_EXTENSIONS,
     INTEGRATED_EXTENSIONS,

@@ -14,7 +14,7 @@ import struct
 from pathlib import Path
 
 from ..model.footprint import ExpansionMode, Footprint, FootprintLibrary, LayerRef
-from ..report import ItemFailure
+from ..problems import ItemFailure
 from .compound import CompoundFile, NotAnAltiumLibrary
 from .pcblib_binary import PrimitiveError, mil_text_to_mm, split_primitive_subrecords
 from .pcblib_layers import read_layer_table

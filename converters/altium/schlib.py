@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..model.symbol import SymbolLibrary
-from ..report import ItemFailure
+from ..problems import ItemFailure
 from .compound import CompoundFile, NotAnAltiumLibrary
 from .records import Properties, parse_properties, split_records
 from .schlib_common import DEFAULT_TEXT_MM, POINT_TO_KICAD_MM, Font

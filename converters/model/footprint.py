@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from ..report import ItemFailure
+from ..problems import ItemFailure
 
 Point = tuple[float, float]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-from ..report import ItemFailure
+from ..problems import ItemFailure
 
 Point = tuple[float, float]
 Color = tuple[int, int, int, float]  # red, green, blue 0-255, alpha 0-1

@@ -39,7 +39,7 @@ def test_not_a_compound_file_is_a_failed_row_naming_the_file(tmp_path, capsys):
 
 
 def test_extensions_match_in_any_case_and_folders_recurse(tmp_path):
-    from converters.convert import find_libraries
+    from converters.library_files import find_libraries
 
     (tmp_path / "a" / "b").mkdir(parents=True)
     for name in ("a/x.SCHLIB", "a/b/y.pcblib", "a/b/z.IntLib", "a/w.DbLib", "a/notes.txt"):

@@ -20,7 +20,8 @@ from pathlib import Path
 import olefile
 import pytest
 
-from converters.convert import ConversionRun
+from converters.convert import start_run
+from converters.run import ConversionRun
 
 from .dblib_helpers import mdb_rows, mdb_tables
 
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.corpus
 
 
 def _convert(shared: Path, out: Path) -> ConversionRun:
-    run = ConversionRun(out)
+    run = start_run(out)
     for dblib in sorted((shared / CORPUS).glob("*.DbLib")):
         run.convert(dblib)
     run.finish()

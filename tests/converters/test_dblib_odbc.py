@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from converters.convert import ConversionRun, ConvertOptions
+from converters.convert import start_run
+from converters.run import ConvertOptions
 
 from .dblib_helpers import scratch_postgres
 
@@ -75,7 +76,7 @@ def read_like_kicad(dbl_path: Path) -> dict[str, dict[str, dict[str, str | None]
 def corpus_sqlite(shared, tmp_path_factory):
     """The corpus DbLibs converted once into SQLite (default output), copied to a new folder."""
     out = tmp_path_factory.mktemp("odbc_sqlite")
-    run = ConversionRun(out / "first")
+    run = start_run(out / "first")
     dblibs = sorted((shared / CORPUS).glob("*.DbLib"))
     for dblib in dblibs:
         run.convert(dblib)
@@ -117,7 +118,7 @@ def test_postgres_output_through_psqlodbc(shared, tmp_path):
     dblib = shared / CORPUS / "Resistor_Library.DbLib"
     with scratch_postgres() as url:
         for attempt in range(2):  # the second run replaces the tables: no duplicated parts
-            run = ConversionRun(tmp_path / f"out{attempt}", ConvertOptions(output_database_url=url))
+            run = start_run(tmp_path / f"out{attempt}", ConvertOptions(output_database_url=url))
             run.convert(dblib)
             run.finish()
         dbl_path = tmp_path / "out1" / "database" / "Resistor_Library.kicad_dbl"

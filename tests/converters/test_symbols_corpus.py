@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from converters.altium.schlib_text import overbar_to_kicad
-from converters.convert import ConversionRun
+from converters.convert import start_run
 from converters.kicad.sexpr_reader import children as sexpr_children
 from converters.kicad.sexpr_reader import parse
 from converters.report import Status
@@ -37,7 +37,7 @@ ETYPES = {
 @pytest.fixture(scope="session")
 def converted(shared, tmp_path_factory):
     out = tmp_path_factory.mktemp("corpus_symbols")
-    run = ConversionRun(out)
+    run = start_run(out)
     libraries = sorted(
         p for p in (shared / "corpus").rglob("*") if p.is_file() and p.suffix.lower() == ".schlib"
     )
