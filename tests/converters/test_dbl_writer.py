@@ -128,11 +128,23 @@ def test_sqlite_file_replaced_never_duplicated(tmp_path):
     assert not (tmp_path / "Parts.sqlite.tmp").exists()
 
 
-def test_duplicate_keys_are_refused(tmp_path):
-    rows = [{"Part Number": "A", "Value": None, "Key": "A", "Symbols": None, "Footprints": None}] * 2
-    with pytest.raises(Exception):
-        write_sqlite_file(_database(rows), tmp_path / "dup.sqlite")
-    assert not (tmp_path / "dup.sqlite").exists()
+def test_duplicate_keys_cost_that_table_only(tmp_path):
+    """A table the database refuses (here: two rows with one key) is returned as a failure naming
+    it and the reason; the file is still written, with the other tables and without that one."""
+    database = _database()
+    bad = _database(
+        [{"Part Number": "A", "Value": None, "Key": "A", "Symbols": None, "Footprints": None}] * 2
+    )
+    bad.libraries[0].name = bad.libraries[0].table = "Broken"
+    database.libraries += bad.libraries
+    failures = write_sqlite_file(database, tmp_path / "dup.sqlite")
+    assert [(f.library.table, "UNIQUE" in f.reason or "unique" in f.reason) for f in failures] == [
+        ("Broken", True)
+    ]
+    db = sqlite3.connect(tmp_path / "dup.sqlite")
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    assert tables == ["Resistors"]
+    assert db.execute('SELECT COUNT(*) FROM "Resistors"').fetchone()[0] == 2
 
 
 def test_postgres_tables_replaced(tmp_path):
