@@ -11,7 +11,7 @@ from converters.kicad.dbl_writer import kicad_dbl_text, odbc_connection_string, 
 from converters.kicad.parts_database import write_sqlite_file, write_tables
 from converters.model.parts import PartField, PartsDatabase, PartsLibrary
 
-from .dblib_helpers import scratch_postgres
+from .dblib_helpers import scratch_mariadb, scratch_postgres
 
 
 def _database(rows=None) -> PartsDatabase:
@@ -157,4 +157,26 @@ def test_postgres_tables_replaced(tmp_path):
         with engine.connect() as conn:
             assert conn.execute(text('SELECT COUNT(*) FROM "Resistors"')).scalar() == 2
             assert conn.execute(text('SELECT "Value" FROM "Resistors" WHERE "Key" = \'R1\'')).scalar() == "1k"
+        engine.dispose()
+
+
+@pytest.mark.parametrize("scratch", [scratch_postgres, scratch_mariadb], ids=["postgresql", "mariadb"])
+def test_keys_compare_exactly_on_every_server(scratch):
+    """Keys unique to KiCad (`RÉS-1`, `RES-1`, `res-1 `) stay three parts, and KiCad's
+    `WHERE key = ?` finds exactly one: MariaDB's default collation ignores case, accents and
+    trailing spaces, and refuses a TEXT primary key."""
+    from sqlalchemy import create_engine, text
+
+    keys = ["RÉS-1", "RES-1", "res-1 "]
+    rows = [{"Part Number": k, "Value": k, "Key": k, "Symbols": None, "Footprints": None} for k in keys]
+    with scratch() as url:
+        assert write_tables(_database(rows), url) == []
+        engine = create_engine(url)
+        q = "`" if engine.dialect.name == "mysql" else '"'
+        with engine.connect() as conn:
+            for key in keys:
+                found = conn.execute(
+                    text(f"SELECT {q}Value{q} FROM {q}Resistors{q} WHERE {q}Key{q} = :k"), {"k": key}
+                ).all()
+                assert found == [(key,)]
         engine.dispose()

@@ -65,7 +65,7 @@ def read_like_kicad(dbl_path: Path) -> dict[str, dict[str, dict[str, str | None]
                     f"SELECT {select} FROM {q(lib['table'])} WHERE {q(lib['key'])} = ?", key
                 ).fetchall()
                 assert len(result) == 1, f"key {key!r} of {lib['table']} gives {len(result)} rows"
-                rows[key] = dict(zip([d[0] for d in cursor.description], result[0]))
+                rows[key] = dict(zip([d[0] for d in cursor.description], result[0], strict=True))
             found[lib["name"]] = rows
         return found
     finally:
@@ -139,3 +139,29 @@ def test_postgres_output_through_psqlodbc(shared, tmp_path):
             assert tables == ["Resistor_Library_Resistors"]
             assert conn.execute(text('SELECT COUNT(*) FROM "Resistor_Library_Resistors"')).scalar() == 213
         engine.dispose()
+
+
+def test_shortened_names_on_postgres_through_psqlodbc(tmp_path):
+    """A long DbLib name, long table and column names: KiCad's catalog look-ups and keyed SELECTs
+    find every table and column under the shortened names the .kicad_dbl lists."""
+    from .test_dblib_output_servers import LONG_COLUMNS, NICKNAME, TABLES, _write_long_dblib
+
+    _require("PostgreSQL Unicode")
+    dblib = _write_long_dblib(tmp_path)
+    with scratch_postgres() as url:
+        run = start_run(tmp_path / "out", ConvertOptions(output_database_url=url))
+        run.convert(dblib)
+        run.finish()
+        dbl_path = tmp_path / "out" / "database" / f"{NICKNAME}.kicad_dbl"
+        dbl = json.loads(dbl_path.read_text(encoding="utf-8"))
+        assert sum(len(lib["table"]) < len(f"{NICKNAME}_{lib['name']}") for lib in dbl["libraries"]) == 3
+        parts = read_like_kicad(dbl_path)
+    assert {name: len(rows) for name, rows in parts.items()} == {
+        name: len(rows) for name, rows in TABLES.items()
+    }
+    for lib in dbl["libraries"]:
+        fields = {f["name"]: f["column"] for f in lib["fields"]}
+        for key, row in parts[lib["name"]].items():
+            assert row[lib["symbols"]].startswith("Passives:")
+            for name in LONG_COLUMNS:
+                assert row[fields[name]].startswith(f"{key} {name[-9:]}")
