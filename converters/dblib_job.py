@@ -174,11 +174,16 @@ class LibraryResolver:
 
 
 def _column(columns: list[str], wanted: str) -> str | None:
-    """A source column by name; Access and Excel column names ignore case."""
+    """A source column by name; Access and Excel column names ignore case, and `[Name]` is the
+    column `Name` quoted as Access SQL quotes it."""
     if wanted in columns:
         return wanted
     folded = {c.casefold(): c for c in columns}
-    return folded.get(wanted.casefold()) or folded.get(wanted.strip().casefold())
+    found = folded.get(wanted.casefold()) or folded.get(wanted.strip().casefold())
+    bare = wanted.strip()
+    if found is None and len(bare) > 2 and bare.startswith("[") and bare.endswith("]"):
+        return _column(columns, bare[1:-1])
+    return found
 
 
 def table_columns(maps: list[FieldMap], columns: list[str], warnings: list[str]) -> TableColumns:
@@ -203,7 +208,9 @@ def table_columns(maps: list[FieldMap], columns: list[str], warnings: list[str])
         role = mapping.role
         if role is None:
             result.parameters.append(
-                FieldMap(mapping.table, column, mapping.parameter, mapping.field_type, mapping.visible_on_add)
+                FieldMap(
+                    mapping.table, column, mapping.parameter_name, mapping.field_type, mapping.visible_on_add
+                )
             )
         elif role[0] == "library_ref":
             result.library_ref = column

@@ -443,3 +443,35 @@ def test_nul_in_a_column_name_costs_only_that_name(tmp_path):
     report = json.loads((out / "report.json").read_text())
     table = next(r for r in report["items"] if r["kind"] == "library" and r["item"] == "parts.csv")
     assert table["status"] == "warning" and any("Val\\0ue" in m for m in table["messages"])
+
+
+def test_bracketed_parameter_names_are_altiums_own(tmp_path):
+    """`ParameterName=[Description]` is the component's description (KiCad's description property),
+    not a field named `[Description]`; a column named `[Value]` is the column `Value`."""
+    from converters.altium.dblib import FieldMap
+
+    _libraries(tmp_path)
+    with (tmp_path / "parts.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows([COLUMNS] + PARTS[:1])
+    maps = standard_field_maps("parts.csv", footprints=2) + [
+        FieldMap("parts.csv", "Description", "[Description]"),
+        FieldMap("parts.csv", "[Value]", "Value", 1, True),
+    ]
+    dblib = write_dblib(
+        tmp_path / "Brackets.DbLib",
+        CSV_CONNECTION.format(path="C:\\Libs"),
+        [DbLibTable("parts.csv")],
+        maps,
+        database_path="parts.csv",
+    )
+    out = tmp_path / "out"
+    assert _convert(dblib, "-o", out) == 0
+    dbl, rows = _parts(out, "Brackets")
+    lib = dbl["libraries"][0]
+    assert lib["properties"]["description"] == "Description"
+    assert rows[0][lib["properties"]["description"]] == "Resistor 1k 0603"
+    fields = {f["name"]: f for f in lib["fields"]}
+    assert not any("[" in name for name in fields), sorted(fields)
+    assert fields["Value"]["column"] == "Value" and fields["Value"]["visible_on_add"]
+    report = json.loads((out / "report.json").read_text())
+    assert not any("[Value]" in m for r in report["items"] for m in r["messages"])
