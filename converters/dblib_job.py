@@ -48,10 +48,45 @@ _FILTER_NAMES = {"footprint filters", "ki_fp_filters"}
 
 @dataclass
 class Resolution:
-    """What one library link of a part became: a KiCad `Lib:Item`, or why not."""
+    """What one library link of a part became: a KiCad `Lib:Item` (with a warning when the name
+    only nearly matched), or why not."""
 
     target: str = ""
     problem: str = ""
+    warning: str = ""
+
+
+@dataclass
+class ItemMatch:
+    """The item a part's reference names: its KiCad name, the source name when it only nearly
+    matched, or the several items it could mean."""
+
+    kicad_name: str | None = None
+    near: str = ""
+    candidates: list[str] = field(default_factory=list)
+
+
+def _folds(name: str) -> list[str]:
+    """Ever looser forms of a name: letter case ignored, then `/` and `_` taken for one (tables
+    often hold the name a tool wrote after replacing `/`)."""
+    return [name.casefold(), name.replace("/", "_").casefold()]
+
+
+def match_item(items: dict[str, str], reference: str) -> ItemMatch:
+    """The item `reference` names among `items` (source name -> KiCad name): exactly, else the one
+    item a looser form matches; several matches are ambiguous, never guessed."""
+    if reference in items:
+        return ItemMatch(items[reference])
+    for level, wanted in enumerate(_folds(reference)):
+        hits = [name for name in items if _folds(name)[level] == wanted]  # in source order
+        found = {items[name] for name in hits}
+        if len(found) == 1:
+            kicad_name = found.pop()
+            # a footprint is also listed under its storage name: name the item by its first name
+            return ItemMatch(kicad_name, near=next(k for k, v in items.items() if v == kicad_name))
+        if hits:
+            return ItemMatch(candidates=hits)
+    return ItemMatch()
 
 
 @dataclass
@@ -111,7 +146,7 @@ class LibraryResolver:
                 p for p in pattern if p.is_file() and p.suffix.lower() in extensions + (".intlib",)
             ):
                 converted = self._convert(path, kind)
-                if isinstance(converted, ConvertedLibrary) and converted.lookup(item):
+                if isinstance(converted, ConvertedLibrary) and match_item(converted.items, item).kicad_name:
                     return converted
         return None
 
@@ -166,11 +201,22 @@ class LibraryResolver:
                     "DbLib's library search path"
                 )
             converted = found
-        name = converted.lookup(item)
-        if name is None:
+        match = match_item(converted.items, item)
+        if match.candidates:
+            return Resolution(
+                problem=f"{noun} '{item}' is ambiguous in {converted.source.name}: it could be "
+                + ", ".join(f"'{c}'" for c in match.candidates)
+            )
+        if match.kicad_name is None:
             return Resolution(problem=f"{noun} '{item}' not found in {converted.source.name}")
         self.used[(str(converted.path), kind)] = converted
-        return Resolution(target=f"{converted.nickname}:{name}")
+        warning = ""
+        if match.near:
+            warning = (
+                f"{noun} '{item}' taken as '{match.near}' of {converted.source.name} "
+                "(the only one whose name differs only by letter case or '/' written as '_')"
+            )
+        return Resolution(target=f"{converted.nickname}:{match.kicad_name}", warning=warning)
 
 
 def _column(columns: list[str], wanted: str) -> str | None:
@@ -327,6 +373,7 @@ def build_library(
             row.get(cols.library_path) or "" if cols.library_path else "",
             "symbols",
         )
+        messages += [symbol.warning] if symbol.warning else []
         footprints = []
         footprint_problems = []
         for ref_col, path_col in cols.footprints:
@@ -337,6 +384,8 @@ def build_library(
             if found.target:
                 if found.target not in footprints:
                     footprints.append(found.target)
+                if found.warning:
+                    messages.append(found.warning)
             else:
                 footprint_problems.append(found.problem)
         problems = ([symbol.problem] if symbol.problem else []) + footprint_problems
