@@ -51,6 +51,8 @@ def _table(metadata, library: PartsLibrary):
         *columns,
         mysql_charset="utf8mb4",
         mysql_collate="utf8mb4_bin",
+        mariadb_charset="utf8mb4",  # a mariadb:// URL reads only its own prefix
+        mariadb_collate="utf8mb4_bin",
     )
 
 

@@ -94,6 +94,10 @@ def test_same_database_same_bytes():
             "Driver={MySQL ODBC 8.0 Unicode Driver};Server=localhost;Database=lib;Uid=me",
         ),
         (
+            "mariadb+pymysql://me@db.local:3307/lib",
+            "Driver={MariaDB Unicode};Server=db.local;Port=3307;Database=lib;Uid=me",
+        ),
+        (
             "mssql+pymssql://sa:p;w@srv:1433/parts",
             "Driver={ODBC Driver 18 for SQL Server};Server=srv,1433;Database=parts;Uid=sa;Pwd={p;w}",
         ),
@@ -160,8 +164,12 @@ def test_postgres_tables_replaced(tmp_path):
         engine.dispose()
 
 
-@pytest.mark.parametrize("scratch", [scratch_postgres, scratch_mariadb], ids=["postgresql", "mariadb"])
-def test_keys_compare_exactly_on_every_server(scratch):
+@pytest.mark.parametrize(
+    "scratch,dialect",
+    [(scratch_postgres, ""), (scratch_mariadb, ""), (scratch_mariadb, "mariadb+pymysql")],
+    ids=["postgresql", "mysql-url", "mariadb-url"],
+)
+def test_keys_compare_exactly_on_every_server(scratch, dialect):
     """Keys unique to KiCad (`RÉS-1`, `RES-1`, `res-1 `) stay three parts, and KiCad's
     `WHERE key = ?` finds exactly one: MariaDB's default collation ignores case, accents and
     trailing spaces, and refuses a TEXT primary key."""
@@ -170,9 +178,10 @@ def test_keys_compare_exactly_on_every_server(scratch):
     keys = ["RÉS-1", "RES-1", "res-1 "]
     rows = [{"Part Number": k, "Value": k, "Key": k, "Symbols": None, "Footprints": None} for k in keys]
     with scratch() as url:
+        url = dialect + url[url.index("://") :] if dialect else url
         assert write_tables(_database(rows), url) == []
         engine = create_engine(url)
-        q = "`" if engine.dialect.name == "mysql" else '"'
+        q = "`" if engine.dialect.name in ("mysql", "mariadb") else '"'
         with engine.connect() as conn:
             for key in keys:
                 found = conn.execute(
