@@ -365,6 +365,9 @@ def test_output_database_unwritable_fails_every_part(tmp_path, capsys):
         database_path="tables",
     )
     out = tmp_path / "out"
+    assert _convert(good, "-o", out) == 0  # an earlier run's .kicad_dbl must not outlive this failure
+    assert (out / "database" / "Good.kicad_dbl").exists()
+    capsys.readouterr()
     url = "postgresql+psycopg2://postgres:s3cr3t@127.0.0.1:5432/a2k_absent_target"
     assert _convert(good, "-o", out, "--output-database-url", url) == 1  # its symbols/footprints converted
     assert not (out / "database" / "Good.kicad_dbl").exists()
