@@ -156,6 +156,8 @@ def write_footprint_library(
     writer = FootprintWriter(layer_map, run.options.kicad_version)
     store = ModelStore(run, nick, source)
     run.report_reader_problems(source, "footprint", nick, library.failures, library.warnings)
+    for loss in library.losses:  # the file said it held more than any item accounts for
+        run.fail_library(source, "library", loss)
     names = unique_item_names(fp.name for fp in library.footprints)
     for fp, (kicad_name, renamed) in zip(library.footprints, names):
         warnings = fp.warnings + renamed
