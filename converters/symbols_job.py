@@ -47,6 +47,8 @@ def write_symbol_library(
     target = folder / f"{nick}.kicad_sym"
     converted = ConvertedLibrary(source, "symbols", nick, target)
     run.report_reader_problems(source, "symbol", nick, library.failures, library.warnings)
+    for loss in library.losses:  # the file said it held more than any item accounts for
+        run.fail_library(source, "library", loss)
     version = run.options.kicad_version
     exprs, rows = [], []
     names = unique_item_names(s.name for s in library.symbols)

@@ -169,6 +169,8 @@ class FootprintWriter:
                 layers = ["F.Cu", "F.Mask", "F.Paste"]
             elif pad.layer.number == BOTTOM:
                 layers = ["B.Cu", "B.Mask", "B.Paste"]
+            elif pad.layer.number == MULTI:  # every copper layer and both masks, as KiCad's importer
+                layers = ["*.Cu", "*.Mask"]
             else:
                 layers = [f"In{pad.layer.number - 1}.Cu"]
         if pad.tented_top:
@@ -194,7 +196,7 @@ class FootprintWriter:
                     size = (d, d)
         expr = [
             Symbol("pad"),
-            pad.number,
+            pad.number or "",  # no designator: KiCad's unnumbered pad, never a Python None
             Symbol(kind),
             shape_expr[0],
             node("at", *xy(pad.position), *([r6(rotation % 360)] if rotation % 360 else [])),
@@ -214,7 +216,7 @@ class FootprintWriter:
         polygon = self._pad_polygon(
             pad.position, rotation if drill is not None else pad.rotation, size, shape_expr[0]
         )
-        copper = {"F.Cu", "B.Cu"} if pad.hole is not None else {layers[0]}
+        copper = {"F.Cu", "B.Cu"} if pad.hole is not None or pad.layer.number == MULTI else {layers[0]}
         pads.append((expr, polygon, copper))
 
     @staticmethod

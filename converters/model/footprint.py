@@ -234,6 +234,9 @@ class FootprintLibrary:
     source: str
     footprints: list[Footprint] = field(default_factory=list)
     failures: list[ItemFailure] = field(default_factory=list)
+    # what the file's own header or directory says it holds but no item accounts for (a damaged
+    # file): each becomes a failed library row, so a library never vanishes silently
+    losses: list[str] = field(default_factory=list)
     models: dict[str, EmbeddedModel] = field(default_factory=dict)  # by model id (GUID)
     layers: dict[int, LayerRef] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
