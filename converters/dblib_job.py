@@ -31,7 +31,7 @@ from .altium.paths import find_file_named, resolve_path, split_windows_path
 from .kicad.dbl_writer import odbc_connection_string, sqlite_connection_string, write_kicad_dbl
 from .kicad.parts_database import write_sqlite_file, write_tables
 from .model.parts import PartField, PartsDatabase, PartsLibrary
-from .naming import UniqueNames
+from .naming import UniqueNames, safe_symbol_name
 from .report import ItemReport, Status
 from .run import ConversionRun, ConvertedLibrary
 
@@ -285,7 +285,8 @@ def build_library(
         _added_column(n, taken) for n in (KEY_COLUMN, SYMBOLS_COLUMN, FOOTPRINTS_COLUMN)
     )
     status_col, notes_col = _added_column(STATUS_COLUMN, taken), _added_column(NOTES_COLUMN, taken)
-    display = table.name.rstrip("$").replace("/", "_") or sql_table
+    # the sub-library name KiCad puts before each part's key (`Name/Key`): a LIB_ID item name
+    display = safe_symbol_name(table.name.rstrip("$").replace("/", "_") or sql_table)
     keys = UniqueNames()
     for number, row in enumerate(rows, start=1):
         source_key = (row.get(cols.key) or "").strip() if cols.key else ""

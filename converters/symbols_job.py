@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .model.symbol import Implementation, Symbol, SymbolLibrary
+from .naming import safe_footprint_name, safe_symbol_name
 from .report import ItemReport
 from .run import ConversionRun, ConvertedLibrary, unique_item_names
 
@@ -49,11 +50,15 @@ def write_symbol_library(
     run.report_reader_problems(source, "symbol", nick, library.failures, library.warnings)
     version = run.options.kicad_version
     exprs, rows = [], []
-    names = unique_item_names(s.name for s in library.symbols)
+    names = unique_item_names((s.name for s in library.symbols), safe_symbol_name)
     for symbol, (kicad_name, renamed) in zip(library.symbols, names):
         try:
-            if footprint_lookup is not None and symbol.footprints:
-                _apply_footprint(symbol, footprint_lookup(symbol, symbol.footprints[0]))
+            found = (
+                footprint_lookup(symbol, symbol.footprints[0])
+                if footprint_lookup and symbol.footprints
+                else ""
+            )
+            _apply_footprint(symbol, found)
             expr, notes = symbol_expr(symbol, kicad_name, version)
         except Exception as exc:  # a bug or odd symbol costs this symbol only
             run.fail_item(source, "symbol", symbol.name, exc)
@@ -72,8 +77,12 @@ def write_symbol_library(
 
 
 def _apply_footprint(symbol: Symbol, reference: str) -> None:
-    if not reference:
-        return
+    """The Footprint field: the `Nick:Footprint` found, else the bare footprint name as its
+    footprint would be written (naming.py), so KiCad can parse it and a user can find it."""
     field = symbol.get_field("Footprint")
-    if field is not None:
+    if field is None:
+        return
+    if reference:
         field.value = reference
+    elif field.value.strip():
+        field.value = safe_footprint_name(field.value)
