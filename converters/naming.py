@@ -10,7 +10,8 @@ so a reference always equals what was written. The rule follows KiCad's own code
   library"); one named `A:B` silently becomes `B`.
 - Where KiCad must keep such a character it escapes it with EscapeString (common/string_utils.cpp):
   CTX_LIBID for symbol names (`{dblquote}`, `{colon}`, `{backslash}`, `{lt}`, `{gt}`; '/' stays),
-  CTX_FILENAME for names that are also file names (adds `{slash}`, `{bar}`, `{tab}`, `{return}`).
+  CTX_FILENAME for names that are also file names (adds `{bar}`, `{tab}`, `{return}`; '/' is '_'
+  there, as KiCad's own Altium import writes it).
   Its UnescapeString turns them back for display, so users see the Altium name.
 - A footprint's name in a `.pretty` folder is its file name (KiCad's FP_CACHE::Load ignores the name
   inside the file), so a footprint name is a LIB_ID item name and a file name at once; it also may
@@ -36,9 +37,11 @@ _LIB_ID_ESCAPES = {
     "\n": "",
     "\r": "",
 }
-# KiCad's EscapeString(CTX_FILENAME).
+# KiCad's EscapeString(CTX_FILENAME), but '/': KiCad's own Altium import writes it as '_' in a
+# footprint's file (../shared/reference: `LED RGB APFA3011-AK13/F` is `..._F.kicad_mod`), and the
+# file is the name, so ours agree with KiCad's.
 _FILE_NAME_ESCAPES = {
-    "/": "{slash}",
+    "/": "_",
     "\\": "{backslash}",
     '"': "{dblquote}",
     "<": "{lt}",
@@ -121,9 +124,10 @@ def safe_file_name(name: str) -> str:
 
 
 def safe_library_name(stem: str) -> str:
-    """A KiCad library nickname (also the file stem) made from a source file's stem."""
+    """A KiCad library nickname (also the file stem) made from a source file's stem (which, made on
+    Windows by Altium, is never a device name)."""
     name = _ILLEGAL_LIBRARY.sub("_", stem.strip()).strip("_.")
-    return _not_a_device(_fit(name)) if name else "library"
+    return _fit(name) if name else "library"
 
 
 def unescape(name: str) -> str:

@@ -50,7 +50,9 @@ def test_symbol_names_are_escaped_as_kicad_escapes_library_ids():
 
 
 def test_footprint_names_are_file_names_too():
-    assert safe_footprint_name('SOT/23 "5":1') == "SOT{slash}23 {dblquote}5{dblquote}{colon}1"
+    assert (
+        safe_footprint_name('SOT/23 "5":1') == "SOT_23 {dblquote}5{dblquote}{colon}1"
+    )  # '/' as KiCad's import
     assert safe_footprint_name("A|B\\C<D>") == "A{bar}B{backslash}C{lt}D{gt}"
     assert safe_footprint_name("E*F?G;H") == "E_F_G_H"  # no KiCad escape: '_' as KiCad's FixIllegalChars
     assert safe_footprint_name("NUL") == "NUL_" and safe_footprint_name("com1.x") == "com1_.x"
