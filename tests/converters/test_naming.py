@@ -228,3 +228,13 @@ def test_kicad_loads_every_name_and_every_part_finds_its_items(tmp_path, kicad_v
     intlib_symbols = _symbols(tables["sym"]["Integrated"])
     links = [next(p for p in children(s, "property") if p[1] == "Footprint")[2] for s in intlib_symbols]
     assert len(links) == len(ALTIUM_NAMES) and all(finds("fp", link) for link in links), links
+    # and their footprint filters match those footprints as KiCad matches them (space-separated
+    # patterns, '*' and '?' wildcards)
+    for symbol, link in zip(intlib_symbols, links, strict=True):
+        patterns = next(p for p in children(symbol, "property") if p[1] == "ki_fp_filters")[2].split(" ")
+        item = link.partition(":")[2]
+        assert any(_wildcard(p).fullmatch(item) for p in patterns), (patterns, item)
+
+
+def _wildcard(pattern: str) -> re.Pattern:
+    return re.compile("".join({"*": ".*", "?": "."}.get(c, re.escape(c)) for c in pattern))
