@@ -32,7 +32,7 @@ from .kicad.dbl_writer import odbc_connection_string, sqlite_connection_string, 
 from .kicad.parts_database import TableFailure, write_sqlite_file, write_tables
 from .kicad.sql_identifiers import IdentifierScope
 from .model.parts import PartField, PartsDatabase, PartsLibrary
-from .naming import UniqueNames
+from .naming import UniqueNames, safe_symbol_name
 from .report import ItemReport, Status
 from .run import ConversionRun, ConvertedLibrary
 
@@ -357,7 +357,8 @@ def build_library(
         _added_column(n, scope)
         for n in (KEY_COLUMN, SYMBOLS_COLUMN, FOOTPRINTS_COLUMN, STATUS_COLUMN, NOTES_COLUMN)
     )
-    display = table.name.rstrip("$").replace("/", "_") or sql_table
+    # the sub-library name KiCad puts before each part's key (`Name/Key`): a LIB_ID item name
+    display = safe_symbol_name(table.name.rstrip("$").replace("/", "_") or sql_table)
     keys = UniqueNames()
     for number, row in enumerate(rows, start=1):
         source_key = (row.get(cols.key) or "").strip() if cols.key else ""

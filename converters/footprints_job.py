@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .model.footprint import ComponentBody, EmbeddedModel, FootprintLibrary
 from .model.model_files import ModelFormat, model_format
-from .naming import UniqueNames, safe_file_name
+from .naming import UniqueNames, safe_file_name, safe_footprint_name
 from .report import ItemReport
 from .run import ConversionRun, ConvertedLibrary, unique_item_names
 
@@ -158,13 +158,14 @@ def write_footprint_library(
     run.report_reader_problems(source, "footprint", nick, library.failures, library.warnings)
     for loss in library.losses:  # the file said it held more than any item accounts for
         run.fail_library(source, "library", loss)
-    names = unique_item_names(fp.name for fp in library.footprints)
+    names = unique_item_names((fp.name for fp in library.footprints), safe_footprint_name)
     for fp, (kicad_name, renamed) in zip(library.footprints, names):
         warnings = fp.warnings + renamed
         try:
             links, files = _model_links(run, store, library, fp.bodies, warnings)
             written = writer.write(fp, kicad_name, links, files)
-            (folder / f"{safe_file_name(kicad_name)}.kicad_mod").write_text(written.text, encoding="utf-8")
+            # KiCad names a footprint by its file, so the file is the name (naming.py made it one)
+            (folder / f"{kicad_name}.kicad_mod").write_text(written.text, encoding="utf-8")
         except Exception as exc:  # a bug or odd footprint costs this footprint only
             run.fail_item(source, "footprint", fp.name, exc)
             continue
