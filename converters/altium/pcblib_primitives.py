@@ -335,6 +335,11 @@ def parse_body(sub: bytes, layer_of: LayerOf) -> ComponentBody:
             layer_ref = layer_of(56 + mech if mech <= 16 else 1000 + mech)
         except ValueError:
             pass
+    standoff = mil_text_to_mm(props.text("STANDOFFHEIGHT"))
+    overall = mil_text_to_mm(props.text("OVERALLHEIGHT"))
+    if overall == standoff == 0.0:  # older extruded bodies hold their heights only here
+        standoff = mil_text_to_mm(props.text("MODEL.EXTRUDED.MINZ"))
+        overall = mil_text_to_mm(props.text("MODEL.EXTRUDED.MAXZ"))
     return ComponentBody(
         layer=layer_ref,
         model_id=props.text("MODELID"),
@@ -352,12 +357,22 @@ def parse_body(sub: bytes, layer_of: LayerOf) -> ComponentBody:
             props.number("MODEL.3D.ROTZ"),
         ),
         body_rotation=props.number("MODEL.2D.ROTATION"),
-        opacity=props.number("BODYOPACITY3D", 1.0),
+        opacity=min(max(props.number("BODYOPACITY3D", 1.0), 0.0), 1.0),
         outline=outline,
-        overall_height=mil_text_to_mm(props.text("OVERALLHEIGHT")),
-        standoff_height=mil_text_to_mm(props.text("STANDOFFHEIGHT")),
+        overall_height=overall,
+        standoff_height=standoff,
         identifier=_codepoints(props.text("IDENTIFIER").strip()),
+        bottom=props.integer("BODYPROJECTION", 0) == 1,
+        color=_colorref(props.integer("BODYCOLOR3D", 0x808080)),
+        cylinder_radius=mil_text_to_mm(props.text("MODEL.CYLINDER.RADIUS")),
+        cylinder_height=mil_text_to_mm(props.text("MODEL.CYLINDER.HEIGHT")),
+        sphere_radius=mil_text_to_mm(props.text("MODEL.SPHERE.RADIUS")),
     )
+
+
+def _colorref(value: int) -> tuple[int, int, int]:
+    """A Windows COLORREF (0x00BBGGRR) as (red, green, blue)."""
+    return value & 0xFF, (value >> 8) & 0xFF, (value >> 16) & 0xFF
 
 
 def _codepoints(text: str) -> str:
