@@ -335,11 +335,6 @@ def parse_body(sub: bytes, layer_of: LayerOf) -> ComponentBody:
             layer_ref = layer_of(56 + mech if mech <= 16 else 1000 + mech)
         except ValueError:
             pass
-    standoff = mil_text_to_mm(props.text("STANDOFFHEIGHT"))
-    overall = mil_text_to_mm(props.text("OVERALLHEIGHT"))
-    if overall == standoff == 0.0:  # older extruded bodies hold their heights only here
-        standoff = mil_text_to_mm(props.text("MODEL.EXTRUDED.MINZ"))
-        overall = mil_text_to_mm(props.text("MODEL.EXTRUDED.MAXZ"))
     return ComponentBody(
         layer=layer_ref,
         model_id=props.text("MODELID"),
@@ -357,10 +352,10 @@ def parse_body(sub: bytes, layer_of: LayerOf) -> ComponentBody:
             props.number("MODEL.3D.ROTZ"),
         ),
         body_rotation=props.number("MODEL.2D.ROTATION"),
-        opacity=min(max(props.number("BODYOPACITY3D", 1.0), 0.0), 1.0),
+        opacity=props.number("BODYOPACITY3D", 1.0),
         outline=outline,
-        overall_height=overall,
-        standoff_height=standoff,
+        overall_height=mil_text_to_mm(props.text("OVERALLHEIGHT")),
+        standoff_height=mil_text_to_mm(props.text("STANDOFFHEIGHT")),
         identifier=_codepoints(props.text("IDENTIFIER").strip()),
         bottom=props.integer("BODYPROJECTION", 0) == 1,
         color=_colorref(props.integer("BODYCOLOR3D", 0x808080)),

@@ -197,10 +197,11 @@ def _step_bytes(solids: list[tuple[str, TopoDS_Shape, ComponentBody]]) -> bytes:
     for label, solid, body in solids:
         part = shapes.AddShape(solid, False)
         TDataStd_Name.Set_s(part, TCollection_ExtendedString(label))
-        r, g, b = (c / 255 for c in body.color)
+        r, g, b = (min(max(c, 0), 255) / 255 for c in body.color)
+        alpha = min(max(body.opacity, 0.0), 1.0)  # OpenCascade refuses values outside 0..1
         colors.SetColor(
             part,
-            Quantity_ColorRGBA(Quantity_Color(r, g, b, Quantity_TOC_sRGB), body.opacity),
+            Quantity_ColorRGBA(Quantity_Color(r, g, b, Quantity_TOC_sRGB), alpha),
             XCAFDoc_ColorSurf,
         )
         shapes.AddComponent(root, part, TopLoc_Location())

@@ -19,7 +19,7 @@ from converters.fixtures.step_box import step_box
 
 pytest.importorskip("OCP", reason="the CAD kernel (pip package cadquery-ocp-novtk) is not installed")
 
-from converters.kicad.step_bodies import bodies_key  # noqa: E402
+from converters.kicad.step_bodies import bodies_key, bodies_step  # noqa: E402
 from tests.converters.step_helpers import read_step_solids, union  # noqa: E402
 
 MM = 0.0254  # mm per mil
@@ -33,9 +33,10 @@ def _mils(*mm: float) -> list[float]:
 
 
 def _bodies() -> list[pcb.ComponentBody]:
-    """An L-shaped extruded body (3 x 2 mm, 0.2 .. 1.5 mm), a horizontal cylinder (r 0.5 mm, 2 mm
-    long along -Y from (2, -1) at height 0.5 + 0.5) and a sphere (r 0.25 mm) at (-1, 1, 0.25)."""
-    outline = [tuple(_mils(x, y)) for x, y in [(-1, -1), (2, -1), (2, 0), (0, 0), (0, 1), (-1, 1)]]
+    """An L-shaped extruded body (3 x 2.5 mm, 0.2 .. 1.5 mm), a horizontal cylinder (r 0.5 mm, 2 mm
+    long along -Y from (2, -1) at height 0.5 + 0.5) and a sphere (r 0.25 mm) at (-1, 1, 0.25).
+    The outline is absolute: the extruded body's origin (which Altium also stores) moves nothing."""
+    outline = [tuple(_mils(x, y)) for x, y in [(-1, -1), (2, -1), (2, 0), (0, 0), (0, 1.5), (-1, 1.5)]]
     return [
         pcb.ComponentBody(
             outline,
@@ -43,6 +44,7 @@ def _bodies() -> list[pcb.ComponentBody]:
             standoff_height=pcb.mm(0.2),
             color=pcb.colorref(255, 204, 0),
             identifier="Body",
+            origin=tuple(_mils(0.5, 0.25, 0)),
         ),
         pcb.ComponentBody(
             [tuple(_mils(x, y)) for x, y in [(1.5, -1), (2.5, -1), (2.5, -3), (1.5, -3)]],
@@ -101,8 +103,8 @@ def test_generic_bodies_become_one_step_with_their_outlines_heights_and_colours(
     solids = {s.name: s for s in read_step_solids(file.read_bytes())}
     assert sorted(solids) == ["Body", "body 2", "body 3"]
     # the extruded outline (footprint Y down, model Y up) between standoff and overall height
-    assert solids["Body"].box == pytest.approx((-1, -1, 0.2, 2, 1, 1.5), abs=1e-4)
-    assert solids["Body"].volume == pytest.approx((3 * 1 + 1 * 1) * 1.3, rel=1e-6)
+    assert solids["Body"].box == pytest.approx((-1, -1, 0.2, 2, 1.5, 1.5), abs=1e-4)
+    assert solids["Body"].volume == pytest.approx((3 * 1 + 1 * 1.5) * 1.3, rel=1e-6)
     assert solids["Body"].color == pytest.approx((1.0, 0.8, 0.0, 1.0), abs=2e-3)
     # the cylinder lies along -Y (Altium's Y up) from its origin, axis at its height, r 0.5
     assert solids["body 2"].box == pytest.approx((1.5, -3, 0, 2.5, -1, 1), abs=1e-4)
@@ -123,13 +125,18 @@ def test_bottom_side_bodies_are_mirrored_below_the_board(tmp_path):
         body.bottom = True
     out, _ = _convert(tmp_path, [_footprint("UNDER", [extruded, cylinder, sphere])])
     solids = {s.name: s for s in read_step_solids(_step_of(out, "UNDER").read_bytes())}
-    assert solids["Body"].box == pytest.approx((-1, -1, -1.5, 2, 1, -0.2), abs=1e-4)
+    assert solids["Body"].box == pytest.approx((-1, -1, -1.5, 2, 1.5, -0.2), abs=1e-4)
     assert solids["body 2"].box == pytest.approx((1.5, -3, -1, 2.5, -1, 0), abs=1e-4)
     assert solids["body 3"].box == pytest.approx((-1.25, 0.75, -0.5, -0.75, 1.25, 0), abs=1e-4)
     assert all(s.volume > 0 for s in solids.values())
 
 
-def test_identical_bodies_share_one_file_and_embedded_models_are_kept(tmp_path):
+def test_identical_bodies_share_one_file_and_embedded_models_are_kept(tmp_path, monkeypatch):
+    from converters.kicad import step_bodies
+
+    builds = []
+    real = step_bodies.bodies_step
+    monkeypatch.setattr(step_bodies, "bodies_step", lambda bodies: builds.append(len(bodies)) or real(bodies))
     box = pcb.Model3D("box.step", step_box("box", 1, 1, 1))
     with_model = pcb.ComponentBody([(0, 0), (10, 0), (10, 10)], model=box)
     out, report = _convert(
@@ -140,6 +147,7 @@ def test_identical_bodies_share_one_file_and_embedded_models_are_kept(tmp_path):
     text = (out / "footprints" / "Bodies.pretty" / "C.kicad_mod").read_text(encoding="utf-8")
     assert [m[0].rsplit("/", 1)[1] for m in _MODEL.findall(text)] == ["box.step", "A.step"]
     assert sorted(p.name for p in (out / "3dmodels" / "Bodies.3dshapes").iterdir()) == ["A.step", "box.step"]
+    assert builds == [3]  # built once for the library, not once per footprint
     assert all(r.status.value == "ok" for r in report.items if r.kind == "footprint")
 
 
@@ -172,6 +180,21 @@ def test_the_sharing_key_holds_every_geometric_field(tmp_path):
     for name, value in changes.items():
         changed = [dataclasses.replace(bodies[0], **{name: value}), *bodies[1:]]
         assert bodies_key(changed) != bodies_key(bodies), name
+
+
+def test_colours_and_opacities_out_of_range_are_clamped():
+    from converters.model.footprint import ComponentBody, LayerRef
+
+    square = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
+    bodies = [
+        ComponentBody(LayerRef(57), outline=square, overall_height=1, opacity=1.5, color=(300, -4, 128)),
+        ComponentBody(LayerRef(57), outline=square, overall_height=1, opacity=-0.5),
+    ]
+    colors = [s.color for s in read_step_solids(bodies_step(bodies).data)]
+    assert colors == [
+        pytest.approx((1, 0, 0.502, 1), abs=2e-3),
+        pytest.approx((0.502, 0.502, 0.502, 0), abs=2e-3),
+    ]
 
 
 def test_embed_3d_embeds_the_bodies_step(tmp_path):
@@ -259,7 +282,7 @@ def test_kicad_loads_the_footprints_and_exports_the_bodies(kicad_validate, share
     ours = [s for s in solids if s is not board_solid]
     box = union([s.box for s in ours])
     # KiCad placed the file unmoved at the footprint (10, 10), i.e. (10, -10) with Y up: the bodies'
-    # box (x -1.25..2.5, y -3..1.25, z 0..1.5) sits there on the board, its base on the board's
+    # box (x -1.25..2.5, y -3..1.5, z 0..1.5) sits there on the board, its base on the board's
     # top (KiCad adds the copper and mask thickness above the board's core: < 0.1 mm)
-    assert box[:2] + box[3:5] == pytest.approx((8.75, -13, 12.5, -8.75), abs=1e-3)
+    assert box[:2] + box[3:5] == pytest.approx((8.75, -13, 12.5, -8.5), abs=1e-3)
     assert box[5] - box[2] == pytest.approx(1.5, abs=1e-3) and 0 <= box[2] - top < 0.1
