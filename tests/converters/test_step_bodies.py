@@ -16,13 +16,9 @@ import pytest
 from converters.convert import ConvertOptions, convert_paths
 from converters.fixtures import pcblib_writer as pcb
 from converters.fixtures.step_box import step_box
+from converters.kicad.step_bodies import bodies_key, bodies_step
+from tests.converters.step_helpers import read_step_solids, union
 
-pytest.importorskip("OCP", reason="the CAD kernel (pip package cadquery-ocp-novtk) is not installed")
-
-from converters.kicad.step_bodies import bodies_key, bodies_step  # noqa: E402
-from tests.converters.step_helpers import read_step_solids, union  # noqa: E402
-
-MM = 0.0254  # mm per mil
 _MODEL = re.compile(
     r'\(model "([^"]+)"\s*\(offset \(xyz ([^)]*)\)\)\s*\(scale[^)]*\)\)\s*\(rotate \(xyz ([^)]*)\)'
 )

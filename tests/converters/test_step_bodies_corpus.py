@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from converters.kicad.step_bodies import bodies_step, body_solid, clean_outline
 from converters.model.footprint import GENERIC_BODY_TYPES
-
-pytest.importorskip("OCP", reason="the CAD kernel (pip package cadquery-ocp-novtk) is not installed")
-
-from converters.kicad.step_bodies import bodies_step, body_solid, clean_outline  # noqa: E402
-from tests.converters.step_helpers import read_step_solids  # noqa: E402
+from tests.converters.step_helpers import read_step_solids
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 
