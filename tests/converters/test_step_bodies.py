@@ -282,3 +282,9 @@ def test_kicad_loads_the_footprints_and_exports_the_bodies(kicad_validate, share
     # top (KiCad adds the copper and mask thickness above the board's core: < 0.1 mm)
     assert box[:2] + box[3:5] == pytest.approx((8.75, -13, 12.5, -8.5), abs=1e-3)
     assert box[5] - box[2] == pytest.approx(1.5, abs=1e-3) and 0 <= box[2] - top < 0.1
+    # and KiCad keeps each part's name, colour and opacity
+    assert {s.name: s.color for s in ours} == {
+        "Body": pytest.approx((1.0, 0.8, 0.0, 1.0), abs=2e-3),
+        "body 2": pytest.approx((0.0, 0.0, 1.0, 0.5), abs=2e-3),
+        "body 3": pytest.approx((0.502, 0.502, 0.502, 1.0), abs=2e-3),
+    }
