@@ -14,12 +14,12 @@ starts and the DAGs parse without loading (or even having) OpenCascade.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import io
 import math
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from OCP.APIHeaderSection import APIHeaderSection_MakeHeader
 from OCP.BRepBuilderAPI import BRepBuilderAPI_MakeFace, BRepBuilderAPI_MakePolygon, BRepBuilderAPI_Transform
@@ -181,6 +181,7 @@ def _placed(shape: TopoDS_Shape, body: ComponentBody) -> TopoDS_Shape:
     return BRepBuilderAPI_Transform(shape, trsf, True).Shape()
 
 
+@functools.cache
 def _quiet_kernel() -> None:
     """OpenCascade prints transfer statistics to stdout; only failures are of interest here."""
     for printer in Message.DefaultMessenger_s().Printers():
@@ -215,8 +216,7 @@ def _step_bytes(solids: list[tuple[str, TopoDS_Shape, ComponentBody]]) -> bytes:
     header.SetName(TCollection_HAsciiString("3D bodies"))
     header.SetTimeStamp(TCollection_HAsciiString(HEADER_TIME))
     header.SetOriginatingSystem(TCollection_HAsciiString(GENERATOR))
-    with tempfile.TemporaryDirectory(prefix="altium2kicad-step-") as folder:
-        path = Path(folder) / "bodies.step"
-        if writer.Write(str(path)) != IFSelect_RetDone:
-            raise StepBodyError("OpenCascade could not write the STEP file")
-        return path.read_bytes()
+    stream = io.BytesIO()
+    if writer.WriteStream(stream) != IFSelect_RetDone:
+        raise StepBodyError("OpenCascade could not write the STEP file")
+    return stream.getvalue()
