@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from .model.footprint import ComponentBody, EmbeddedModel, FootprintLibrary
+from .model.footprint import GENERIC_BODY_TYPES, ComponentBody, EmbeddedModel, FootprintLibrary
 from .model.model_files import ModelFormat, model_format
 from .naming import UniqueNames, safe_file_name, safe_footprint_name
 from .report import ItemReport
@@ -44,6 +44,7 @@ class ModelStore:
         self.by_id: dict[str, str] = {}
         self.formats: dict[str, ModelFormat] = {}  # by file name
         self.names = UniqueNames()
+        self.bodies: dict[str, tuple[EmbeddedModel | None, list[str]]] = {}  # by bodies_key
         _remove_files(self.folder)
 
     def format_of(self, file_name: str) -> ModelFormat:
@@ -96,20 +97,19 @@ def _model_links(
     library: FootprintLibrary,
     bodies: list[ComponentBody],
     warnings: list[str],
+    name: str = "bodies",
 ):
     from .kicad.embedded import embedded_file
     from .kicad.footprint_writer import ModelLink
 
     links: list = []
     files: dict[str, list] = {}  # embedded file name -> its (file ...) expression, once per footprint
+    generic: list[int] = []  # indexes of the bodies Altium describes by their shape alone
     for body in bodies:
         label = body.model_name or body.identifier or body.model_id or "body"
         model = library.models.get(body.model_id)
-        if model is None and (not body.model_id or body.model_type == 0):
-            warnings.append(
-                f"3D body '{label}' is a generic extruded shape (height {body.overall_height} mm): "
-                f"no model written"
-            )
+        if model is None and body.model_type in GENERIC_BODY_TYPES:
+            generic.append(len(links))  # its solid goes into the footprint's one bodies model below
             links.append(None)
             continue
         if model is None:
@@ -134,7 +134,43 @@ def _model_links(
                 files[file_name] = embedded_file(file_name, model.data)
         else:
             links.append(ModelLink(f"${{{MODELS_VARIABLE}}}/{store.nick}.3dshapes/{file_name}"))
+    model = _generic_bodies_model(store, name, [bodies[i] for i in generic], warnings) if generic else None
+    if model is not None:
+        file_name = store.file_for(model)
+        if run.options.embed_3d and run.options.kicad_version >= 9:
+            links[generic[0]] = ModelLink(f"kicad-embed://{file_name}", in_footprint_frame=True)
+            files.setdefault(file_name, embedded_file(file_name, model.data))
+        else:
+            path = f"${{{MODELS_VARIABLE}}}/{store.nick}.3dshapes/{file_name}"
+            links[generic[0]] = ModelLink(path, in_footprint_frame=True)
     return links, list(files.values())
+
+
+def _generic_bodies_model(
+    store: ModelStore, name: str, bodies: list[ComponentBody], warnings: list[str]
+) -> EmbeddedModel | None:
+    """One STEP model with the solids of a footprint's generic 3D bodies (extruded outlines,
+    cylinders, spheres), or None, saying why, when none could be built. Footprints of a library
+    with the same bodies share one build and one file."""
+    try:
+        from .kicad.step_bodies import StepBodyError, bodies_key, bodies_step
+    except ImportError as exc:  # the CAD kernel is optional: without it the bodies are only reported
+        warnings.append(
+            f"{len(bodies)} generic 3D bodies (extruded, cylinder, sphere) not built: the CAD kernel "
+            f"OpenCascade is not installed ({exc}; pip install cadquery-ocp-novtk)"
+        )
+        return None
+    key = bodies_key(bodies)
+    if key not in store.bodies:
+        try:
+            built = bodies_step(bodies)
+            model = EmbeddedModel(f"generic-bodies:{key}", f"{name}.step", built.data)
+            store.bodies[key] = model, built.warnings
+        except StepBodyError as exc:
+            store.bodies[key] = None, [f"generic 3D bodies not built: {exc}"]
+    model, messages = store.bodies[key]
+    warnings.extend(messages)
+    return model
 
 
 def write_footprint_library(
@@ -162,7 +198,7 @@ def write_footprint_library(
     for fp, (kicad_name, renamed) in zip(library.footprints, names):
         warnings = fp.warnings + renamed
         try:
-            links, files = _model_links(run, store, library, fp.bodies, warnings)
+            links, files = _model_links(run, store, library, fp.bodies, warnings, kicad_name)
             written = writer.write(fp, kicad_name, links, files)
             # KiCad names a footprint by its file, so the file is the name (naming.py made it one)
             (folder / f"{kicad_name}.kicad_mod").write_text(written.text, encoding="utf-8")

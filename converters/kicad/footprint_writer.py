@@ -48,9 +48,11 @@ TOP, BOTTOM, MULTI = 1, 32, 74
 @dataclass
 class ModelLink:
     """Where a body's 3D model lives for KiCad: a path, or a kicad-embed:// link to a file the
-    footprint carries (passed to `write` as `embedded_files`)."""
+    footprint carries (passed to `write` as `embedded_files`). A file built from the footprint's
+    generic bodies already holds them where they sit (`in_footprint_frame`): KiCad must not move it."""
 
     path: str
+    in_footprint_frame: bool = False
 
 
 @dataclass
@@ -780,19 +782,16 @@ class FootprintWriter:
             a = (a + 180.0) % 360.0 - 180.0
             return r6(a)
 
-        x, y, z = body.offset
+        x, y, z = (0.0, 0.0, 0.0) if link.in_footprint_frame else body.offset
+        rotation = (
+            (0.0, 0.0, 0.0)
+            if link.in_footprint_frame
+            else (-body.rotation[0], -body.rotation[1], -body.rotation[2] + body.body_rotation)
+        )
         return node(
             "model",
             link.path,
             node("offset", node("xyz", r6(x), r6(-y), r6(z))),
             node("scale", node("xyz", 1, 1, 1)),
-            node(
-                "rotate",
-                node(
-                    "xyz",
-                    norm(-body.rotation[0]),
-                    norm(-body.rotation[1]),
-                    norm(-body.rotation[2] + body.body_rotation),
-                ),
-            ),
+            node("rotate", node("xyz", *(norm(a) for a in rotation))),
         )
