@@ -39,6 +39,7 @@ from OCP.TopoDS import TopoDS_Shape
 from OCP.XCAFDoc import XCAFDoc_ColorSurf, XCAFDoc_DocumentTool
 
 from ..model.footprint import BodyModelType, ComponentBody
+from .step_canonical import canonical_step
 
 KERNEL_PACKAGE = "cadquery-ocp-novtk"
 # No wall-clock time in the file: what it holds depends on the bodies only. (Its bytes still vary:
@@ -219,4 +220,4 @@ def _step_bytes(solids: list[tuple[str, TopoDS_Shape, ComponentBody]]) -> bytes:
     stream = io.BytesIO()
     if writer.WriteStream(stream) != IFSelect_RetDone:
         raise StepBodyError("OpenCascade could not write the STEP file")
-    return stream.getvalue()
+    return canonical_step(stream.getvalue())

@@ -6,6 +6,8 @@ it (OpenCascade), and KiCad loads the footprints and exports a board holding one
 
 from __future__ import annotations
 
+import os
+import pathlib
 import re
 import subprocess
 import sys
@@ -288,3 +290,41 @@ def test_kicad_loads_the_footprints_and_exports_the_bodies(kicad_validate, share
         "body 2": pytest.approx((0.0, 0.0, 1.0, 0.5), abs=2e-3),
         "body 3": pytest.approx((0.502, 0.502, 0.502, 1.0), abs=2e-3),
     }
+
+
+_BUILD = """
+import hashlib, sys
+from converters.fixtures import pcblib_writer as pcb
+from converters.fixtures.sample_library import LAYER_NAMES
+from converters.convert import convert_paths
+from pathlib import Path
+out = Path(sys.argv[1])
+body = pcb.ComponentBody(outline=[(0, 0), (100, 0), (100, 50), (0, 50)], standoff_height=5, overall_height=40)
+lib = pcb.write_pcblib(out / "B.PcbLib", [pcb.Footprint("A", primitives=[body]), pcb.Footprint("B", primitives=[body, body])], LAYER_NAMES)
+convert_paths([lib], out / "first")
+convert_paths([lib], out / "second")  # the same process writes more STEP files in between
+for step in sorted((out / "first").rglob("*.step")) + sorted((out / "second").rglob("*.step")):
+    print(step.name, hashlib.sha256(step.read_bytes()).hexdigest())
+"""
+
+
+def test_bodies_step_is_byte_identical_across_runs_and_processes(tmp_path):
+    """OpenCascade's entity order and occurrence counter vary; the written file must not."""
+    digests = []
+    for seed in ("1", "2"):
+        folder = tmp_path / seed
+        folder.mkdir()
+        done = subprocess.run(
+            [sys.executable, "-c", _BUILD, str(folder)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            cwd=str(pathlib.Path(__file__).resolve().parents[2]),
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        lines = [line.split() for line in done.stdout.splitlines()]
+        digests.append([tuple(w) for w in lines if len(w) == 2 and w[0].endswith(".step")])
+    first, second = digests
+    assert len(first) == 4 and first == second  # the same bytes in both processes
+    assert first[:2] == first[2:]  # and for a second conversion in the same process
