@@ -58,8 +58,36 @@ def canonical_step(step: bytes) -> bytes:
 
     for number in entities:
         digest(number)
-    referenced = {int(r) for body in entities.values() for r in _REF.findall(body)}
-    roots = sorted((n for n in entities if n not in referenced), key=lambda n: (digests[n], n))
+    refs = {n: [int(r) for r in _REF.findall(body)] for n, body in entities.items()}
+    parents: dict[int, set[int]] = {n: set() for n in entities}
+    for n, children in refs.items():
+        for c in children:
+            if c in parents:
+                parents[c].add(n)
+    # Identical sub-graphs (two equal solids) are told apart by who refers to them (a product
+    # with its own name): each entity's context digest folds in its referrers', and the roots
+    # are ordered by what their references' contexts are.
+    context: dict[int, str] = {}
+    waiting = {n: len(ps) for n, ps in parents.items()}
+    ready = [n for n, count in waiting.items() if count == 0]
+    while ready:  # top-down (Kahn's order): an entity after all that refer to it
+        n = ready.pop()
+        above = sorted(context[p] for p in parents[n] if p in context)
+        context[n] = hashlib.sha1((digests[n] + "|" + ",".join(above)).encode()).hexdigest()
+        for c in refs[n]:
+            if c in waiting:
+                waiting[c] -= 1
+                if waiting[c] == 0:
+                    ready.append(c)
+    for n in entities:  # inside a reference cycle: content alone
+        context.setdefault(n, digests[n])
+
+    def root_key(number: int) -> tuple[str, str, int]:
+        seen = ",".join(context[c] for c in refs[number] if c in entities)
+        return digests[number], hashlib.sha1(seen.encode()).hexdigest(), number
+
+    referenced = {c for children in refs.values() for c in children}
+    roots = sorted((n for n in entities if n not in referenced), key=root_key)
     renumber: dict[int, int] = {}
     order: list[int] = []
 
