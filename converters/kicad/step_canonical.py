@@ -16,7 +16,16 @@ import re
 
 _ENTITY = re.compile(r"#(\d+)\s*=\s*(.*?);\s*$", re.S)
 _REF = re.compile(r"#(\d+)")
-_OCCURRENCE_ID = re.compile(r"(NEXT_ASSEMBLY_USAGE_OCCURRENCE\(')(\d+)(')")
+# OpenCascade's occurrence ids come from a counter that runs on across files; the occurrence's
+# own document label ('=>[0:1:1:4]', in build order) names it instead.
+_OCCURRENCE_ID = re.compile(r"(NEXT_ASSEMBLY_USAGE_OCCURRENCE\(')\d+(','=>\[([\d:]+)\]')")
+
+
+def _without_blanks(body: str) -> str:
+    """The record with the blanks outside its strings removed (they mean nothing in STEP, and
+    OpenCascade wraps long records at different places)."""
+    parts = body.split("'")
+    return "'".join(part if i % 2 else "".join(part.split()) for i, part in enumerate(parts))
 
 
 def _split_entities(data: str) -> list[tuple[int, str]]:
@@ -31,7 +40,7 @@ def _split_entities(data: str) -> list[tuple[int, str]]:
             current = []
             match = _ENTITY.match(text)
             if match:
-                records.append((int(match.group(1)), " ".join(match.group(2).split())))
+                records.append((int(match.group(1)), _without_blanks(match.group(2))))
     return records
 
 
@@ -42,8 +51,7 @@ def canonical_step(step: bytes) -> bytes:
     end = text.find("ENDSEC;", start)
     if start < 0 or end < 0:
         return step
-    counter = iter(range(1, 1 << 30))
-    data = _OCCURRENCE_ID.sub(lambda m: f"{m.group(1)}{next(counter)}{m.group(3)}", text[start + 5 : end])
+    data = _OCCURRENCE_ID.sub(lambda m: f"{m.group(1)}{m.group(3)}{m.group(2)}", text[start + 5 : end])
     entities = dict(_split_entities(data))
     digests: dict[int, str] = {}
 
