@@ -63,6 +63,27 @@ class Extent:
         return ((x1 + x2) / 2, (y1 + y2) / 2)
 
 
+def text_corners(text, size: float) -> list[Point]:
+    """A generous box around an Altium text (its frame, or lines of about 0.8 x size per
+    character above its anchor), turned with the text: enough to keep our fields off it."""
+    import math
+
+    if text.frame is not None:
+        w, h = text.frame
+    else:
+        lines = text.text.splitlines() or [""]
+        w, h = max(len(line) for line in lines) * size * 0.8, len(lines) * size * 1.6
+    x, y = text.position
+    a = math.radians(-text.rotation)
+    corners = [(0.0, 0.0), (w, 0.0), (w, -h), (0.0, -h)]
+    if text.mirrored:
+        corners = [(-cx, cy) for cx, cy in corners]
+    return [
+        (x + cx * math.cos(a) - cy * math.sin(a), y + cx * math.sin(a) + cy * math.cos(a))
+        for cx, cy in corners
+    ]
+
+
 def auto_field_positions(extent: Extent, size: float = FIELD_SIZE) -> tuple[Point, Point]:
     """(Reference, Value) anchors, centre-justified: above and below the grown bounding box."""
     if extent.empty:

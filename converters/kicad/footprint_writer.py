@@ -35,6 +35,7 @@ from .footprint_fields import (
     auto_field_positions,
     fab_text_size,
     generated_uuid,
+    text_corners,
 )
 from .footprint_geometry import (
     arc_point,
@@ -48,6 +49,7 @@ from .footprint_geometry import (
 )
 from .layers import LayerMap
 from .sexpr import Symbol, format_number, node, render
+from .silk_trim import MaskOpenings, arc_polyline, trim_polyline
 
 FORMAT_VERSION = {9: 20241229, 8: 20240108}
 GENERATOR = "altium2kicad"
@@ -107,6 +109,9 @@ class FootprintWriter:
         self.warnings: list[str] = []
         self.name = name
         self.extent = Extent()  # everything but texts, as KiCad's GetBoundingBox(false)
+        self.mask_extent = Extent()  # pads' solder mask openings
+        self.mask_openings = {"F": MaskOpenings(), "B": MaskOpenings()}
+        self.trimmed = 0  # silk strokes cut back at mask openings
         self.courtyard_pieces: dict[str, list[Piece]] = {k: [] for k in COURTYARD_LAYERS}
         items: list[list] = []
         pads: list[tuple[list, list, set[str]]] = []  # (pad expr, outline polygon, copper layers)
@@ -127,8 +132,14 @@ class FootprintWriter:
             pad_extent.add_all(outline)
         self.extent.merge(pad_extent)
         self._courtyards(items, pad_extent, fp)
+        self.extent.merge(self.mask_extent)
         fields = self._texts(fp.texts, items, name)
         self._number_touching_pads(pads)
+        if self.trimmed:
+            self.warnings.append(
+                f"{self.trimmed} silkscreen strokes trimmed where they crossed a pad's solder-mask "
+                "opening (a board house clips them there; KiCad's DRC flags them)"
+            )
         head = [
             Symbol("footprint"),
             name,
@@ -234,6 +245,11 @@ class FootprintWriter:
         )
         copper = {"F.Cu", "B.Cu"} if pad.hole is not None else {layers[0]}
         pads.append((expr, polygon, copper))
+        self.mask_extent.add_all(polygon, max(pad.mask_expansion, 0.0))
+        grow = pad.mask_expansion if pad.mask_mode != ExpansionMode.NONE else 0.0
+        for side in ("F", "B"):
+            if f"{side}.Mask" in layers or "*.Mask" in layers:
+                self.mask_openings[side].add(polygon, grow)
 
     @staticmethod
     def _without_mask(layers: list[str], mask: str) -> list[str]:
@@ -457,6 +473,8 @@ class FootprintWriter:
             if layer in COURTYARD_LAYERS:
                 self.courtyard_pieces[layer].append(Piece(line.start, line.end, width=line.width))
                 continue
+            if self._trimmed_silk([line.start, line.end], line.width, layer, items):
+                continue
             items.append(
                 node(
                     "fp_line",
@@ -503,6 +521,10 @@ class FootprintWriter:
                     )
                 )
                 self.courtyard_pieces[layer].append(piece)
+                continue
+            if sweep and self._trimmed_silk(
+                arc_polyline(arc.center, arc.radius, arc.start_angle, sweep), arc.width, layer, items
+            ):
                 continue
             if sweep == 360.0:
                 items.append(
@@ -716,6 +738,28 @@ class FootprintWriter:
             )
         )
 
+    def _trimmed_silk(self, points: list, width: float, layer: str, items: list) -> bool:
+        """Writes what is left of a silkscreen stroke that enters a mask opening; False when the
+        stroke is clear (the caller writes it whole)."""
+        if layer not in ("F.SilkS", "B.SilkS"):
+            return False
+        parts = trim_polyline(points, width, self.mask_openings[layer[0]])
+        if parts is None:
+            return False
+        self.trimmed += 1
+        for part in parts:
+            for a, b in zip(part, part[1:], strict=False):
+                items.append(
+                    node(
+                        "fp_line",
+                        node("start", *xy(a)),
+                        node("end", *xy(b)),
+                        _stroke(width),
+                        node("layer", layer),
+                    )
+                )
+        return True
+
     # -- courtyard ------------------------------------------------------------------------
     def _courtyards(self, items: list, pad_extent: Extent, fp: Footprint) -> None:
         """Closed courtyard outlines on F/B.CrtYd; open pieces go to the fab layer, and a side whose
@@ -806,10 +850,15 @@ class FootprintWriter:
             effects or node("effects", node("font", node("size", 1, 1), node("thickness", 0.15))),
         )
 
-    def _auto_fields(self, reference, value, name: str, items: list) -> tuple[list, list]:
+    def _auto_fields(self, reference, value, name: str, items: list, texts: list[Text]) -> tuple[list, list]:
         """Fields Altium gave no text for, placed as KiCad's AutoPositionFields does; a footprint
         without a designator text also gets the fab-layer `${REFERENCE}` of KiCad's libraries."""
-        ref_at, value_at = auto_field_positions(self.extent)
+        around = Extent()
+        around.merge(self.extent)
+        for text in texts:  # Altium's silkscreen texts too, so the fields never overlap them
+            if self.layer_map.lookup(text.layer)[0] in ("F.SilkS", "B.SilkS"):
+                around.add_all(text_corners(text, _glyph_size(text)))
+        ref_at, value_at = auto_field_positions(around)
         if reference is None:
             reference = self._property(
                 "Reference", "REF**", ref_at, "F.SilkS", uuid=generated_uuid(name, "reference")
@@ -860,7 +909,7 @@ class FootprintWriter:
                 continue
             layer_expr = node("layer", layer, Symbol("knockout")) if text.inverted else node("layer", layer)
             items.append(node("fp_text", Symbol("user"), content, at, layer_expr, effects))
-        reference, value = self._auto_fields(reference, value, name, items)
+        reference, value = self._auto_fields(reference, value, name, items, texts)
         fields = [
             reference,
             value,

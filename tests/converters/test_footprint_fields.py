@@ -47,9 +47,11 @@ def test_fields_without_altium_text_sit_outside_the_pads(tmp_path):
     top, bottom = _pad_box(tree)
     ref, val = _field(tree, "Reference"), _field(tree, "Value")
     assert value(child(ref, "layer")) == "F.SilkS" and value(child(val, "layer")) == "F.Fab"
-    # text 1 mm high, centred: its lower edge clears the pads by KiCad's 0.2 mm gap
-    assert at(ref)[1] + 0.5 == pytest.approx(top - 0.2, abs=1e-6)
-    assert at(val)[1] - 0.5 == pytest.approx(bottom + 0.2, abs=1e-6)
+    # text 1 mm high, centred: its lower edge clears the pads' solder mask openings (4 mil
+    # expansion) by KiCad's 0.2 mm gap
+    mask = 4 * 0.0254
+    assert at(ref)[1] + 0.5 == pytest.approx(top - mask - 0.2, abs=1e-6)
+    assert at(val)[1] - 0.5 == pytest.approx(bottom + mask + 0.2, abs=1e-6)
     assert at(ref)[0] == pytest.approx(0.0, abs=1e-6)
     fab = [t for t in children(tree, "fp_text") if t[2] == "${REFERENCE}"]
     assert len(fab) == 1 and value(child(fab[0], "layer")) == "F.Fab"
@@ -122,3 +124,18 @@ def test_auto_positions_follow_kicad():
     extent.add_all([(-3, -1), (5, 2)])
     ref, val = auto_field_positions(extent)
     assert ref == (1.0, -1.7) and val == (1.0, 2.7)
+
+
+def test_silk_crossing_a_pad_mask_opening_is_trimmed(tmp_path):
+    pad = pcb.Pad("1", 0, 0, pcb.mm(1), pcb.mm(1))  # 1 x 1 mm, 4 mil mask expansion
+    crossing = pcb.Track(pcb.mm(-3), 0, pcb.mm(3), 0, width=pcb.mm(0.15))
+    clear = pcb.Track(pcb.mm(-3), pcb.mm(2), pcb.mm(3), pcb.mm(2), width=pcb.mm(0.15))
+    tree, row = _convert(tmp_path, [pad, crossing, clear])
+    silk = [n for n in children(tree, "fp_line") if value(child(n, "layer")) == "F.SilkS"]
+    spans = sorted(
+        (float(child(n, "start")[1]), float(child(n, "end")[1])) for n in silk if child(n, "start")[2] == "0"
+    )
+    opening = 0.5 + 0.1016 + 0.075  # half pad + mask expansion + half stroke
+    assert spans == [(-3.0, pytest.approx(-opening, abs=1e-3)), (pytest.approx(opening, abs=1e-3), 3.0)]
+    assert [n for n in silk if child(n, "start")[2] == "-2"]  # the clear line is kept whole
+    assert any("1 silkscreen strokes trimmed" in m for m in row.messages)
