@@ -265,6 +265,8 @@ def validate(kind: str, converted: list[dict], criteria: dict, rc: RunContext | 
             failures.append(outcome.message())
     if criteria.get("kicad_cli") and kind in ("symbols", "footprints"):
         failures += _kicad_load(rc, kind, Path(criteria["kicad_cli"]), written, result)
+    if criteria.get("kicad_cli") and kind == "footprints":
+        failures += _kicad_drc(rc, Path(criteria["kicad_cli"]), written, criteria["level"], result)
     render_report(rc, converted)
     if failures:
         raise quality_gates.GateFailed("\n".join(failures) + f"\nreport: {rc.report_path}")
@@ -293,6 +295,30 @@ def _kicad_load(rc: RunContext, kind: str, cli: Path, written, result: dict) -> 
         if bad
         else []
     )
+
+
+def _kicad_drc(rc: RunContext, cli: Path, written, level: str, result: dict) -> list[str]:
+    """KiCad's DRC on every written footprint (include/footprint_drc.py), through the
+    `footprint_drc` suite: introduced violations fail at full/strict, are reported at basic."""
+    from . import quality_gates
+    from .footprint_drc import check_library, gate_rows, summarize
+
+    checked = [r for folder in written.footprint_folders for r in check_library(cli, folder)]
+    outcome = quality_gates.run_suite(
+        "footprint_drc",
+        level,
+        gate_rows(checked),
+        rc.report_folder / "data_docs",
+        gate="kicad_drc.footprints",
+    )
+    summary = outcome.to_json() | {"drc": summarize(checked)}
+    _record_gate(rc, "kicad_drc.footprints", outcome.success, summary)
+    result["kicad_drc.footprints"] = {
+        "success": outcome.success,
+        "checked": outcome.checked,
+        "warnings": len(outcome.warnings()),
+    }
+    return [] if outcome.success else [outcome.message()]
 
 
 # -- deployment ----------------------------------------------------------------------------------

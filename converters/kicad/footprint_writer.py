@@ -27,6 +27,16 @@ from ..model.footprint import (
     Text,
     Via,
 )
+from .courtyard import Piece, chain, generated_rectangle
+from .footprint_fields import (
+    FIELD_SIZE,
+    FIELD_THICKNESS,
+    Extent,
+    auto_field_positions,
+    fab_text_size,
+    generated_uuid,
+    text_corners,
+)
 from .footprint_geometry import (
     arc_point,
     circle_polygon,
@@ -39,10 +49,12 @@ from .footprint_geometry import (
 )
 from .layers import LayerMap
 from .sexpr import Symbol, format_number, node, render
+from .silk_trim import MaskOpenings, arc_polyline, trim_polyline
 
 FORMAT_VERSION = {9: 20241229, 8: 20240108}
 GENERATOR = "altium2kicad"
 TOP, BOTTOM, MULTI = 1, 32, 74
+COURTYARD_LAYERS = {"F.CrtYd": "F.Fab", "B.CrtYd": "B.Fab"}  # courtyard -> where stray drawings go
 
 
 @dataclass
@@ -97,6 +109,12 @@ class FootprintWriter:
         embedded_files: list | None = None,
     ) -> WrittenFootprint:
         self.warnings: list[str] = []
+        self.name = name
+        self.extent = Extent()  # everything but texts, as KiCad's GetBoundingBox(false)
+        self.mask_extent = Extent()  # pads' solder mask openings
+        self.mask_openings = {"F": MaskOpenings(), "B": MaskOpenings()}
+        self.trimmed = 0  # silk strokes cut back at mask openings
+        self.courtyard_pieces: dict[str, list[Piece]] = {k: [] for k in COURTYARD_LAYERS}
         items: list[list] = []
         pads: list[tuple[list, list, set[str]]] = []  # (pad expr, outline polygon, copper layers)
         for pad in fp.pads:
@@ -107,12 +125,23 @@ class FootprintWriter:
             self._line(line, items)
         for arc in fp.arcs:
             self._arc(arc, items)
-        fields = self._texts(fp.texts, items, name)
         for fill in fp.fills:
             self._fill(fill, items, pads)
         for region in fp.regions:
             self._region(region, items, pads)
+        pad_extent = Extent()
+        for _, outline, _ in pads:
+            pad_extent.add_all(outline)
+        self.extent.merge(pad_extent)
+        self._courtyards(items, pad_extent, fp)
+        self.extent.merge(self.mask_extent)
+        fields = self._texts(fp.texts, items, name)
         self._number_touching_pads(pads)
+        if self.trimmed:
+            self.warnings.append(
+                f"{self.trimmed} silkscreen strokes trimmed where they crossed a pad's solder-mask "
+                "opening (a board house clips them there; KiCad's DRC flags them)"
+            )
         head = [
             Symbol("footprint"),
             name,
@@ -220,6 +249,11 @@ class FootprintWriter:
         )
         copper = {"F.Cu", "B.Cu"} if pad.hole is not None or pad.layer.number == MULTI else {layers[0]}
         pads.append((expr, polygon, copper))
+        self.mask_extent.add_all(polygon, max(pad.mask_expansion, 0.0))
+        grow = pad.mask_expansion if pad.mask_mode != ExpansionMode.NONE else 0.0
+        for side in ("F", "B"):
+            if f"{side}.Mask" in layers or "*.Mask" in layers:
+                self.mask_openings[side].add(polygon, grow)
 
     @staticmethod
     def _without_mask(layers: list[str], mask: str) -> list[str]:
@@ -438,7 +472,13 @@ class FootprintWriter:
                 stroke_segment(line.start, line.end, line.width), line.layer, line.keepout_restrictions, items
             )
             return
+        self.extent.add_all((line.start, line.end), line.width / 2)
         for layer in self._graphic_layers(line.layer, "track"):
+            if layer in COURTYARD_LAYERS:
+                self.courtyard_pieces[layer].append(Piece(line.start, line.end, width=line.width))
+                continue
+            if self._trimmed_silk([line.start, line.end], line.width, layer, items):
+                continue
             items.append(
                 node(
                     "fp_line",
@@ -461,7 +501,35 @@ class FootprintWriter:
             )
             self._keepout(outline, arc.layer, arc.keepout_restrictions, items)
             return
+        cx, cy = arc.center
+        grow = arc.width / 2
+        if sweep == 360.0:
+            self.extent.add_all(
+                ((cx - arc.radius, cy - arc.radius), (cx + arc.radius, cy + arc.radius)), grow
+            )
+        elif sweep:
+            self.extent.add_all(
+                arc_point(arc.center, arc.radius, arc.start_angle + sweep * k / 16) for k in range(17)
+            )
         for layer in self._graphic_layers(arc.layer, "arc"):
+            if layer in COURTYARD_LAYERS and sweep:
+                start = arc_point(arc.center, arc.radius, arc.start_angle)
+                piece = (
+                    Piece(arc.center, (cx, cy - arc.radius), circle=True, width=arc.width)
+                    if sweep == 360.0
+                    else Piece(
+                        start,
+                        arc_point(arc.center, arc.radius, arc.start_angle + sweep),
+                        mid=arc_point(arc.center, arc.radius, arc.start_angle + sweep / 2),
+                        width=arc.width,
+                    )
+                )
+                self.courtyard_pieces[layer].append(piece)
+                continue
+            if sweep and self._trimmed_silk(
+                arc_polyline(arc.center, arc.radius, arc.start_angle, sweep), arc.width, layer, items
+            ):
+                continue
             if sweep == 360.0:
                 items.append(
                     node(
@@ -495,6 +563,7 @@ class FootprintWriter:
 
     def _fill(self, fill: Fill, items: list, pads: list) -> None:
         corners = self._fill_corners(fill)
+        self.extent.add_all(corners)
         if fill.keepout or fill.layer.number == 56:
             self._keepout(corners, fill.layer, fill.keepout_restrictions, items)
             return
@@ -574,6 +643,7 @@ class FootprintWriter:
         if len(region.outline) < 3:
             self.warnings.append(f"region with {len(region.outline)} vertices left out (not a polygon)")
             return
+        self.extent.add_all(region.outline)
         if region.keepout or region.kind == "cutout":
             self._keepout(
                 region.outline,
@@ -672,9 +742,106 @@ class FootprintWriter:
             )
         )
 
+    def _trimmed_silk(self, points: list, width: float, layer: str, items: list) -> bool:
+        """Writes what is left of a silkscreen stroke that enters a mask opening; False when the
+        stroke is clear (the caller writes it whole)."""
+        if layer not in ("F.SilkS", "B.SilkS"):
+            return False
+        parts = trim_polyline(points, width, self.mask_openings[layer[0]])
+        if parts is None:
+            return False
+        self.trimmed += 1
+        for part in parts:
+            for a, b in zip(part, part[1:], strict=False):
+                items.append(
+                    node(
+                        "fp_line",
+                        node("start", *xy(a)),
+                        node("end", *xy(b)),
+                        _stroke(width),
+                        node("layer", layer),
+                    )
+                )
+        return True
+
+    # -- courtyard ------------------------------------------------------------------------
+    def _courtyards(self, items: list, pad_extent: Extent, fp: Footprint) -> None:
+        """Closed courtyard outlines on F/B.CrtYd; open pieces go to the fab layer, and a side whose
+        Altium courtyard does not close at all gets a generated one (reported)."""
+        for layer, pieces in self.courtyard_pieces.items():
+            if not pieces:
+                continue
+            joined = chain(pieces)
+            for loop in joined.loops:
+                items += [self._piece(piece, layer) for piece in loop]
+            fab = COURTYARD_LAYERS[layer]
+            items += [self._piece(piece, fab) for piece in joined.open_pieces]
+            if joined.open_pieces:
+                what = f"{len(joined.open_pieces)} of {len(pieces)} courtyard pieces on {layer} do not close"
+                if joined.loops:
+                    self.warnings.append(f"{what}: moved to {fab}")
+                else:
+                    self.warnings.append(
+                        f"{what}: moved to {fab}; courtyard generated from pads and body + 0.25 mm"
+                    )
+                    self._generated_courtyard(items, pad_extent, fp, layer)
+
+    def _generated_courtyard(self, items: list, pad_extent: Extent, fp: Footprint, layer: str) -> None:
+        body = Extent()
+        body.merge(pad_extent)
+        for b in fp.bodies:
+            body.add_all(b.outline)
+        (x1, y1), (x2, y2) = generated_rectangle(body.box())
+        items.append(
+            node(
+                "fp_rect",
+                node("start", r6(x1), r6(y1)),
+                node("end", r6(x2), r6(y2)),
+                _stroke(0.05),
+                node("fill", Symbol("no")),
+                node("layer", layer),
+                node("uuid", generated_uuid(self.name, f"courtyard-{layer}")),
+            )
+        )
+
+    @staticmethod
+    def _piece(piece: Piece, layer: str) -> list:
+        if piece.circle:
+            return node(
+                "fp_circle",
+                node("center", *xy(piece.start)),
+                node("end", *xy(piece.end)),
+                _stroke(piece.width),
+                node("fill", Symbol("no")),
+                node("layer", layer),
+            )
+        if piece.mid is not None:
+            return node(
+                "fp_arc",
+                node("start", *xy(piece.start)),
+                node("mid", *xy(piece.mid)),
+                node("end", *xy(piece.end)),
+                _stroke(piece.width),
+                node("layer", layer),
+            )
+        return node(
+            "fp_line",
+            node("start", *xy(piece.start)),
+            node("end", *xy(piece.end)),
+            _stroke(piece.width),
+            node("layer", layer),
+        )
+
     # -- texts ----------------------------------------------------------------------------
     def _property(
-        self, key: str, value: str, at, layer: str = "F.Fab", hidden: bool = False, effects=None
+        self,
+        key: str,
+        value: str,
+        at,
+        layer: str = "F.Fab",
+        hidden: bool = False,
+        effects=None,
+        uuid: str | None = None,
     ) -> list:
         return node(
             "property",
@@ -683,8 +850,39 @@ class FootprintWriter:
             node("at", *xy(at), 0),
             node("layer", layer),
             node("hide", Symbol("yes")) if hidden else None,
+            node("uuid", uuid) if uuid else None,
             effects or node("effects", node("font", node("size", 1, 1), node("thickness", 0.15))),
         )
+
+    def _auto_fields(self, reference, value, name: str, items: list, texts: list[Text]) -> tuple[list, list]:
+        """Fields Altium gave no text for, placed as KiCad's AutoPositionFields does; a footprint
+        without a designator text also gets the fab-layer `${REFERENCE}` of KiCad's libraries."""
+        around = Extent()
+        around.merge(self.extent)
+        for text in texts:  # Altium's silkscreen texts too, so the fields never overlap them
+            if self.layer_map.lookup(text.layer)[0] in ("F.SilkS", "B.SilkS"):
+                around.add_all(text_corners(text, _glyph_size(text)))
+        ref_at, value_at = auto_field_positions(around)
+        if reference is None:
+            reference = self._property(
+                "Reference", "REF**", ref_at, "F.SilkS", uuid=generated_uuid(name, "reference")
+            )
+            size = fab_text_size(self.extent)
+            thickness = r6(max(0.02, FIELD_THICKNESS * size / FIELD_SIZE))
+            items.append(
+                node(
+                    "fp_text",
+                    Symbol("user"),
+                    "${REFERENCE}",
+                    node("at", *xy(self.extent.center), 0),
+                    node("layer", "F.Fab"),
+                    node("uuid", generated_uuid(name, "fab-reference")),
+                    node("effects", node("font", node("size", size, size), node("thickness", thickness))),
+                )
+            )
+        if value is None:
+            value = self._property("Value", name, value_at, "F.Fab", uuid=generated_uuid(name, "value"))
+        return reference, value
 
     def _texts(self, texts: list[Text], items: list, name: str) -> list:
         reference = value = None
@@ -698,6 +896,9 @@ class FootprintWriter:
             if not layers:
                 continue
             layer = layers[0]
+            if layer in COURTYARD_LAYERS:  # only outlines belong on a courtyard
+                self.warnings.append(f"text '{text.text}' on {layer} moved to {COURTYARD_LAYERS[layer]}")
+                layer = COURTYARD_LAYERS[layer]
             content = text.text.replace(".Designator", "${REFERENCE}").replace(".Comment", "${VALUE}")
             if text.frame is not None and not text.inverted:
                 items.append(self._text_box(text, content, layer))
@@ -712,9 +913,10 @@ class FootprintWriter:
                 continue
             layer_expr = node("layer", layer, Symbol("knockout")) if text.inverted else node("layer", layer)
             items.append(node("fp_text", Symbol("user"), content, at, layer_expr, effects))
+        reference, value = self._auto_fields(reference, value, name, items, texts)
         fields = [
-            reference or self._property("Reference", "REF**", (0, -2), "F.SilkS"),
-            value or self._property("Value", name, (0, 2), "F.Fab"),
+            reference,
+            value,
             self._property("Datasheet", "", (0, 0), hidden=True),
             self._property("Description", "", (0, 0), hidden=True),
         ]

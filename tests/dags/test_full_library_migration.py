@@ -220,6 +220,7 @@ def test_full_run_on_a_real_dblib(dag, airflow_api, pipeline_env, shared):
     assert len(store.source_items(run.run_id, "part")) == 5
     if pipeline_env["kicad"]:
         assert gates["kicad_load.symbols"] and gates["kicad_load.footprints"]
+        assert gates["kicad_drc.footprints"]  # KiCad's DRC on every footprint, no introduced violation
 
     # production (development env here): a local folder whose `current` names the new version
     live = pipeline_env["home"] / "var" / "altium2kicad" / "deploy" / "development" / "current"
