@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..model.footprint import ExpansionMode, Footprint, FootprintLibrary, LayerRef
 from ..problems import ItemFailure
+from .codes import PcbPrimitive
 from .compound import CompoundFile, NotAnAltiumLibrary
 from .pcblib_binary import PrimitiveError, mil_text_to_mm, split_primitive_subrecords
 from .pcblib_layers import read_layer_table
@@ -221,6 +222,8 @@ def _read_primitives(
         except (PrimitiveError, struct.error, IndexError, ValueError) as exc:
             fp.warnings.append(f"{TYPE_NAMES[kind]} {index} could not be read ({exc}): skipped")
         index += 1
+    if pos < len(stream) and stream[pos:].strip(b"\x00"):  # as KiCad's "stream is not fully parsed"
+        fp.warnings.append(f"{len(stream) - pos} bytes after the last primitive left unparsed")
 
 
 def _skip_unknown(stream: bytes, pos: int) -> int:
@@ -242,24 +245,24 @@ def _skip_unknown(stream: bytes, pos: int) -> int:
 def _add_primitive(
     kind: int, subs: list[bytes], fp: Footprint, layer_of, wide, extended, per_type: int
 ) -> None:
-    if kind == 1:
+    if kind == PcbPrimitive.ARC:
         fp.arcs.append(parse_arc(subs[0], layer_of))
-    elif kind == 2:
+    elif kind == PcbPrimitive.PAD:
         pad = parse_pad(subs, layer_of, fp.warnings)
         if pad.mask_mode == ExpansionMode.RULE:
             pad.mask_expansion = DEFAULT_MASK_EXPANSION
         if pad.paste_mode == ExpansionMode.RULE:
             pad.paste_expansion = DEFAULT_PASTE_EXPANSION
         fp.pads.append(pad)
-    elif kind == 3:
+    elif kind == PcbPrimitive.VIA:
         fp.vias.append(parse_via(subs[0], layer_of))
-    elif kind == 4:
+    elif kind == PcbPrimitive.TRACK:
         fp.lines.append(parse_track(subs[0], layer_of))
-    elif kind == 5:
+    elif kind == PcbPrimitive.TEXT:
         fp.texts.append(parse_text(subs, layer_of, wide))
-    elif kind == 6:
+    elif kind == PcbPrimitive.FILL:
         fp.fills.append(parse_fill(subs[0], layer_of))
-    elif kind == 11:
+    elif kind == PcbPrimitive.REGION:
         region = parse_region(subs[0], layer_of)
         info = extended.get(("region", per_type))
         if info:
@@ -269,7 +272,7 @@ def _add_primitive(
             region.mask_expansion = mil_text_to_mm(info.text("SOLDERMASKEXPANSION_MANUAL"))
             region.paste_expansion = mil_text_to_mm(info.text("PASTEMASKEXPANSION_MANUAL"))
         fp.regions.append(region)
-    elif kind == 12:
+    elif kind == PcbPrimitive.COMPONENT_BODY:
         fp.bodies.append(parse_body(subs[0], layer_of))
 
 

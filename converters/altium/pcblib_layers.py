@@ -10,39 +10,31 @@ from __future__ import annotations
 
 import re
 
-from ..model.footprint import LayerRef
+from ..model.footprint import AltiumLayer as L
+from ..model.footprint import LayerRef, mechanical_layer_number
 from .records import Properties
 
 MECH_V8_BASE = 0x01020000
 DEFAULT_NAMES = {
-    1: "Top Layer",
-    32: "Bottom Layer",
-    33: "Top Overlay",
-    34: "Bottom Overlay",
-    35: "Top Paste",
-    36: "Bottom Paste",
-    37: "Top Solder",
-    38: "Bottom Solder",
-    55: "Drill Guide",
-    56: "Keep-Out Layer",
-    73: "Drill Drawing",
-    74: "Multi-Layer",
+    L.TOP: "Top Layer",
+    L.BOTTOM: "Bottom Layer",
+    L.TOP_OVERLAY: "Top Overlay",
+    L.BOTTOM_OVERLAY: "Bottom Overlay",
+    L.TOP_PASTE: "Top Paste",
+    L.BOTTOM_PASTE: "Bottom Paste",
+    L.TOP_SOLDER: "Top Solder",
+    L.BOTTOM_SOLDER: "Bottom Solder",
+    L.DRILL_GUIDE: "Drill Guide",
+    L.KEEP_OUT: "Keep-Out Layer",
+    L.DRILL_DRAWING: "Drill Drawing",
+    L.MULTI_LAYER: "Multi-Layer",
 }
-for _n in range(2, 32):
-    DEFAULT_NAMES[_n] = f"Mid-Layer {_n - 1}"
-for _n in range(39, 55):
-    DEFAULT_NAMES[_n] = f"Internal Plane {_n - 38}"
+for _n in range(L.MID_FIRST, L.MID_LAST + 1):
+    DEFAULT_NAMES[_n] = f"Mid-Layer {_n - L.MID_FIRST + 1}"
+for _n in range(L.PLANE_FIRST, L.PLANE_LAST + 1):
+    DEFAULT_NAMES[_n] = f"Internal Plane {_n - L.PLANE_FIRST + 1}"
 for _n in range(1, 33):
-    DEFAULT_NAMES[56 + _n if _n <= 16 else 1000 + _n] = f"Mechanical {_n}"
-
-
-def mechanical_number(layer: int) -> int | None:
-    """Mechanical layer n (1-32) for an Altium layer number, else None."""
-    if 57 <= layer <= 72:
-        return layer - 56
-    if 1017 <= layer <= 1032:
-        return layer - 1000
-    return None
+    DEFAULT_NAMES[mechanical_layer_number(_n)] = f"Mechanical {_n}"
 
 
 def read_layer_table(props: Properties) -> dict[int, LayerRef]:
@@ -64,7 +56,7 @@ def read_layer_table(props: Properties) -> dict[int, LayerRef]:
         mech = layer_id - MECH_V8_BASE
         if not 1 <= mech <= 32:
             continue
-        number = 56 + mech if mech <= 16 else 1000 + mech
+        number = mechanical_layer_number(mech)
         index = m.group(1)
         name = props.text(f"LAYER_V8_{index}NAME").strip()
         kind = props.text(f"LAYER_V8_{index}MECHKIND").strip()

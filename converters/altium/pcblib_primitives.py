@@ -26,24 +26,26 @@ from ..model.footprint import (
     Region,
     Text,
     Via,
+    mechanical_layer_number,
 )
+from .codes import PcbPrimitive
 from .pcblib_binary import Cursor, PrimitiveError, mil_text_to_mm, to_mm
 from .records import parse_properties
 
 LayerOf = Callable[[int], LayerRef]
 
 # primitive type byte -> number of subrecords that follow it
-SUBRECORDS = {1: 1, 2: 6, 3: 1, 4: 1, 5: 2, 6: 1, 11: 1, 12: 1}
-TYPE_NAMES = {
-    1: "arc",
-    2: "pad",
-    3: "via",
-    4: "track",
-    5: "text",
-    6: "fill",
-    11: "region",
-    12: "component body",
+SUBRECORDS = {
+    PcbPrimitive.ARC: 1,
+    PcbPrimitive.PAD: 6,
+    PcbPrimitive.VIA: 1,
+    PcbPrimitive.TRACK: 1,
+    PcbPrimitive.TEXT: 2,
+    PcbPrimitive.FILL: 1,
+    PcbPrimitive.REGION: 1,
+    PcbPrimitive.COMPONENT_BODY: 1,
 }
+TYPE_NAMES = {kind: kind.name.lower().replace("_", " ") for kind in PcbPrimitive}
 
 _PAD_SHAPES = {1: PadShape.ROUND, 2: PadShape.RECT, 3: PadShape.OCTAGONAL}
 _MODES = {0: ExpansionMode.NONE, 1: ExpansionMode.RULE, 2: ExpansionMode.MANUAL}
@@ -332,7 +334,7 @@ def parse_body(sub: bytes, layer_of: LayerOf) -> ComponentBody:
     if v7.upper().startswith("MECHANICAL"):
         try:
             mech = int(v7[10:])
-            layer_ref = layer_of(56 + mech if mech <= 16 else 1000 + mech)
+            layer_ref = layer_of(mechanical_layer_number(mech))
         except ValueError:
             pass
     return ComponentBody(

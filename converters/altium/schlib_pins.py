@@ -12,6 +12,7 @@ import struct
 import zlib
 
 from ..model.symbol import Owner, Pin
+from .codes import PinMarker, SchRecord
 from .records import Properties, parse_properties, split_records
 from .schlib_common import DEFAULT_TEXT_MM, SymbolContext, to_mm
 from .schlib_text import overbar_to_kicad
@@ -57,9 +58,9 @@ def parse_binary_pin(payload: bytes) -> Properties:
     """The binary pin record as the property names a text pin record would use."""
     r = _Reader(payload)
     record = r.take("<i")
-    if record != 2:
-        raise PinRecordError(f"binary record of type {record}, expected a pin (2)")
-    props = Properties(RECORD="2")
+    if record != SchRecord.PIN:
+        raise PinRecordError(f"binary record of type {record}, expected a pin ({SchRecord.PIN:d})")
+    props = Properties(RECORD=str(int(SchRecord.PIN)))
     r.take("<B")  # unknown, always 0 or 1
     props["OWNERPARTID"] = str(r.take("<h"))
     props["OWNERPARTDISPLAYMODE"] = str(r.take("<B"))
@@ -162,7 +163,13 @@ DECORATION_NAMES = {
     33: "left-right signal flow",
     34: "bidirectional signal flow",
 }
-DOT, CLOCK, LOW_INPUT, NOT_LOGIC, LOW_OUTPUT = 1, 3, 4, 6, 17
+DOT, CLOCK, LOW_INPUT, NOT_LOGIC, LOW_OUTPUT = (
+    PinMarker.DOT,
+    PinMarker.CLOCK,
+    PinMarker.ACTIVE_LOW_INPUT,
+    PinMarker.NOT_LOGIC,
+    PinMarker.ACTIVE_LOW_OUTPUT,
+)
 MARKER_NAMES = {
     DOT: "dot",
     CLOCK: "clock",

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 
 from ..model.symbol import Arc, Bezier, Circle, Fill, Graphic, Owner, Point, Polyline, Rectangle
+from .codes import SchRecord
 from .records import Properties
 from .schlib_common import arc_point, corner, fill, length, location, points, stroke
 
@@ -211,14 +212,14 @@ def parse_pie(props: Properties, owner: Owner, notes: Notes) -> list[Graphic]:
 ShapeParser = Callable[[Properties, Owner, Notes], list[Graphic]]
 
 SHAPE_PARSERS: dict[int, ShapeParser] = {
-    5: parse_bezier,
-    6: parse_polyline,
-    7: parse_polygon,
-    8: parse_ellipse,
-    9: parse_pie,
-    10: parse_round_rectangle,
-    11: parse_elliptical_arc,
-    12: parse_arc,
-    13: parse_line,
-    14: parse_rectangle,
+    SchRecord.BEZIER: parse_bezier,
+    SchRecord.POLYLINE: parse_polyline,
+    SchRecord.POLYGON: parse_polygon,
+    SchRecord.ELLIPSE: parse_ellipse,
+    SchRecord.PIE: parse_pie,
+    SchRecord.ROUND_RECTANGLE: parse_round_rectangle,
+    SchRecord.ELLIPTICAL_ARC: parse_elliptical_arc,
+    SchRecord.ARC: parse_arc,
+    SchRecord.LINE: parse_line,
+    SchRecord.RECTANGLE: parse_rectangle,
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..model.symbol import Field, Implementation, Pin, Symbol
+from .codes import SchRecord
 from .records import Properties, parse_properties, split_records
 from .schlib_common import Font, SymbolContext
 from .schlib_pins import PinRecordError, build_pin, parse_binary_pin, parse_pin_fracs, parse_pin_wide_text
@@ -17,7 +18,11 @@ from .schlib_shapes import SHAPE_PARSERS
 from .schlib_text import overbar_to_kicad, parse_field, parse_label, parse_text_frame
 
 # free text (4) and text frames (28; 209 in some files): one graphic each
-TEXT_GRAPHICS = {4: parse_label, 28: parse_text_frame, 209: parse_text_frame}
+TEXT_GRAPHICS = {
+    SchRecord.LABEL: parse_label,
+    SchRecord.TEXT_FRAME: parse_text_frame,
+    SchRecord.NOTE: parse_text_frame,
+}
 
 
 class SymbolError(Exception):
@@ -25,29 +30,13 @@ class SymbolError(Exception):
 
 
 RESERVED_FIELDS = ("Reference", "Value", "Footprint", "Datasheet", "Description")
-IMPLEMENTATION_CHILDREN = {46, 47, 48}
-RECORD_NAMES = {
-    1: "component",
-    2: "pin",
-    3: "IEEE symbol",
-    4: "label",
-    5: "bezier",
-    6: "polyline",
-    7: "polygon",
-    8: "ellipse",
-    9: "pie",
-    10: "round rectangle",
-    11: "elliptical arc",
-    12: "arc",
-    13: "line",
-    14: "rectangle",
-    28: "text frame",
-    30: "image",
-    34: "designator",
-    41: "parameter",
-    44: "implementation list",
-    45: "implementation",
-    209: "note",
+IMPLEMENTATION_CHILDREN = {
+    SchRecord.MAP_DEFINER_LIST,
+    SchRecord.MAP_DEFINER,
+    SchRecord.IMPLEMENTATION_PARAMETERS,
+}
+RECORD_NAMES = {kind: kind.name.lower().replace("_", " ") for kind in SchRecord} | {
+    SchRecord.IEEE_SYMBOL: "IEEE symbol"
 }
 
 
@@ -77,7 +66,7 @@ class _Builder:
     # -- records --------------------------------------------------------------------------
     def add(self, index: int, props: Properties, frac, wide) -> None:
         kind = props.integer("RECORD", -1)
-        if kind == 2:
+        if kind == SchRecord.PIN:
             pin, notes = build_pin(props, self.ctx, frac, wide)
             self.notes += notes
             if pin is None:
@@ -93,13 +82,13 @@ class _Builder:
                 self.symbol.graphics += SHAPE_PARSERS[kind](props, owner, self.notes)
             else:
                 self.symbol.graphics.append(TEXT_GRAPHICS[kind](props, owner, self.ctx))
-        elif kind == 34:
+        elif kind == SchRecord.DESIGNATOR:
             self.designator = parse_field(props, self.ctx)
-        elif kind == 41:
+        elif kind == SchRecord.PARAMETER:
             self._parameter(props)
-        elif kind == 44:
+        elif kind == SchRecord.IMPLEMENTATION_LIST:
             pass  # the list only owns the implementations that follow
-        elif kind == 45:
+        elif kind == SchRecord.IMPLEMENTATION:
             self.implementations[index] = Implementation(
                 kind=props.text("MODELTYPE"),
                 name=props.text("MODELNAME"),
@@ -109,9 +98,9 @@ class _Builder:
             )
         elif kind in IMPLEMENTATION_CHILDREN:
             self._implementation_child(index, props)
-        elif kind == 3:
+        elif kind == SchRecord.IEEE_SYMBOL:
             self.notes.append(f"IEEE symbol {props.integer('SYMBOL')} not drawn (KiCad has no IEEE symbols)")
-        elif kind == 30:
+        elif kind == SchRecord.IMAGE:
             name = props.text("FILENAME") or "embedded image"
             how = "embedded" if props.boolean("EMBEDIMAGE") else "linked"
             self.notes.append(f"image '{name}' ({how}) not converted: KiCad 9 symbols cannot hold images")
@@ -267,7 +256,7 @@ def read_symbol(
         raise SymbolError(f"no records in Data ({framing_error or 'empty stream'})")
     first = records[0]
     component = Properties() if first.binary else parse_properties(first.payload)
-    if component.integer("RECORD", -1) != 1:
+    if component.integer("RECORD", -1) != SchRecord.COMPONENT:
         raise SymbolError("Data does not start with a component record (RECORD=1)")
     builder = _Builder(component, fonts, fallback_name)
     if framing_error:
@@ -287,7 +276,7 @@ def read_symbol(
                 props = parse_binary_pin(rec.payload)
             else:
                 props = parse_properties(rec.payload)
-            is_pin = props.integer("RECORD", -1) == 2
+            is_pin = props.integer("RECORD", -1) == SchRecord.PIN
             ordinal = pin_ordinal
             pin_ordinal += is_pin
             builder.add(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..model.footprint import (
+    AltiumLayer,
     Arc,
     ComponentBody,
     CopperShape,
@@ -53,7 +54,12 @@ from .silk_trim import MaskOpenings, arc_polyline, trim_polyline
 
 FORMAT_VERSION = {9: 20241229, 8: 20240108}
 GENERATOR = "altium2kicad"
-TOP, BOTTOM, MULTI = 1, 32, 74
+TOP, BOTTOM, MULTI, KEEP_OUT = (
+    AltiumLayer.TOP,
+    AltiumLayer.BOTTOM,
+    AltiumLayer.MULTI_LAYER,
+    AltiumLayer.KEEP_OUT,
+)
 COURTYARD_LAYERS = {"F.CrtYd": "F.Fab", "B.CrtYd": "B.Fab"}  # courtyard -> where stray drawings go
 
 
@@ -183,7 +189,10 @@ class FootprintWriter:
     # -- pads -----------------------------------------------------------------------------
     def _pad(self, pad: Pad, items: list, pads: list) -> None:
         what = f"pad '{pad.number}'"
-        on_copper = pad.layer.number in (TOP, BOTTOM, MULTI) or 2 <= pad.layer.number <= 31
+        on_copper = (
+            pad.layer.number in (TOP, BOTTOM, MULTI)
+            or AltiumLayer.MID_FIRST <= pad.layer.number <= AltiumLayer.MID_LAST
+        )
         if not on_copper:
             self._pad_as_graphic(pad, items, what)
             return
@@ -203,7 +212,7 @@ class FootprintWriter:
             elif pad.layer.number == MULTI:  # every copper layer and both masks, as KiCad's importer
                 layers = ["*.Cu", "*.Mask"]
             else:
-                layers = [f"In{pad.layer.number - 1}.Cu"]
+                layers = [f"In{pad.layer.number - AltiumLayer.MID_FIRST + 1}.Cu"]
         if pad.tented_top:
             layers = self._without_mask(layers, "F.Mask")
         if pad.tented_bottom:
@@ -467,7 +476,7 @@ class FootprintWriter:
 
     # -- graphics -------------------------------------------------------------------------
     def _line(self, line: Line, items: list) -> None:
-        if line.keepout or line.layer.number == 56:
+        if line.keepout or line.layer.number == KEEP_OUT:
             self._keepout(
                 stroke_segment(line.start, line.end, line.width), line.layer, line.keepout_restrictions, items
             )
@@ -493,7 +502,7 @@ class FootprintWriter:
         sweep = (arc.end_angle - arc.start_angle) % 360
         if arc.is_circle or (sweep == 0 and arc.start_angle == 0 and arc.end_angle == 360):
             sweep = 360.0
-        if arc.keepout or arc.layer.number == 56:
+        if arc.keepout or arc.layer.number == KEEP_OUT:
             outline = (
                 circle_polygon(arc.center, arc.radius + arc.width / 2)
                 if sweep == 360.0
@@ -564,7 +573,7 @@ class FootprintWriter:
     def _fill(self, fill: Fill, items: list, pads: list) -> None:
         corners = self._fill_corners(fill)
         self.extent.add_all(corners)
-        if fill.keepout or fill.layer.number == 56:
+        if fill.keepout or fill.layer.number == KEEP_OUT:
             self._keepout(corners, fill.layer, fill.keepout_restrictions, items)
             return
         cardinal = abs(fill.rotation / 90 - round(fill.rotation / 90)) < 1e-9
@@ -699,9 +708,9 @@ class FootprintWriter:
                 )
 
     def _keepout(self, outline: list, layer, restrictions: int, items: list, pour_only: bool = False) -> None:
-        if layer.number == 56 and not restrictions:
+        if layer.number == KEEP_OUT and not restrictions:
             restrictions = 0x1F  # the keep-out layer itself keeps everything out
-        if layer.number in (56, MULTI):
+        if layer.number in (KEEP_OUT, MULTI):
             layers = ["*.Cu"]
         else:
             target = self._layer(layer, "keep-out")

@@ -23,22 +23,23 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..model.footprint import LayerRef
+from ..model.footprint import AltiumLayer as L
+from ..model.footprint import LayerRef, mechanical_index
 
 FALLBACK_LAYER = "Eco1.User"
 
 _FIXED = {
-    1: "F.Cu",
-    32: "B.Cu",
-    33: "F.SilkS",
-    34: "B.SilkS",
-    35: "F.Paste",
-    36: "B.Paste",
-    37: "F.Mask",
-    38: "B.Mask",
-    55: "Dwgs.User",
-    56: "Margin",
-    73: "Dwgs.User",
+    L.TOP: "F.Cu",
+    L.BOTTOM: "B.Cu",
+    L.TOP_OVERLAY: "F.SilkS",
+    L.BOTTOM_OVERLAY: "B.SilkS",
+    L.TOP_PASTE: "F.Paste",
+    L.BOTTOM_PASTE: "B.Paste",
+    L.TOP_SOLDER: "F.Mask",
+    L.BOTTOM_SOLDER: "B.Mask",
+    L.DRILL_GUIDE: "Dwgs.User",
+    L.KEEP_OUT: "Margin",
+    L.DRILL_DRAWING: "Dwgs.User",
 }
 _KINDS = {
     "courtyardtop": "F.CrtYd",
@@ -65,9 +66,9 @@ def default_layer(layer: LayerRef) -> str | None:
     n = layer.number
     if n in _FIXED:
         return _FIXED[n]
-    if 2 <= n <= 31:
-        return f"In{n - 1}.Cu"
-    mech = n - 56 if 57 <= n <= 72 else n - 1000 if 1017 <= n <= 1032 else None
+    if L.MID_FIRST <= n <= L.MID_LAST:
+        return f"In{n - L.MID_FIRST + 1}.Cu"
+    mech = mechanical_index(n)
     if mech is None:
         return None
     kind = layer.kind.replace(" ", "").lower()

@@ -16,6 +16,44 @@ from ..problems import ItemFailure
 Point = tuple[float, float]
 
 
+class AltiumLayer(IntEnum):
+    """Altium's layer numbers in primitives (as KiCad's importer's `ALTIUM_LAYER`)."""
+
+    TOP = 1
+    MID_FIRST = 2  # Mid-Layer 1 ... 30 = 2 ... 31
+    MID_LAST = 31
+    BOTTOM = 32
+    TOP_OVERLAY = 33
+    BOTTOM_OVERLAY = 34
+    TOP_PASTE = 35
+    BOTTOM_PASTE = 36
+    TOP_SOLDER = 37
+    BOTTOM_SOLDER = 38
+    PLANE_FIRST = 39  # Internal Plane 1 ... 16 = 39 ... 54
+    PLANE_LAST = 54
+    DRILL_GUIDE = 55
+    KEEP_OUT = 56
+    MECHANICAL_1 = 57  # Mechanical 1 ... 16 = 57 ... 72
+    MECHANICAL_16 = 72
+    DRILL_DRAWING = 73
+    MULTI_LAYER = 74
+    HIGH_MECHANICAL_BASE = 1000  # our numbering of Mechanical 17 ... 32: 1017 ... 1032
+
+
+def mechanical_layer_number(n: int) -> int:
+    """Our layer number of Mechanical n (1-32)."""
+    return AltiumLayer.MECHANICAL_1 - 1 + n if n <= 16 else AltiumLayer.HIGH_MECHANICAL_BASE + n
+
+
+def mechanical_index(layer: int) -> int | None:
+    """Mechanical n (1-32) for a layer number, else None."""
+    if AltiumLayer.MECHANICAL_1 <= layer <= AltiumLayer.MECHANICAL_16:
+        return layer - AltiumLayer.MECHANICAL_1 + 1
+    if AltiumLayer.HIGH_MECHANICAL_BASE + 17 <= layer <= AltiumLayer.HIGH_MECHANICAL_BASE + 32:
+        return layer - AltiumLayer.HIGH_MECHANICAL_BASE
+    return None
+
+
 @dataclass(frozen=True)
 class LayerRef:
     """An Altium layer: its number (1 Top ... 32 Bottom, 33 Top Overlay ... 57-72 Mechanical 1-16,

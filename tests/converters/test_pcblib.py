@@ -142,3 +142,19 @@ def test_library_warnings_reach_the_report(tmp_path):
     assert len(library) == 1 and library[0].status.value == "warning"
     assert "Library/Models/0 is missing" in library[0].messages[0]
     assert [r.status.value for r in report.items if r.kind == "footprint"] == ["warning"]
+
+
+def test_bytes_left_after_the_last_primitive_are_reported(tmp_path):
+    """Like KiCad's "stream is not fully parsed": trailing bytes are a warning, never silent."""
+    from converters.altium.pcblib import read_pcblib
+    from converters.fixtures import pcblib_writer as pcb
+    from converters.fixtures.cfb_writer import write_compound_file
+    from converters.fixtures.sample_library import LAYER_NAMES
+
+    fp = pcb.Footprint("ONE", primitives=[pcb.Pad("1", 0, 0, 60, 60)])
+    streams = pcb.pcblib_streams([fp], LAYER_NAMES, "Tail.PcbLib")
+    streams["ONE/Data"] = streams["ONE/Data"] + b"\x07\x01\x02"
+    path = write_compound_file(tmp_path / "Tail.PcbLib", streams)
+    library = read_pcblib(path)
+    assert library.footprints[0].pads
+    assert any("3 bytes after the last primitive left unparsed" in w for w in library.footprints[0].warnings)
