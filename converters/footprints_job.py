@@ -195,7 +195,7 @@ def write_footprint_library(
     for loss in library.losses:  # the file said it held more than any item accounts for
         run.fail_library(source, "library", loss)
     names = unique_item_names((fp.name for fp in library.footprints), safe_footprint_name)
-    for fp, (kicad_name, renamed) in zip(library.footprints, names):
+    for fp, (kicad_name, renamed) in zip(library.footprints, names, strict=False):
         warnings = fp.warnings + renamed
         try:
             links, files = _model_links(run, store, library, fp.bodies, warnings, kicad_name)

@@ -53,7 +53,7 @@ def write_symbol_library(
     version = run.options.kicad_version
     exprs, rows = [], []
     names = unique_item_names((s.name for s in library.symbols), safe_symbol_name)
-    for symbol, (kicad_name, renamed) in zip(library.symbols, names):
+    for symbol, (kicad_name, renamed) in zip(library.symbols, names, strict=False):
         try:
             links = [footprint_lookup(symbol, i) if footprint_lookup else "" for i in symbol.footprints]
             _apply_footprint(symbol, links[0] if links else "")

@@ -148,7 +148,9 @@ def _name_fixes(inventory) -> dict[str, dict[str, str]]:
         names_by_file.setdefault(Path(fp.library).name.casefold(), []).append(fp.item)
     fixes: dict[str, dict[str, str]] = {}
     for part in inventory.of_kind("part"):
-        for ref, raw in zip(part.facts.get("footprint_refs", []), part.facts.get("footprint_paths", [])):
+        for ref, raw in zip(
+            part.facts.get("footprint_refs", []), part.facts.get("footprint_paths", []), strict=False
+        ):
             file_name = raw.replace("\\", "/").rsplit("/", 1)[-1] if raw else ""
             names = names_by_file.get(file_name.casefold())
             if not names or ref.casefold() in {n.casefold() for n in names}:

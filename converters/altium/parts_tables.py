@@ -322,7 +322,7 @@ class SqlSource(PartsSource):
         with self.engine.connect() as conn:
             result = conn.execute(text(sql))
             columns = list(result.keys())
-            rows = [{c: _text(v) for c, v in zip(columns, row)} for row in result]
+            rows = [{c: _text(v) for c, v in zip(columns, row, strict=False)} for row in result]
         # A server returns rows in no set order: sort (by the key first, when known) in Python,
         # so the order, and the keys made from it, do not depend on the server or its collation.
         first = self.order_by if self.order_by in columns else None
@@ -375,7 +375,7 @@ class OdbcSource(PartsSource):
         cursor = self.conn.cursor()
         cursor.execute(f"SELECT * FROM {self._q}{name}{self._q}")
         columns = [d[0] for d in cursor.description]
-        rows = [{c: _text(v) for c, v in zip(columns, row)} for row in cursor.fetchall()]
+        rows = [{c: _text(v) for c, v in zip(columns, row, strict=False)} for row in cursor.fetchall()]
         return PartsTable(name, columns, rows)
 
     def close(self) -> None:

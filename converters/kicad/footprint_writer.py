@@ -163,7 +163,7 @@ class FootprintWriter:
             head.append(self._property("Height", f"{format_number(r6(fp.height))} mm", (0, 0), hidden=True))
         head.append(node("attr", Symbol("through_hole" if any(p.hole for p in fp.pads) else "smd")))
         body = head + items + [p[0] for p in pads]
-        for link, bdy in zip(models or [], fp.bodies):
+        for link, bdy in zip(models or [], fp.bodies, strict=False):
             if link is not None:
                 body.append(self._model(bdy, link))
         if self.version >= 9:
@@ -268,8 +268,8 @@ class FootprintWriter:
     def _without_mask(layers: list[str], mask: str) -> list[str]:
         if "*.Mask" in layers:
             other = "B.Mask" if mask == "F.Mask" else "F.Mask"
-            layers = [l for l in layers if l != "*.Mask"] + [other]
-        return [l for l in layers if l != mask]
+            layers = [name for name in layers if name != "*.Mask"] + [other]
+        return [name for name in layers if name != mask]
 
     def _shape_exprs(self, shape: CopperShape, pad: Pad) -> list:
         """[shape symbol, extra tokens...] for one copper shape."""
@@ -717,7 +717,10 @@ class FootprintWriter:
             if target is None:
                 return
             layers = [target]
-        allowed = lambda bit: Symbol("not_allowed" if restrictions & bit else "allowed")
+
+        def allowed(bit):
+            return Symbol("not_allowed" if restrictions & bit else "allowed")
+
         keepout = node(
             "keepout",
             node("tracks", allowed(0x02)),

@@ -8,14 +8,13 @@ the way KiCad prints millimetres: at most 6 decimals, no trailing zeros, never `
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Union
 
 
 class Symbol(str):
     """A bare atom, printed without quotes."""
 
 
-Atom = Union[str, Symbol, int, float, bool]
+Atom = str | Symbol | int | float | bool
 SExpr = list  # [Symbol(token), *children]
 
 

@@ -9,7 +9,7 @@ counter-clockwise as seen on the board, as Altium stores them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 
 from ..problems import ItemFailure
 
@@ -65,7 +65,7 @@ class LayerRef:
     kind: str = ""
 
 
-class PadShape(str, Enum):
+class PadShape(StrEnum):
     ROUND = "round"  # circle, or oval when the size is not square
     RECT = "rect"
     OCTAGONAL = "octagonal"
@@ -73,13 +73,13 @@ class PadShape(str, Enum):
     UNKNOWN = "unknown"
 
 
-class HoleShape(str, Enum):
+class HoleShape(StrEnum):
     ROUND = "round"
     SQUARE = "square"
     SLOT = "slot"
 
 
-class ExpansionMode(str, Enum):
+class ExpansionMode(StrEnum):
     NONE = "none"  # no opening at all
     RULE = "rule"  # from the design rule (the library's default made explicit by the reader)
     MANUAL = "manual"

@@ -9,7 +9,6 @@ the writer only formats. Each item says which unit (part) and body style it belo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from ..problems import ItemFailure
 
@@ -117,7 +116,7 @@ class TextBox:
     owner: Owner = field(default_factory=Owner)
 
 
-Graphic = Union[Rectangle, Polyline, Arc, Circle, Bezier, Text, TextBox]
+Graphic = Rectangle | Polyline | Arc | Circle | Bezier | Text | TextBox
 
 ELECTRICAL_TYPES = (
     "input",

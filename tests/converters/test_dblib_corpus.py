@@ -103,7 +103,7 @@ def test_every_dblib_converts_with_all_rows(shared, converted):
         mdb = next((folder / "database").glob(f"{dbl_path.stem.split('_')[0].lower()}_database.mdb"))
         expected = mdb_rows(mdb, mdb_tables(mdb)[0])
         assert len(rows) == len(expected) > 0, dblib.name
-        for got, want in zip(rows, expected):
+        for got, want in zip(rows, expected, strict=False):
             for column, value in want.items():
                 assert got[column] == (value or None), (dblib.name, column)
         keys = [r[lib["key"]] for r in rows]
@@ -168,7 +168,7 @@ def test_sym_lib_table_lists_each_database_library(converted):
     table = (out / "sym-lib-table").read_text(encoding="utf-8")
     for dbl_path in (out / "database").glob("*.kicad_dbl"):
         entry = re.search(
-            r'\(name "%s"\)\s*\(type "([^"]+)"\)\s*\(uri "([^"]+)"\)' % re.escape(dbl_path.stem), table
+            rf'\(name "{re.escape(dbl_path.stem)}"\)\s*\(type "([^"]+)"\)\s*\(uri "([^"]+)"\)', table
         )
         assert entry and entry.group(1) == "Database" and Path(entry.group(2)) == dbl_path.resolve()
 

@@ -137,7 +137,7 @@ def test_reader_reads_back_the_sample_footprints(tmp_path):
         read = by_name[written.name]
         pads = [p for p in written.primitives if isinstance(p, pcb.Pad)]
         assert [p.number for p in read.pads] == [p.designator for p in pads]
-        for ours, theirs in zip(pads, read.pads):
+        for ours, theirs in zip(pads, read.pads, strict=False):
             # mils, Y up -> mm, Y down (footprints flip at the reader's edge)
             assert theirs.position == pytest.approx((ours.x * 0.0254, -ours.y * 0.0254), abs=1e-5)
         assert read.description == written.description

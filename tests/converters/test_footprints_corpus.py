@@ -62,7 +62,7 @@ def test_golden_pads_exact(converted, shared):
         "golden_compare",
         ["--corpus", str(shared / "corpus" / "altiumsharp"), str(out), "--show", "0"],
     )
-    line = next(l for l in text.splitlines() if l.startswith("footprints vs Altium"))
+    line = next(row for row in text.splitlines() if row.startswith("footprints vs Altium"))
     assert (
         "all_exact=100.0%" in line
         and "place=100.0%" in line
@@ -109,12 +109,12 @@ def test_models_are_step_or_reported(converted):
 def test_footprints_reference_models_through_the_variable(converted):
     out, _report, _libs = converted
     refs = [
-        l
+        row
         for f in (out / "footprints").rglob("*.kicad_mod")
-        for l in f.read_text().splitlines()
-        if "(model " in l
+        for row in f.read_text().splitlines()
+        if "(model " in row
     ]
-    assert refs and all("${ALTIUM2KICAD_3DMODELS}/" in l for l in refs)
+    assert refs and all("${ALTIUM2KICAD_3DMODELS}/" in ref for ref in refs)
     for line in refs:
         rel = line.split("${ALTIUM2KICAD_3DMODELS}/", 1)[1].rstrip('"')
         assert (out / "3dmodels" / rel).exists(), rel

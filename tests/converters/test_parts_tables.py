@@ -66,7 +66,7 @@ def test_access_corpus_tables_match_mdb_export(shared):
         expected = mdb_rows(mdb, mdb_tables(mdb)[0])
         assert len(parts.rows) == len(expected) > 0, dblib.name
         assert parts.columns == list(expected[0].keys())
-        for got, want in zip(parts.rows, expected):
+        for got, want in zip(parts.rows, expected, strict=False):
             assert {k: v or None for k, v in want.items()} == got
 
 
@@ -170,7 +170,7 @@ def _fill(url: str) -> None:
         )
         conn.execute(
             text(f"INSERT INTO {q}Parts{q} VALUES (:a, :b, :c, :d)"),
-            [dict(zip("abcd", r.values())) for r in reversed(ROWS)],
+            [dict(zip("abcd", r.values(), strict=False)) for r in reversed(ROWS)],
         )
     engine.dispose()
 
