@@ -252,6 +252,24 @@ def _unique_source_columns(columns: list[str], warnings: list[str]) -> list[str]
     return unique
 
 
+def _without_nul_characters(rows: list[dict], warnings: list[str]) -> list[dict]:
+    """The rows with NUL characters dropped from their text: a NUL ends a value for KiCad's ODBC
+    reads and PostgreSQL refuses the whole write over one (a damaged sheet or CSV cell)."""
+    damaged: dict[str, int] = {}
+    cleaned = []
+    for row in rows:
+        clean = {}
+        for column, cell in row.items():
+            if isinstance(cell, str) and "\x00" in cell:
+                damaged[column] = damaged.get(column, 0) + 1
+                cell = cell.replace("\x00", "")
+            clean[column] = cell
+        cleaned.append(clean)
+    for column, count in damaged.items():
+        warnings.append(f"column '{column}': NUL characters dropped from {count} value(s)")
+    return cleaned
+
+
 def _added_column(wanted: str, taken: set[str]) -> str:
     name = wanted
     while name.casefold() in taken:
@@ -277,8 +295,9 @@ def build_library(
 ) -> PartsLibrary:
     """One KiCad sub-library: every source row kept, links resolved, a report row per part."""
     columns = _unique_source_columns(parts.columns, warnings)
-    rename = dict(zip(parts.columns, columns))
-    rows = [{rename[c]: row.get(c) for c in parts.columns} for row in parts.rows]
+    rename = dict(zip(parts.columns, columns, strict=True))
+    source_rows = [{rename[c]: row.get(c) for c in parts.columns} for row in parts.rows]
+    rows = _without_nul_characters(source_rows, warnings)
     cols = table_columns(library.maps_for(table.name), columns, warnings)
     taken = {c.casefold() for c in columns}
     key_col, sym_col, fp_col = (
@@ -287,13 +306,17 @@ def build_library(
     status_col, notes_col = _added_column(STATUS_COLUMN, taken), _added_column(NOTES_COLUMN, taken)
     display = table.name.rstrip("$").replace("/", "_") or sql_table
     keys = UniqueNames()
-    for number, row in enumerate(rows, start=1):
+    for number, (row, source_row) in enumerate(zip(rows, source_rows, strict=True), start=1):
+        raw_key = (source_row.get(cols.key) or "").strip() if cols.key else ""
         source_key = (row.get(cols.key) or "").strip() if cols.key else ""
         wanted = source_key or f"{display} row {number}"
         key, clashed = keys.claim(wanted)
         messages = []
         if not source_key:
             messages.append(f"row {number} has no '{cols.key}'; key '{key}' given")
+        elif source_key != raw_key:
+            shown = raw_key.replace("\x00", "\\0")
+            messages.append(f"'{cols.key}' value '{shown}' holds a NUL character; key '{key}' given")
         elif clashed:
             messages.append(f"'{cols.key}' value '{source_key}' used by an earlier row; key '{key}' given")
         symbol = resolver.resolve(
