@@ -6,6 +6,7 @@ import json
 import sqlite3
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from converters.kicad.dbl_writer import kicad_dbl_text, odbc_connection_string, sqlite_connection_string
 from converters.kicad.parts_database import write_sqlite_file, write_tables
@@ -130,7 +131,7 @@ def test_sqlite_file_replaced_never_duplicated(tmp_path):
 
 def test_duplicate_keys_are_refused(tmp_path):
     rows = [{"Part Number": "A", "Value": None, "Key": "A", "Symbols": None, "Footprints": None}] * 2
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError, match=r"UNIQUE constraint failed: Resistors\.Key"):
         write_sqlite_file(_database(rows), tmp_path / "dup.sqlite")
     assert not (tmp_path / "dup.sqlite").exists()
 
