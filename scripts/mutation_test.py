@@ -211,6 +211,27 @@ def plan(files: list[str], seed: int, max_per_file: int | None) -> list[Mutant]:
     return order
 
 
+def survivors(report: Path) -> list[Mutant]:
+    """The survivors of an earlier report, found again in today's code (same file, line, change)."""
+    found = []
+    for row in json.loads(report.read_text(encoding="utf-8"))["mutants"]:
+        if row["outcome"] != "survived":
+            continue
+        sites = _sites(ast.parse((REPO / row["path"]).read_text(encoding="utf-8")))
+        # the code may have moved: the same change on the same line, else the nearest such line
+        same = [
+            (abs(line - row["line"]), i)
+            for i, (_, description, line) in enumerate(sites)
+            if description == row["description"]
+        ]
+        if not same:
+            print(f"gone     {row['path']}:{row['line']} {row['description']}")
+            continue
+        _, index = min(same)
+        found.append(Mutant(row["path"], index, sites[index][2], row["description"]))
+    return found
+
+
 def summary_line(mutants: list[Mutant]) -> str:
     count = {k: sum(m.outcome == k for m in mutants) for k in ("killed", "survived", "timeout")}
     done = sum(count.values())
@@ -228,10 +249,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-per-file", type=int, default=None, help="sample at most N sites per file")
     parser.add_argument("--seed", type=int, default=14, help="sampling seed (same seed, same mutants)")
     parser.add_argument("--report", type=Path, default=REPO / "var" / "mutation" / "report.json")
+    parser.add_argument(
+        "--recheck", type=Path, default=None, help="re-run only the survivors of an earlier report"
+    )
     args = parser.parse_args(argv)
 
-    files = target_files(args.targets)
-    mutants = plan(files, args.seed, args.max_per_file)
+    if args.recheck is not None:
+        mutants = survivors(args.recheck)
+        files = sorted({m.path for m in mutants})
+    else:
+        files = target_files(args.targets)
+        mutants = plan(files, args.seed, args.max_per_file)
     print(f"{len(mutants)} mutants planned in {len(files)} files; budget {args.budget:.0f} s", flush=True)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="a2k_mutants_") as scratch:
