@@ -46,3 +46,16 @@ def test_a_damaged_symbol_with_a_long_name_is_reported_by_its_whole_name(tmp_pat
     library = read_schlib(write_compound_file(tmp_path / "Long.SchLib", streams))
     assert [f.name for f in library.failures] == [long_name] and library.symbols == []
     assert f"symbol '{long_name}'" in library.failures[0].reason
+
+
+def test_text_frame_corners_become_top_left_and_size_wherever_it_sits():
+    from converters.altium.schlib_common import SymbolContext
+    from converters.altium.schlib_text import parse_text_frame
+
+    # corners (30, 40) and (10, 25) in 10-mil units: 20 x 15 units = 5.08 x 3.81 mm, top left (10, 40)
+    props = parse_properties(
+        b"|RECORD=28|LOCATION.X=30|LOCATION.Y=40|CORNER.X=10|CORNER.Y=25|TEXT=two~1lines|TEXTMARGIN=1|"
+    )
+    frame = parse_text_frame(props, Owner(1, 0), SymbolContext())
+    assert frame.top_left == pytest.approx((2.54, 10.16)) and frame.size == pytest.approx((5.08, 3.81))
+    assert frame.text == "two\nlines" and frame.margin == pytest.approx(0.254)
