@@ -36,8 +36,9 @@ def written(tmp_path_factory) -> dict[str, list]:
             sch.Rectangle(60, 0, 70, 10, filled=False),
         ],
     )
+    arcs = sch.Symbol("ARCS", graphics=[sch.Arc(20, -10, 10, start_angle=0, end_angle=90)])
     arc = pcb.Footprint("ARC", primitives=[pcb.Arc(0, 0, 100, start_angle=270, end_angle=90)])
-    symbols = sch.write_schlib(folder / "D.SchLib", [two_units, fills])
+    symbols = sch.write_schlib(folder / "D.SchLib", [two_units, fills, arcs])
     footprints = pcb.write_pcblib(folder / "D.PcbLib", [arc])
     convert_paths([symbols, footprints], folder / "out")
     library = parse((folder / "out" / "symbols" / "D.kicad_sym").read_text(encoding="utf-8"))
@@ -54,6 +55,14 @@ def test_rectangle_fill_kinds(written):
     kinds = [value(child(child(r, "fill"), "type")) for r in rectangles]
     assert kinds == ["outline", "background", "color", "none"]
     assert child(child(rectangles[2], "fill"), "color")[1:] == ["0", "255", "0", "1"]
+
+
+def test_symbol_arc_off_the_origin(written):
+    """Centre (20, -10) = (5.08, -2.54) mm, radius 2.54 mm, 0 to 90 degrees; 45 degrees is
+    2.54 * cos 45 = 1.796051 mm along both axes from the centre."""
+    (arc,) = walk(written["symbols"]["ARCS"], "arc")
+    points = {token: [round(float(v), 6) for v in child(arc, token)[1:]] for token in ("start", "mid", "end")}
+    assert points == {"start": [7.62, -2.54], "mid": [6.876051, -0.743949], "end": [5.08, 0.0]}
 
 
 def test_a_unit_without_pins_or_shapes_is_still_a_unit(written):
