@@ -1,0 +1,71 @@
+"""Smaller KiCad-side behaviours the mutation run found untested: library tables, pin name
+visibility, the parts database file, pad overlap geometry, Altium 8 mechanical layer names."""
+
+from __future__ import annotations
+
+from converters.altium.pcblib_layers import read_layer_table
+from converters.altium.records import parse_properties
+from converters.convert import convert_paths
+from converters.fixtures import pcblib_writer as pcb
+from converters.fixtures import schlib_writer as sch
+from converters.kicad.footprint_geometry import polygons_overlap
+from converters.kicad.parts_database import write_sqlite_file
+from converters.kicad.sexpr_reader import child, children, parse, value
+from converters.model.parts import PartsDatabase, PartsLibrary
+
+
+def test_library_tables_list_every_written_library(tmp_path):
+    symbols = sch.write_schlib(tmp_path / "Sym Lib.SchLib", [sch.Symbol("R", pins=[sch.Pin("1", "1", 0, 0)])])
+    footprints = pcb.write_pcblib(
+        tmp_path / "Fp.PcbLib", [pcb.Footprint("F", primitives=[pcb.Pad("1", 0, 0, 30, 30)])]
+    )
+    out = tmp_path / "out"
+    convert_paths([symbols, footprints], out)
+    for table, nickname, uri in (
+        ("sym-lib-table", "Sym_Lib", out / "symbols" / "Sym_Lib.kicad_sym"),
+        ("fp-lib-table", "Fp", out / "footprints" / "Fp.pretty"),
+    ):
+        (row,) = children(parse((out / table).read_text(encoding="utf-8")), "lib")
+        assert (value(child(row, "name")), value(child(row, "type")), value(child(row, "uri"))) == (
+            nickname,
+            "KiCad",
+            str(uri.resolve()),
+        )
+
+
+def test_pin_names_hidden_only_when_altium_hides_them(tmp_path):
+    shown = sch.Symbol("SHOWN", pins=[sch.Pin("1", "A", 0, 0), sch.Pin("2", "B", 0, 10)])
+    hidden = sch.Symbol(
+        "HIDDEN", pins=[sch.Pin("1", "A", 0, 0, show_name=False), sch.Pin("2", "B", 0, 10, show_name=False)]
+    )
+    out = tmp_path / "out"
+    convert_paths([sch.write_schlib(tmp_path / "P.SchLib", [shown, hidden])], out)
+    symbols = {value(s): s for s in children(parse((out / "symbols" / "P.kicad_sym").read_text()), "symbol")}
+    assert child(symbols["SHOWN"], "pin_names") is None
+    assert child(child(symbols["HIDDEN"], "pin_names"), "hide")[1:] == ["yes"]
+
+
+def test_parts_database_file_into_a_new_nested_folder_and_again(tmp_path):
+    library = PartsLibrary("T", "T", ["Key", "Value"], [{"Key": "A", "Value": "1"}], "Key", "", "")
+    path = tmp_path / "a" / "b" / "parts.sqlite"
+    for _ in range(2):
+        assert write_sqlite_file(PartsDatabase("P", "", [library]), path) == path and path.stat().st_size > 0
+
+
+def test_polygons_overlap_when_only_their_edges_cross():
+    bar = [(-10, -1), (10, -1), (10, 1), (-10, 1)]  # a plus sign: no corner inside the other
+    post = [(-1, -10), (1, -10), (1, 10), (-1, 10)]
+    assert polygons_overlap(bar, post) and polygons_overlap(post, bar)
+    # bounding boxes overlap, the shapes do not: x + y <= 10 against x + y >= 14
+    assert not polygons_overlap([(0, 0), (10, 0), (0, 10)], [(10, 10), (10, 4), (4, 10)])
+
+
+def test_altium_8_mechanical_layer_names_from_1_to_32():
+    props = parse_properties(
+        b"|LAYER_V8_0LAYERID=16908289|LAYER_V8_0NAME=Assembly Top"  # 0x01020001: Mechanical 1
+        b"|LAYER_V8_1LAYERID=16908320|LAYER_V8_1NAME=Board Shape"  # 0x01020020: Mechanical 32
+        b"|LAYER_V8_2LAYERID=16908321|LAYER_V8_2NAME=No such layer|"  # Mechanical 33
+    )
+    layers = read_layer_table(props)
+    assert (layers[57].name, layers[1032].name) == ("Assembly Top", "Board Shape")
+    assert "No such layer" not in {layer.name for layer in layers.values()}
