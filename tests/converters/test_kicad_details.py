@@ -69,3 +69,42 @@ def test_altium_8_mechanical_layer_names_from_1_to_32():
     layers = read_layer_table(props)
     assert (layers[57].name, layers[1032].name) == ("Assembly Top", "Board Shape")
     assert "No such layer" not in {layer.name for layer in layers.values()}
+
+
+def test_every_altium_pin_type_has_its_kicad_type(tmp_path):
+    types = {
+        sch.INPUT: "input",
+        sch.IO: "bidirectional",
+        sch.OUTPUT: "output",
+        sch.OPEN_COLLECTOR: "open_collector",
+        sch.PASSIVE: "passive",
+        sch.HIZ: "tri_state",
+        sch.OPEN_EMITTER: "open_emitter",
+        sch.POWER: "power_in",
+    }
+    pins = [sch.Pin(str(code), f"P{code}", 0, 10 * code, electrical=code) for code in types]
+    out = tmp_path / "out"
+    report = convert_paths([sch.write_schlib(tmp_path / "T.SchLib", [sch.Symbol("TYPES", pins=pins)])], out)
+    assert [r.messages for r in report.items if r.kind == "symbol"] == [[]]
+    written = parse((out / "symbols" / "T.kicad_sym").read_text(encoding="utf-8"))
+    found = {
+        value(child(p, "number")): p[1]
+        for s in children(written, "symbol")
+        for u in children(s, "symbol")
+        for p in children(u, "pin")
+    }
+    assert found == {str(code): kicad for code, kicad in types.items()}
+
+
+def test_polyline_points_continue_in_extra_locations():
+    from converters.altium.schlib_common import points
+
+    props = parse_properties(
+        b"|LOCATIONCOUNT=2|X1=1|Y1=2|X2=3|Y2=4|EXTRALOCATIONCOUNT=2|EX3=5|EY3=6|EX4=7|EY4=8|"
+    )
+    assert [(round(x / 0.254, 6), round(y / 0.254, 6)) for x, y in points(props)] == [
+        (1, 2),
+        (3, 4),
+        (5, 6),
+        (7, 8),
+    ]
