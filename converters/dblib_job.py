@@ -29,9 +29,10 @@ from .altium.dblib import (
 from .altium.parts_tables import PartsTable, TableError, open_parts_source
 from .altium.paths import find_file_named, resolve_path, split_windows_path
 from .kicad.dbl_writer import odbc_connection_string, sqlite_connection_string, write_kicad_dbl
-from .kicad.parts_database import write_sqlite_file, write_tables
+from .kicad.parts_database import TableFailure, write_sqlite_file, write_tables
+from .kicad.sql_identifiers import IdentifierScope
 from .model.parts import PartField, PartsDatabase, PartsLibrary
-from .naming import UniqueNames
+from .naming import UniqueNames, safe_symbol_name
 from .report import ItemReport, Status
 from .run import ConversionRun, ConvertedLibrary
 
@@ -47,10 +48,45 @@ _FILTER_NAMES = {"footprint filters", "ki_fp_filters"}
 
 @dataclass
 class Resolution:
-    """What one library link of a part became: a KiCad `Lib:Item`, or why not."""
+    """What one library link of a part became: a KiCad `Lib:Item` (with a warning when the name
+    only nearly matched), or why not."""
 
     target: str = ""
     problem: str = ""
+    warning: str = ""
+
+
+@dataclass
+class ItemMatch:
+    """The item a part's reference names: its KiCad name, the source name when it only nearly
+    matched, or the several items it could mean."""
+
+    kicad_name: str | None = None
+    near: str = ""
+    candidates: list[str] = field(default_factory=list)
+
+
+def _folds(name: str) -> list[str]:
+    """Ever looser forms of a name: letter case ignored, then `/` and `_` taken for one (tables
+    often hold the name a tool wrote after replacing `/`)."""
+    return [name.casefold(), name.replace("/", "_").casefold()]
+
+
+def match_item(items: dict[str, str], reference: str) -> ItemMatch:
+    """The item `reference` names among `items` (source name -> KiCad name): exactly, else the one
+    item a looser form matches; several matches are ambiguous, never guessed."""
+    if reference in items:
+        return ItemMatch(items[reference])
+    for level, wanted in enumerate(_folds(reference)):
+        hits = [name for name in items if _folds(name)[level] == wanted]  # in source order
+        found = {items[name] for name in hits}
+        if len(found) == 1:
+            kicad_name = found.pop()
+            # a footprint is also listed under its storage name: name the item by its first name
+            return ItemMatch(kicad_name, near=next(k for k, v in items.items() if v == kicad_name))
+        if hits:
+            return ItemMatch(candidates=hits)
+    return ItemMatch()
 
 
 @dataclass
@@ -110,7 +146,7 @@ class LibraryResolver:
                 p for p in pattern if p.is_file() and p.suffix.lower() in extensions + (".intlib",)
             ):
                 converted = self._convert(path, kind)
-                if isinstance(converted, ConvertedLibrary) and converted.lookup(item):
+                if isinstance(converted, ConvertedLibrary) and match_item(converted.items, item).kicad_name:
                     return converted
         return None
 
@@ -165,19 +201,35 @@ class LibraryResolver:
                     "DbLib's library search path"
                 )
             converted = found
-        name = converted.lookup(item)
-        if name is None:
+        match = match_item(converted.items, item)
+        if match.candidates:
+            return Resolution(
+                problem=f"{noun} '{item}' is ambiguous in {converted.source.name}: it could be "
+                + ", ".join(f"'{c}'" for c in match.candidates)
+            )
+        if match.kicad_name is None:
             return Resolution(problem=f"{noun} '{item}' not found in {converted.source.name}")
         self.used[(str(converted.path), kind)] = converted
-        return Resolution(target=f"{converted.nickname}:{name}")
+        warning = ""
+        if match.near:
+            warning = (
+                f"{noun} '{item}' taken as '{match.near}' of {converted.source.name} "
+                "(the only one whose name differs only by letter case or '/' written as '_')"
+            )
+        return Resolution(target=f"{converted.nickname}:{match.kicad_name}", warning=warning)
 
 
 def _column(columns: list[str], wanted: str) -> str | None:
-    """A source column by name; Access and Excel column names ignore case."""
+    """A source column by name; Access and Excel column names ignore case, and `[Name]` is the
+    column `Name` quoted as Access SQL quotes it."""
     if wanted in columns:
         return wanted
     folded = {c.casefold(): c for c in columns}
-    return folded.get(wanted.casefold()) or folded.get(wanted.strip().casefold())
+    found = folded.get(wanted.casefold()) or folded.get(wanted.strip().casefold())
+    bare = wanted.strip()
+    if found is None and len(bare) > 2 and bare.startswith("[") and bare.endswith("]"):
+        return _column(columns, bare[1:-1])
+    return found
 
 
 def table_columns(maps: list[FieldMap], columns: list[str], warnings: list[str]) -> TableColumns:
@@ -202,7 +254,9 @@ def table_columns(maps: list[FieldMap], columns: list[str], warnings: list[str])
         role = mapping.role
         if role is None:
             result.parameters.append(
-                FieldMap(mapping.table, column, mapping.parameter, mapping.field_type, mapping.visible_on_add)
+                FieldMap(
+                    mapping.table, column, mapping.parameter_name, mapping.field_type, mapping.visible_on_add
+                )
             )
         elif role[0] == "library_ref":
             result.library_ref = column
@@ -236,18 +290,18 @@ def table_columns(maps: list[FieldMap], columns: list[str], warnings: list[str])
     return result
 
 
-def _unique_source_columns(columns: list[str], warnings: list[str]) -> list[str]:
-    """SQL databases refuse two columns whose names differ only in case, an empty name, or a NUL
-    in a name (a damaged CSV or sheet header)."""
-    scope = UniqueNames()
+def _unique_source_columns(columns: list[str], scope: IdentifierScope, warnings: list[str]) -> list[str]:
+    """Column names every SQL server takes: no two that differ only in case or accents, none empty,
+    none with a NUL (a damaged CSV or sheet header), none longer than the servers allow."""
     unique = []
     for i, column in enumerate(columns):
-        cleaned = column.replace("\x00", "")
-        wanted = cleaned if cleaned.strip() else f"Column {i + 1}"
-        name, clashed = scope.claim(wanted)
-        if clashed or wanted != column:
+        wanted = column if column.replace("\x00", "").strip() else f"Column {i + 1}"
+        before = len(scope.renamed)
+        name = scope.claim(wanted)
+        if name != column:
+            reason = scope.renamed[-1].reason if len(scope.renamed) > before else "name empty"
             shown = column.replace("\x00", "\\0")
-            warnings.append(f"column '{shown}' written as '{name}' (name empty, not allowed or used twice)")
+            warnings.append(f"column '{shown}' written as '{name}' ({reason})")
         unique.append(name)
     return unique
 
@@ -270,12 +324,29 @@ def _without_nul_characters(rows: list[dict], warnings: list[str]) -> list[dict]
     return cleaned
 
 
-def _added_column(wanted: str, taken: set[str]) -> str:
+def _added_column(wanted: str, scope: IdentifierScope) -> str:
     name = wanted
-    while name.casefold() in taken:
+    while scope.is_taken(name):
         name = f"{name} (KiCad)"
-    taken.add(name.casefold())
-    return name
+    return scope.claim(name)
+
+
+def _written_columns(cols: TableColumns, rename: dict[str, str]) -> TableColumns:
+    """The same roles under the names the columns are written with."""
+
+    def written(column: str) -> str:
+        return rename.get(column, column) if column else column
+
+    return TableColumns(
+        written(cols.key),
+        written(cols.library_ref),
+        written(cols.library_path),
+        [(written(ref), written(path)) for ref, path in cols.footprints],
+        [
+            FieldMap(m.table, written(m.column), m.parameter, m.field_type, m.visible_on_add)
+            for m in cols.parameters
+        ],
+    )
 
 
 def _sql_table_name(name: str) -> str:
@@ -294,17 +365,19 @@ def build_library(
     part_rows: list[ItemReport],
 ) -> PartsLibrary:
     """One KiCad sub-library: every source row kept, links resolved, a report row per part."""
-    columns = _unique_source_columns(parts.columns, warnings)
+    scope = IdentifierScope()
+    columns = _unique_source_columns(parts.columns, scope, warnings)
     rename = dict(zip(parts.columns, columns, strict=True))
     source_rows = [{rename[c]: row.get(c) for c in parts.columns} for row in parts.rows]
     rows = _without_nul_characters(source_rows, warnings)
-    cols = table_columns(library.maps_for(table.name), columns, warnings)
-    taken = {c.casefold() for c in columns}
-    key_col, sym_col, fp_col = (
-        _added_column(n, taken) for n in (KEY_COLUMN, SYMBOLS_COLUMN, FOOTPRINTS_COLUMN)
+    # field maps name the source columns; the parts are written under the SQL names
+    cols = _written_columns(table_columns(library.maps_for(table.name), parts.columns, warnings), rename)
+    key_col, sym_col, fp_col, status_col, notes_col = (
+        _added_column(n, scope)
+        for n in (KEY_COLUMN, SYMBOLS_COLUMN, FOOTPRINTS_COLUMN, STATUS_COLUMN, NOTES_COLUMN)
     )
-    status_col, notes_col = _added_column(STATUS_COLUMN, taken), _added_column(NOTES_COLUMN, taken)
-    display = table.name.rstrip("$").replace("/", "_") or sql_table
+    # the sub-library name KiCad puts before each part's key (`Name/Key`): a LIB_ID item name
+    display = safe_symbol_name(table.name.rstrip("$").replace("/", "_") or sql_table)
     keys = UniqueNames()
     for number, (row, source_row) in enumerate(zip(rows, source_rows, strict=True), start=1):
         raw_key = (source_row.get(cols.key) or "").strip() if cols.key else ""
@@ -324,6 +397,7 @@ def build_library(
             row.get(cols.library_path) or "" if cols.library_path else "",
             "symbols",
         )
+        messages += [symbol.warning] if symbol.warning else []
         footprints = []
         footprint_problems = []
         for ref_col, path_col in cols.footprints:
@@ -334,6 +408,8 @@ def build_library(
             if found.target:
                 if found.target not in footprints:
                     footprints.append(found.target)
+                if found.warning:
+                    messages.append(found.warning)
             else:
                 footprint_problems.append(found.problem)
         problems = ([symbol.problem] if symbol.problem else []) + footprint_problems
@@ -439,8 +515,8 @@ def convert_database_library(run: ConversionRun, path: Path) -> list[ConvertedLi
     resolver = LibraryResolver(run, library)
     output_url = run.options.output_database_url
     database = PartsDatabase(nickname, f"Converted from {path.name} by altium2kicad")
-    sql_names = UniqueNames()
-    pending: list[ItemReport] = []  # reported once the parts are written
+    table_names = IdentifierScope()  # SQL names every server takes, unique in the database
+    pending: list[tuple[PartsLibrary, list[ItemReport]]] = []  # reported once the parts are written
     try:
         for table in enabled:
             warnings: list[str] = []
@@ -476,10 +552,17 @@ def convert_database_library(run: ConversionRun, path: Path) -> list[ConvertedLi
             wanted = _sql_table_name(table.name)
             if output_url:
                 wanted = f"{nickname}_{wanted}"
-            sql_table, _ = sql_names.claim(wanted)
-            built = build_library(library, table, parts, resolver, nickname, sql_table, warnings, pending)
+            before = len(table_names.renamed)
+            sql_table = table_names.claim(wanted)
+            if len(table_names.renamed) > before:
+                renamed = table_names.renamed[-1]
+                warnings.append(
+                    f"SQL table '{renamed.original}' written as '{renamed.written}' ({renamed.reason})"
+                )
+            rows: list[ItemReport] = []
+            built = build_library(library, table, parts, resolver, nickname, sql_table, warnings, rows)
             database.libraries.append(built)
-            pending.append(
+            rows.append(
                 ItemReport.from_warnings(
                     str(path),
                     table.name,
@@ -488,38 +571,48 @@ def convert_database_library(run: ConversionRun, path: Path) -> list[ConvertedLi
                     [f"table '{table.name}': {w}" for w in warnings],
                 )
             )
+            pending.append((built, rows))
     finally:
         source.close()
+    dbl_path = run.out / DATABASE_FOLDER / f"{nickname}.kicad_dbl"
     if not database.libraries:
         run.fail_library(path, "library", "no table of the DbLib could be read")
         return []
+    target = mask_connection_string(run.options.output_database_url or "") or str(
+        run.out / DATABASE_FOLDER / f"{nickname}.sqlite"
+    )
     try:
-        connection = _write_parts(run, database, nickname)
+        connection, failures = _write_parts(run, database, nickname)
     except Exception as exc:
-        target = mask_connection_string(run.options.output_database_url or "") or str(
-            run.out / DATABASE_FOLDER / f"{nickname}.sqlite"
-        )
         reason = (
             f"{path}: parts database {target} could not be written: "
             f"{type(exc).__name__}: {driver_error_reason(exc)}"
         )
         run.report.add(ItemReport(str(path), "parts database", "library", "", Status.FAILED, [reason]))
-        for row in pending:
-            if row.kind == "part":
-                run.report.add(
-                    ItemReport(
-                        row.source,
-                        row.item,
-                        row.kind,
-                        "",
-                        Status.FAILED,
-                        row.messages + ["not written: the parts database could not be written"],
-                    )
-                )
+        _report_unwritten(run, [row for _, rows in pending for row in rows], "the parts database")
+        dbl_path.unlink(missing_ok=True)  # a .kicad_dbl of an earlier run would list lost tables
         return []
-    for row in pending:
-        run.report.add(row)
-    dbl_path = write_kicad_dbl(database, run.out / DATABASE_FOLDER / f"{nickname}.kicad_dbl", connection)
+    failed = {id(f.library): f for f in failures}
+    for built, rows in pending:
+        failure = failed.get(id(built))
+        if failure is None:
+            for row in rows:
+                run.report.add(row)
+            continue
+        table_row = rows[-1]
+        table_row.status = Status.FAILED
+        table_row.target = ""
+        table_row.messages.append(
+            f"{path}: table '{table_row.item}' (SQL table '{built.table}') could not be written to "
+            f"{target}: {mask_connection_string(failure.reason)}; its parts are not in the database"
+        )
+        run.report.add(table_row)
+        _report_unwritten(run, rows[:-1], f"SQL table '{built.table}'")
+    database.libraries = [lib for lib in database.libraries if id(lib) not in failed]
+    if not database.libraries:
+        dbl_path.unlink(missing_ok=True)
+        return []
+    dbl_path = write_kicad_dbl(database, dbl_path, connection)
     items = {
         row[lib.key_column]: f"{lib.name}/{row[lib.key_column]}"
         for lib in database.libraries
@@ -529,12 +622,30 @@ def convert_database_library(run: ConversionRun, path: Path) -> list[ConvertedLi
     return [converted] + sorted(resolver.used.values(), key=lambda lib: (lib.kind, lib.nickname))
 
 
-def _write_parts(run: ConversionRun, database: PartsDatabase, nickname: str) -> str:
-    """Writes the parts (SQLite beside the .kicad_dbl, or the output URL); the ODBC string to them."""
+def _report_unwritten(run: ConversionRun, rows: list[ItemReport], what: str) -> None:
+    """Every part of `rows` failed: `what` (its table or the whole database) could not be written."""
+    for row in rows:
+        if row.kind == "part":
+            run.report.add(
+                ItemReport(
+                    row.source,
+                    row.item,
+                    row.kind,
+                    "",
+                    Status.FAILED,
+                    row.messages + [f"not written: {what} could not be written"],
+                )
+            )
+
+
+def _write_parts(
+    run: ConversionRun, database: PartsDatabase, nickname: str
+) -> tuple[str, list[TableFailure]]:
+    """Writes the parts (SQLite beside the .kicad_dbl, or the output URL): the ODBC string to them
+    and the tables that could not be written."""
     folder = run.out / DATABASE_FOLDER
     url = run.options.output_database_url
     if url:
-        write_tables(database, url)
-        return odbc_connection_string(url, folder)
-    write_sqlite_file(database, folder / f"{nickname}.sqlite")
-    return sqlite_connection_string(f"{nickname}.sqlite")
+        return odbc_connection_string(url, folder), write_tables(database, url)
+    failures = write_sqlite_file(database, folder / f"{nickname}.sqlite")
+    return sqlite_connection_string(f"{nickname}.sqlite"), failures

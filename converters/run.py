@@ -18,7 +18,7 @@ from .library_files import (
     INTEGRATED_EXTENSIONS,
     SYMBOL_EXTENSIONS,
 )
-from .naming import UniqueNames, safe_item_name, safe_library_name
+from .naming import UniqueNames, safe_library_name, unescape
 from .problems import ItemFailure
 from .report import ConversionReport, ItemReport, Status
 
@@ -182,10 +182,12 @@ class ConversionRun:
         return self.report
 
 
-def unique_item_names(names: Iterable[str]) -> Iterator[tuple[str, list[str]]]:
-    """(KiCad name, warnings) for items of one library, unique case-insensitively; the warnings
-    say when the name had to change."""
+def unique_item_names(names: Iterable[str], rule: Callable[[str], str]) -> Iterator[tuple[str, list[str]]]:
+    """(KiCad name, warnings) for items of one library, made by the naming `rule` (naming.py) and
+    unique case-insensitively; a warning says when KiCad will show another name than the source's
+    (an escape such as `{dblquote}` shows as the character it stands for, so it is no rename)."""
     scope = UniqueNames()
     for name in names:
-        final, _ = scope.claim(safe_item_name(name))
-        yield final, ([f"written as '{final}' (name not allowed or already used)"] if final != name else [])
+        final, _ = scope.claim(rule(name))
+        changed = unescape(final) != name
+        yield final, ([f"written as '{final}' (name not allowed or already used)"] if changed else [])

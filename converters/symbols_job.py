@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .model.symbol import Implementation, Symbol, SymbolLibrary
+from .naming import safe_footprint_name, safe_symbol_name
 from .report import ItemReport
 from .run import ConversionRun, ConvertedLibrary, unique_item_names
 
@@ -47,13 +48,16 @@ def write_symbol_library(
     target = folder / f"{nick}.kicad_sym"
     converted = ConvertedLibrary(source, "symbols", nick, target)
     run.report_reader_problems(source, "symbol", nick, library.failures, library.warnings)
+    for loss in library.losses:  # the file said it held more than any item accounts for
+        run.fail_library(source, "library", loss)
     version = run.options.kicad_version
     exprs, rows = [], []
-    names = unique_item_names(s.name for s in library.symbols)
+    names = unique_item_names((s.name for s in library.symbols), safe_symbol_name)
     for symbol, (kicad_name, renamed) in zip(library.symbols, names):
         try:
-            if footprint_lookup is not None and symbol.footprints:
-                _apply_footprint(symbol, footprint_lookup(symbol, symbol.footprints[0]))
+            links = [footprint_lookup(symbol, i) if footprint_lookup else "" for i in symbol.footprints]
+            _apply_footprint(symbol, links[0] if links else "")
+            _apply_footprint_filters(symbol, links)
             expr, notes = symbol_expr(symbol, kicad_name, version)
         except Exception as exc:  # a bug or odd symbol costs this symbol only
             run.fail_item(source, "symbol", symbol.name, exc)
@@ -72,8 +76,26 @@ def write_symbol_library(
 
 
 def _apply_footprint(symbol: Symbol, reference: str) -> None:
-    if not reference:
-        return
+    """The Footprint field: the `Nick:Footprint` found, else the bare footprint name as its
+    footprint would be written (naming.py), so KiCad can parse it and a user can find it."""
     field = symbol.get_field("Footprint")
-    if field is not None:
+    if field is None:
+        return
+    if reference:
         field.value = reference
+    elif field.value.strip():
+        field.value = safe_footprint_name(field.value)
+
+
+def _apply_footprint_filters(symbol: Symbol, links: list[str]) -> None:
+    """ki_fp_filters: each linked footprint as it was written (the `Nick:Item` found, else its name
+    under naming.py). KiCad splits the filters at spaces and reads '?' as any one character, so '?'
+    stands for a space in a name."""
+    field = symbol.get_field("ki_fp_filters")
+    names = [
+        link.partition(":")[2] if link else safe_footprint_name(i.name)
+        for i, link in zip(symbol.footprints, links, strict=True)
+        if link or i.name.strip()
+    ]
+    if field is not None and names:
+        field.value = " ".join(dict.fromkeys(n.replace(" ", "?") for n in names))

@@ -11,7 +11,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-from converters.model.footprint import looks_like_step
+from converters.model.model_files import kicad_can_load
 
 from .inventory import Inventory
 from .library_facts import (
@@ -156,12 +156,8 @@ def models(footprint_facts: list[FootprintFacts], written: WrittenLibraries) -> 
             path = _model_file(ref, Path(f.path), written)
             header = False
             if path is not None:
-                with path.open("rb") as fh:
-                    header = (
-                        looks_like_step(fh.read(64))
-                        if path.suffix.lower() in (".step", ".stp")
-                        else path.suffix.lower() in (".wrl", ".vrml")
-                    )
+                with path.open("rb") as fh:  # a format KiCad loads, its content as its name says
+                    header = kicad_can_load(fh.read(4096), path.suffix)
             out.append(
                 {"item": f"{f.library}:{f.name} -> {ref}", "exists": path is not None, "step_header": header}
             )

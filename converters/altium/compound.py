@@ -32,14 +32,17 @@ class CompoundFile:
         except Exception as exc:  # olefile raises several kinds on damaged files
             raise NotAnAltiumLibrary(f"{self.name}: damaged compound file ({exc})") from exc
         self._paths = {"/".join(p).casefold(): p for p in self._ole.listdir(streams=True, storages=False)}
+        # storages with no stream left in them (damage) are still items the file says it holds
+        self._top_storages = {p[0] for p in self._ole.listdir(streams=False, storages=True) if p}
 
     def streams(self) -> list[tuple[str, ...]]:
         """Every stream path, as tuples of names."""
         return [tuple(p) for p in self._paths.values()]
 
     def storages(self) -> list[str]:
-        """Top-level storage names (one per symbol in a SchLib, per footprint in a PcbLib)."""
-        return sorted({p[0] for p in self._paths.values() if len(p) > 1})
+        """Top-level storage names (one per symbol in a SchLib, per footprint in a PcbLib), empty ones
+        included."""
+        return sorted({p[0] for p in self._paths.values() if len(p) > 1} | self._top_storages)
 
     def has(self, *path: str) -> bool:
         return "/".join(path).casefold() in self._paths

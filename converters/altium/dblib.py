@@ -166,6 +166,15 @@ class FieldMap:
         return self.field_type == 0
 
     @property
+    def parameter_name(self) -> str:
+        """The parameter's name without the brackets Altium writes around its own names
+        (`[Description]` is the component's description, not a parameter called `[Description]`)."""
+        name = self.parameter.strip()
+        if len(name) > 2 and name.startswith("[") and name.endswith("]"):
+            return name[1:-1].strip() or name
+        return self.parameter
+
+    @property
     def role(self) -> tuple[str, int] | None:
         """('library_ref'|'library_path'|'footprint_ref'|'footprint_path', n) or None for a parameter."""
         name = self.parameter.strip()

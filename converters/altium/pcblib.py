@@ -5,7 +5,9 @@ fixed number of length-prefixed subrecords), `Parameters` (PATTERN = the real na
 31-character storage name may truncate), `WideStrings` (Unicode texts) and
 `ExtendedPrimitiveInformation` (mask/paste settings of regions). A primitive that cannot be read,
 or whose type is unknown, costs itself (a warning), never the footprint; a footprint that cannot be
-read at all becomes an ItemFailure, never the library.
+read at all becomes an ItemFailure, never the library. A file that yields no footprint gets a loss
+(a failed library row), and footprints `Library/Data` lists beyond what the file holds a warning, so
+a damaged library never vanishes silently.
 """
 
 from __future__ import annotations
@@ -56,47 +58,112 @@ def read_pcblib_data(data: bytes, source_name: str) -> FootprintLibrary:
         raise PcbLibError(str(exc)) from exc
     name = Path(source_name.replace("\\", "/")).stem
     library = FootprintLibrary(name=name, source=source_name)
-    header = _library_properties(cf)
+    header = _library_properties(cf, library)
     library.layers = read_layer_table(header)
-    library.models = read_models(cf, library.warnings)
-    for storage in _footprint_storages(cf):
+    try:
+        library.models = read_models(cf, library.warnings)
+    except Exception as exc:  # damaged model streams cost the models, never the footprints
+        library.warnings.append(
+            f"Library/Models could not be read ({type(exc).__name__}: {exc}): no 3D models"
+        )
+    listed = _listed_footprints(cf, library)
+    for storage in _footprint_storages(cf, listed, library):
+        if not cf.has(storage, "Data"):
+            library.failures.append(
+                ItemFailure(storage, f"{source_name}: footprint '{storage}': its storage has no Data stream")
+            )
+            continue
         try:
             library.footprints.append(read_footprint(cf, storage, library))
         except Exception as exc:  # one footprint never costs the library
             library.failures.append(
                 ItemFailure(storage, f"{source_name}: footprint '{storage}': {type(exc).__name__}: {exc}")
             )
+    if not library.footprints and not library.failures:
+        said = f"its Library/Data lists {len(listed)}" if listed else "its Library/Data lists none"
+        damage = "; ".join(library.warnings) or "the file holds no footprint storage"
+        library.losses.append(f"{source_name}: no footprint could be read ({said}; {damage})")
+        library.warnings.clear()  # they are in the loss's message: one row says it all
     return library
 
 
-def _library_properties(cf: CompoundFile) -> Properties:
-    stream = cf.read_optional("Library", "Data")
-    if not stream or len(stream) < 4:
+def _library_properties(cf: CompoundFile, library: FootprintLibrary) -> Properties:
+    try:
+        stream = cf.read_optional("Library", "Data")
+    except Exception as exc:  # olefile's errors on damaged sectors vary
+        library.warnings.append(f"Library/Data could not be read ({type(exc).__name__}: {exc})")
+        return Properties()
+    if stream is None:
+        library.warnings.append("no Library/Data stream (damaged file?): no layer names, no footprint list")
+        return Properties()
+    if len(stream) < 4:
+        library.warnings.append(f"Library/Data is {len(stream)} bytes long (damaged)")
         return Properties()
     (n,) = struct.unpack_from("<I", stream, 0)
+    if 4 + (n & 0xFFFFFF) > len(stream):
+        library.warnings.append(
+            f"Library/Data: its properties claim {n & 0xFFFFFF} bytes but only {len(stream) - 4} remain "
+            f"(damaged): no footprint list"
+        )
     return parse_properties(stream[4 : 4 + (n & 0xFFFFFF)])
 
 
-def _footprint_storages(cf: CompoundFile) -> list[str]:
-    """Storages holding a footprint, in the library's own order when it lists them."""
-    found = [s for s in cf.storages() if s.casefold() not in _NOT_FOOTPRINTS and cf.has(s, "Data")]
+def _listed_footprints(cf: CompoundFile, library: FootprintLibrary) -> list[str]:
+    """The footprint names Library/Data lists after its properties: a uint32 count, then per
+    footprint a block (uint32 length) holding a Pascal string."""
+    try:
+        stream = cf.read_optional("Library", "Data") or b""
+    except Exception:  # reported by _library_properties
+        return []
     listed: list[str] = []
-    stream = cf.read_optional("Library", "Data") or b""
+    count = 0
     try:
         (n,) = struct.unpack_from("<I", stream, 0)
         pos = 4 + (n & 0xFFFFFF)
+        if pos > len(stream):
+            return []
         (count,) = struct.unpack_from("<I", stream, pos)
         pos += 4
         for _ in range(min(count, 100_000)):
             (length,) = struct.unpack_from("<I", stream, pos)
             raw = stream[pos + 4 : pos + 4 + length]
+            if len(raw) < length:
+                raise IndexError
             listed.append(raw[1 : 1 + raw[0]].decode("latin-1") if raw else "")
             pos += 4 + length
     except (struct.error, IndexError):
-        pass
+        if stream:
+            library.warnings.append(
+                f"Library/Data: its footprint list ends after {len(listed)} of {count} names (damaged)"
+            )
+    return listed
+
+
+def _footprint_storages(cf: CompoundFile, listed: list[str], library: FootprintLibrary) -> list[str]:
+    """Storages holding a footprint, in the library's own order when it lists them; footprints the
+    list names beyond what the file holds are reported once on the library."""
+    found = [s for s in cf.storages() if s.casefold() not in _NOT_FOOTPRINTS]
     by_fold = {s.casefold(): s for s in found}
-    ordered = [by_fold.pop(name.casefold()) for name in listed if name.casefold() in by_fold]
+    ordered, unmatched = [], []
+    for name in listed:
+        storage = by_fold.pop(name.casefold(), None) or by_fold.pop(_storage_name(name).casefold(), None)
+        if storage is None:
+            unmatched.append(name)
+        else:
+            ordered.append(storage)
+    missing = len(listed) - len(found)
+    if missing > 0:
+        shown = ", ".join(f"'{m}'" for m in unmatched[:5]) + (" ..." if len(unmatched) > 5 else "")
+        library.warnings.append(
+            f"Library/Data lists {len(listed)} footprint(s), the file holds {len(found)}: "
+            f"{missing} not in the library ({shown})"
+        )
     return ordered + sorted(by_fold.values())
+
+
+def _storage_name(name: str) -> str:
+    """Altium's storage name for a footprint without a section key: 31 characters, '/' replaced."""
+    return name[:31].replace("/", "_")
 
 
 def read_footprint(cf: CompoundFile, storage: str, library: FootprintLibrary) -> Footprint:

@@ -357,7 +357,17 @@ def parse_body(sub: bytes, layer_of: LayerOf) -> ComponentBody:
         overall_height=mil_text_to_mm(props.text("OVERALLHEIGHT")),
         standoff_height=mil_text_to_mm(props.text("STANDOFFHEIGHT")),
         identifier=_codepoints(props.text("IDENTIFIER").strip()),
+        bottom=props.integer("BODYPROJECTION", 0) == 1,
+        color=_colorref(props.integer("BODYCOLOR3D", 0x808080)),
+        cylinder_radius=mil_text_to_mm(props.text("MODEL.CYLINDER.RADIUS")),
+        cylinder_height=mil_text_to_mm(props.text("MODEL.CYLINDER.HEIGHT")),
+        sphere_radius=mil_text_to_mm(props.text("MODEL.SPHERE.RADIUS")),
     )
+
+
+def _colorref(value: int) -> tuple[int, int, int]:
+    """A Windows COLORREF (0x00BBGGRR) as (red, green, blue)."""
+    return value & 0xFF, (value >> 8) & 0xFF, (value >> 16) & 0xFF
 
 
 def _codepoints(text: str) -> str:

@@ -1,9 +1,11 @@
 """Altium .SchLib -> SymbolLibrary (the neutral model).
 
-The root `FileHeader` lists the symbols (COMPCOUNT, LIBREFn) and the font table; each symbol
+The root `FileHeader` lists the symbols and the font table (`schlib_header.py`); each symbol
 lives in a storage named after it, truncated to 31 characters, with `SectionKeys` giving the
 real storage name where truncation made names clash. A symbol that cannot be read becomes an
-ItemFailure; the others are still returned.
+ItemFailure; the others are still returned. A file that yields no symbol at all gets a loss (a
+failed library row), and symbols its header lists but the file lacks a warning, so a damaged
+library never vanishes silently.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ..problems import ItemFailure
 from .compound import CompoundFile, NotAnAltiumLibrary
 from .records import Properties, parse_properties, split_records
 from .schlib_common import DEFAULT_TEXT_MM, POINT_TO_KICAD_MM, Font
+from .schlib_header import FileHeader, read_file_header
 from .schlib_symbol import SymbolError, read_symbol
 
 __all__ = ["read_schlib", "read_schlib_data", "NotAnAltiumLibrary"]
@@ -31,10 +34,17 @@ def read_schlib_data(data: bytes, source_name: str) -> SymbolLibrary:
     stem = Path(source_name.replace("\\", "/")).stem
     library = SymbolLibrary(name=stem, source=source_name)
     header = _header(compound, library)
-    fonts = _fonts(header)
+    fonts = _fonts(header.properties)
     section_keys = _section_keys(compound)
-    for listed, storage in _symbol_storages(compound, header, section_keys, library):
+    for listed, storage in _symbol_storages(compound, header.names, section_keys, library):
         name = listed or storage
+        if not compound.has(storage, "Data"):
+            library.failures.append(
+                ItemFailure(
+                    name, f"{source_name}: symbol '{name}': its storage has no Data stream (damaged file)"
+                )
+            )
+            continue
         try:
             data_stream = compound.read(storage, "Data")
             symbol = read_symbol(
@@ -61,18 +71,27 @@ def read_schlib_data(data: bytes, source_name: str) -> SymbolLibrary:
             )
         library.symbols.append(symbol)
     compound.close()
+    if not library.symbols and not library.failures:
+        listed = f"its FileHeader lists {len(header.names)}" if header.names else "its FileHeader lists none"
+        damage = "; ".join(library.warnings) or "the file holds no symbol storage"
+        library.losses.append(f"{source_name}: no symbol could be read ({listed}; {damage})")
+        library.warnings.clear()  # they are in the loss's message: one row says it all
     return library
 
 
-def _header(compound: CompoundFile, library: SymbolLibrary) -> Properties:
-    raw = compound.read_optional("FileHeader")
+def _header(compound: CompoundFile, library: SymbolLibrary) -> FileHeader:
+    try:
+        raw = compound.read_optional("FileHeader")
+    except Exception as exc:  # olefile's errors on damaged sectors vary
+        raw = None
+        library.warnings.append(f"FileHeader could not be read ({type(exc).__name__}: {exc})")
     if raw is None:
-        library.warnings.append("no FileHeader stream: symbols found by their storages, default fonts")
-        return Properties()
-    records, error = split_records(raw)
-    if error:
-        library.warnings.append(f"FileHeader: {error}")
-    return parse_properties(records[0].payload) if records and not records[0].binary else Properties()
+        if not library.warnings:
+            library.warnings.append("no FileHeader stream: symbols found by their storages, default fonts")
+        return FileHeader()
+    header = read_file_header(raw)
+    library.warnings.extend(header.warnings)
+    return header
 
 
 def _fonts(header: Properties) -> list[Font]:
@@ -114,14 +133,13 @@ def _storage_name(name: str) -> str:
 
 
 def _symbol_storages(
-    compound: CompoundFile, header: Properties, section_keys: dict[str, str], library: SymbolLibrary
+    compound: CompoundFile, names: list[str], section_keys: dict[str, str], library: SymbolLibrary
 ) -> list[tuple[str, str]]:
-    """(symbol name, storage) for every storage holding a Data stream, in the header's order.
+    """(symbol name, storage) for every top-level storage (each is a symbol), in the header's order.
 
     Storages the header does not list are still read (KiCad and Altium show them too); names the
     header lists without a storage are reported once on the library."""
-    storages = {s.casefold(): s for s in compound.storages() if compound.has(s, "Data")}
-    names = [header.text(f"LIBREF{i}") for i in range(header.integer("COMPCOUNT"))]
+    storages = {s.casefold(): s for s in compound.storages()}
     found: list[tuple[str, str]] = []
     missing: list[str] = []
     for name in names:
@@ -135,7 +153,7 @@ def _symbol_storages(
     if missing:
         shown = ", ".join(f"'{m}'" for m in missing[:5]) + (" ..." if len(missing) > 5 else "")
         library.warnings.append(
-            f"FileHeader lists {len(missing)} symbol(s) with no storage in the file "
-            f"(not in the library): {shown}"
+            f"FileHeader lists {len(names)} symbol(s), {len(missing)} of them with no storage in the "
+            f"file (not in the library): {shown}"
         )
     return found

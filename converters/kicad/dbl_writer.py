@@ -15,10 +15,11 @@ from pathlib import Path
 
 from ..model.parts import PartsDatabase, PartsLibrary
 
-# unixODBC driver names (Debian's libsqliteodbc and odbc-postgresql register these); the
+# unixODBC driver names (Debian's libsqliteodbc, odbc-postgresql, odbc-mariadb register these); the
 # environment can name another (on Windows the SQLite driver is "SQLite3 ODBC Driver").
 SQLITE_DRIVER_ENV = "ALTIUM2KICAD_SQLITE_ODBC_DRIVER"
 POSTGRES_DRIVER_ENV = "ALTIUM2KICAD_POSTGRES_ODBC_DRIVER"
+MYSQL_DRIVER_ENV = "ALTIUM2KICAD_MYSQL_ODBC_DRIVER"  # a mysql:// URL may well reach a MariaDB server
 _DRIVERS = {
     "mysql": "MySQL ODBC 8.0 Unicode Driver",
     "mariadb": "MariaDB Unicode",
@@ -51,6 +52,8 @@ def odbc_connection_string(url: str, dbl_folder: Path | None = None) -> str:
         return f"Driver={{{driver}}};Database={_braced(str(db.resolve()))}"
     if backend == "postgresql":
         driver = os.environ.get(POSTGRES_DRIVER_ENV, "PostgreSQL Unicode")
+    elif backend in ("mysql", "mariadb"):
+        driver = os.environ.get(MYSQL_DRIVER_ENV, _DRIVERS[backend])
     else:
         driver = _DRIVERS.get(backend, backend)
     server = parsed.host or "localhost"

@@ -48,9 +48,11 @@ TOP, BOTTOM, MULTI = 1, 32, 74
 @dataclass
 class ModelLink:
     """Where a body's 3D model lives for KiCad: a path, or a kicad-embed:// link to a file the
-    footprint carries (passed to `write` as `embedded_files`)."""
+    footprint carries (passed to `write` as `embedded_files`). A file built from the footprint's
+    generic bodies already holds them where they sit (`in_footprint_frame`): KiCad must not move it."""
 
     path: str
+    in_footprint_frame: bool = False
 
 
 @dataclass
@@ -169,6 +171,8 @@ class FootprintWriter:
                 layers = ["F.Cu", "F.Mask", "F.Paste"]
             elif pad.layer.number == BOTTOM:
                 layers = ["B.Cu", "B.Mask", "B.Paste"]
+            elif pad.layer.number == MULTI:  # every copper layer and both masks, as KiCad's importer
+                layers = ["*.Cu", "*.Mask"]
             else:
                 layers = [f"In{pad.layer.number - 1}.Cu"]
         if pad.tented_top:
@@ -194,7 +198,7 @@ class FootprintWriter:
                     size = (d, d)
         expr = [
             Symbol("pad"),
-            pad.number,
+            pad.number or "",  # no designator: KiCad's unnumbered pad, never a Python None
             Symbol(kind),
             shape_expr[0],
             node("at", *xy(pad.position), *([r6(rotation % 360)] if rotation % 360 else [])),
@@ -214,7 +218,7 @@ class FootprintWriter:
         polygon = self._pad_polygon(
             pad.position, rotation if drill is not None else pad.rotation, size, shape_expr[0]
         )
-        copper = {"F.Cu", "B.Cu"} if pad.hole is not None else {layers[0]}
+        copper = {"F.Cu", "B.Cu"} if pad.hole is not None or pad.layer.number == MULTI else {layers[0]}
         pads.append((expr, polygon, copper))
 
     @staticmethod
@@ -778,19 +782,16 @@ class FootprintWriter:
             a = (a + 180.0) % 360.0 - 180.0
             return r6(a)
 
-        x, y, z = body.offset
+        x, y, z = (0.0, 0.0, 0.0) if link.in_footprint_frame else body.offset
+        rotation = (
+            (0.0, 0.0, 0.0)
+            if link.in_footprint_frame
+            else (-body.rotation[0], -body.rotation[1], -body.rotation[2] + body.body_rotation)
+        )
         return node(
             "model",
             link.path,
             node("offset", node("xyz", r6(x), r6(-y), r6(z))),
             node("scale", node("xyz", 1, 1, 1)),
-            node(
-                "rotate",
-                node(
-                    "xyz",
-                    norm(-body.rotation[0]),
-                    norm(-body.rotation[1]),
-                    norm(-body.rotation[2] + body.body_rotation),
-                ),
-            ),
+            node("rotate", node("xyz", *(norm(a) for a in rotation))),
         )

@@ -9,7 +9,7 @@ counter-clockwise as seen on the board, as Altium stores them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, IntEnum
 
 from ..problems import ItemFailure
 
@@ -191,15 +191,29 @@ class EmbeddedModel:
         return looks_like_step(self.data)
 
 
+class BodyModelType(IntEnum):
+    """MODEL.MODELTYPE of a 3D body: a shape Altium describes itself, or a 3D file."""
+
+    EXTRUDED = 0  # the outline, extruded from the standoff to the overall height
+    FILE = 1  # a STEP (or other) file, embedded or linked
+    CYLINDER = 2
+    SPHERE = 3
+
+
+# bodies that carry their own geometry (no file): the converter builds their solid
+GENERIC_BODY_TYPES = frozenset({BodyModelType.EXTRUDED, BodyModelType.CYLINDER, BodyModelType.SPHERE})
+
+
 @dataclass
 class ComponentBody:
-    """A 3D body: an embedded model, a linked file, or a generic extruded shape."""
+    """A 3D body: an embedded model, a linked file, or a generic shape (extruded outline, cylinder,
+    sphere) whose geometry is all here: outline, heights, radii, origin (`offset`) and rotation."""
 
     layer: LayerRef
     model_id: str = ""
     model_name: str = ""
     embedded: bool = False
-    model_type: int = 0  # 0 extruded, 1 generic 3D file, 2 cylinder, 3 sphere
+    model_type: int = BodyModelType.EXTRUDED  # a BodyModelType value (unknown ones kept as read)
     offset: tuple[float, float, float] = (0.0, 0.0, 0.0)  # mm, Y flipped
     rotation: tuple[float, float, float] = (0.0, 0.0, 0.0)  # model rotation about X, Y, Z
     body_rotation: float = 0.0  # the body's 2D rotation on the board
@@ -208,6 +222,11 @@ class ComponentBody:
     overall_height: float = 0.0
     standoff_height: float = 0.0
     identifier: str = ""
+    bottom: bool = False  # on the board's bottom side (heights measured downward from it)
+    color: tuple[int, int, int] = (128, 128, 128)  # RGB 0-255
+    cylinder_radius: float = 0.0
+    cylinder_height: float = 0.0  # along the body's own Z axis, from its origin
+    sphere_radius: float = 0.0  # centred on the body's origin
 
 
 @dataclass
@@ -234,6 +253,9 @@ class FootprintLibrary:
     source: str
     footprints: list[Footprint] = field(default_factory=list)
     failures: list[ItemFailure] = field(default_factory=list)
+    # what the file's own header or directory says it holds but no item accounts for (a damaged
+    # file): each becomes a failed library row, so a library never vanishes silently
+    losses: list[str] = field(default_factory=list)
     models: dict[str, EmbeddedModel] = field(default_factory=dict)  # by model id (GUID)
     layers: dict[int, LayerRef] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)

@@ -221,4 +221,7 @@ class SymbolLibrary:
     source: str
     symbols: list[Symbol] = field(default_factory=list)
     failures: list[ItemFailure] = field(default_factory=list)
+    # what the file's own header or directory says it holds but no item accounts for (a damaged
+    # file): each becomes a failed library row, so a library never vanishes silently
+    losses: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)

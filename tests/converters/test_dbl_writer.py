@@ -6,13 +6,12 @@ import json
 import sqlite3
 
 import pytest
-from sqlalchemy.exc import IntegrityError
 
 from converters.kicad.dbl_writer import kicad_dbl_text, odbc_connection_string, sqlite_connection_string
 from converters.kicad.parts_database import write_sqlite_file, write_tables
 from converters.model.parts import PartField, PartsDatabase, PartsLibrary
 
-from .dblib_helpers import scratch_postgres
+from .dblib_helpers import scratch_mariadb, scratch_postgres
 
 
 def _database(rows=None) -> PartsDatabase:
@@ -95,6 +94,10 @@ def test_same_database_same_bytes():
             "Driver={MySQL ODBC 8.0 Unicode Driver};Server=localhost;Database=lib;Uid=me",
         ),
         (
+            "mariadb+pymysql://me@db.local:3307/lib",
+            "Driver={MariaDB Unicode};Server=db.local;Port=3307;Database=lib;Uid=me",
+        ),
+        (
             "mssql+pymssql://sa:p;w@srv:1433/parts",
             "Driver={ODBC Driver 18 for SQL Server};Server=srv,1433;Database=parts;Uid=sa;Pwd={p;w}",
         ),
@@ -129,11 +132,23 @@ def test_sqlite_file_replaced_never_duplicated(tmp_path):
     assert not (tmp_path / "Parts.sqlite.tmp").exists()
 
 
-def test_duplicate_keys_are_refused(tmp_path):
-    rows = [{"Part Number": "A", "Value": None, "Key": "A", "Symbols": None, "Footprints": None}] * 2
-    with pytest.raises(IntegrityError, match=r"UNIQUE constraint failed: Resistors\.Key"):
-        write_sqlite_file(_database(rows), tmp_path / "dup.sqlite")
-    assert not (tmp_path / "dup.sqlite").exists()
+def test_duplicate_keys_cost_that_table_only(tmp_path):
+    """A table the database refuses (here: two rows with one key) is returned as a failure naming
+    it and the reason; the file is still written, with the other tables and without that one."""
+    database = _database()
+    bad = _database(
+        [{"Part Number": "A", "Value": None, "Key": "A", "Symbols": None, "Footprints": None}] * 2
+    )
+    bad.libraries[0].name = bad.libraries[0].table = "Broken"
+    database.libraries += bad.libraries
+    failures = write_sqlite_file(database, tmp_path / "dup.sqlite")
+    assert [(f.library.table, "UNIQUE" in f.reason or "unique" in f.reason) for f in failures] == [
+        ("Broken", True)
+    ]
+    db = sqlite3.connect(tmp_path / "dup.sqlite")
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    assert tables == ["Resistors"]
+    assert db.execute('SELECT COUNT(*) FROM "Resistors"').fetchone()[0] == 2
 
 
 def test_postgres_tables_replaced(tmp_path):
@@ -146,4 +161,31 @@ def test_postgres_tables_replaced(tmp_path):
         with engine.connect() as conn:
             assert conn.execute(text('SELECT COUNT(*) FROM "Resistors"')).scalar() == 2
             assert conn.execute(text('SELECT "Value" FROM "Resistors" WHERE "Key" = \'R1\'')).scalar() == "1k"
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "scratch,dialect",
+    [(scratch_postgres, ""), (scratch_mariadb, ""), (scratch_mariadb, "mariadb+pymysql")],
+    ids=["postgresql", "mysql-url", "mariadb-url"],
+)
+def test_keys_compare_exactly_on_every_server(scratch, dialect):
+    """Keys unique to KiCad (`RÉS-1`, `RES-1`, `res-1 `) stay three parts, and KiCad's
+    `WHERE key = ?` finds exactly one: MariaDB's default collation ignores case, accents and
+    trailing spaces, and refuses a TEXT primary key."""
+    from sqlalchemy import create_engine, text
+
+    keys = ["RÉS-1", "RES-1", "res-1 "]
+    rows = [{"Part Number": k, "Value": k, "Key": k, "Symbols": None, "Footprints": None} for k in keys]
+    with scratch() as url:
+        url = dialect + url[url.index("://") :] if dialect else url
+        assert write_tables(_database(rows), url) == []
+        engine = create_engine(url)
+        q = "`" if engine.dialect.name in ("mysql", "mariadb") else '"'
+        with engine.connect() as conn:
+            for key in keys:
+                found = conn.execute(
+                    text(f"SELECT {q}Value{q} FROM {q}Resistors{q} WHERE {q}Key{q} = :k"), {"k": key}
+                ).all()
+                assert found == [(key,)]
         engine.dispose()

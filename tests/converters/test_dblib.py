@@ -133,6 +133,10 @@ def test_field_map_roles():
     assert FieldMap("T", "c", "[footprint ref 12]").role == ("footprint_ref", 12)
     assert FieldMap("T", "c", "[Library Path]").role == ("library_path", 1)
     assert FieldMap("T", "c", "Footprint Ref").role is None  # a parameter, not the reserved link
+    assert FieldMap("T", "c", "[Description]").parameter_name == "Description"
+    assert FieldMap("T", "c", " [Comment] ").parameter_name == "Comment"
+    assert FieldMap("T", "c", "Tolerance [%]").parameter_name == "Tolerance [%]"
+    assert FieldMap("T", "c", "[]").parameter_name == "[]"
 
 
 # -- paths -------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ KiCad (common/database/database_connection.cpp) connects with the `.kicad_dbl` c
 after replacing `${CWD}` by the file's folder, asks the driver for its identifier quote character,
 finds each table and its columns through the ODBC catalog, then runs
 `SELECT <columns> FROM "table" WHERE "key" = ?` with the key bound as VARCHAR. These tests do the
-same with pyodbc over Debian's libsqliteodbc and odbc-postgresql drivers.
+same with pyodbc over Debian's libsqliteodbc, odbc-postgresql and odbc-mariadb drivers.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def read_like_kicad(dbl_path: Path) -> dict[str, dict[str, dict[str, str | None]
                     f"SELECT {select} FROM {q(lib['table'])} WHERE {q(lib['key'])} = ?", key
                 ).fetchall()
                 assert len(result) == 1, f"key {key!r} of {lib['table']} gives {len(result)} rows"
-                rows[key] = dict(zip([d[0] for d in cursor.description], result[0]))
+                rows[key] = dict(zip([d[0] for d in cursor.description], result[0], strict=True))
             found[lib["name"]] = rows
         return found
     finally:
@@ -139,3 +139,65 @@ def test_postgres_output_through_psqlodbc(shared, tmp_path):
             assert tables == ["Resistor_Library_Resistors"]
             assert conn.execute(text('SELECT COUNT(*) FROM "Resistor_Library_Resistors"')).scalar() == 213
         engine.dispose()
+
+
+def test_shortened_names_on_postgres_through_psqlodbc(tmp_path):
+    """A long DbLib name, long table and column names: KiCad's catalog look-ups and keyed SELECTs
+    find every table and column under the shortened names the .kicad_dbl lists."""
+    from .test_dblib_output_servers import LONG_COLUMNS, NICKNAME, TABLES, _write_long_dblib
+
+    _require("PostgreSQL Unicode")
+    dblib = _write_long_dblib(tmp_path)
+    with scratch_postgres() as url:
+        run = start_run(tmp_path / "out", ConvertOptions(output_database_url=url))
+        run.convert(dblib)
+        run.finish()
+        dbl_path = tmp_path / "out" / "database" / f"{NICKNAME}.kicad_dbl"
+        dbl = json.loads(dbl_path.read_text(encoding="utf-8"))
+        assert sum(len(lib["table"]) < len(f"{NICKNAME}_{lib['name']}") for lib in dbl["libraries"]) == 3
+        parts = read_like_kicad(dbl_path)
+    assert {name: len(rows) for name, rows in parts.items()} == {
+        name: len(rows) for name, rows in TABLES.items()
+    }
+    for lib in dbl["libraries"]:
+        fields = {f["name"]: f["column"] for f in lib["fields"]}
+        for key, row in parts[lib["name"]].items():
+            assert row[lib["symbols"]].startswith("Passives:")
+            for name in LONG_COLUMNS:
+                assert row[fields[name]].startswith(f"{key} {name[-9:]}")
+
+
+@pytest.mark.parametrize("dialect", ["mysql+pymysql", "mariadb+pymysql"])
+def test_mariadb_output_through_the_mariadb_odbc_driver(dialect, tmp_path, monkeypatch):
+    """The same long names on MariaDB, read through MariaDB Connector/ODBC (Debian's odbc-mariadb)
+    with KiCad's catalog look-ups, backtick quoting and keyed SELECTs."""
+    from converters.kicad.dbl_writer import MYSQL_DRIVER_ENV
+
+    from .dblib_helpers import scratch_mariadb
+    from .test_dblib_output_servers import LONG_COLUMNS, NICKNAME, TABLES, _write_long_dblib
+
+    _require("MariaDB Unicode")
+    if dialect.startswith("mysql"):  # a mysql:// URL names MySQL's driver unless told otherwise
+        monkeypatch.setenv(MYSQL_DRIVER_ENV, "MariaDB Unicode")
+    dblib = _write_long_dblib(tmp_path)
+    with scratch_mariadb() as url:
+        run = start_run(
+            tmp_path / "out", ConvertOptions(output_database_url=dialect + url[url.index("://") :])
+        )
+        run.convert(dblib)
+        run.finish()
+        dbl_path = tmp_path / "out" / "database" / f"{NICKNAME}.kicad_dbl"
+        dbl = json.loads(dbl_path.read_text(encoding="utf-8"))
+        assert dbl["source"]["connection_string"].startswith(
+            "Driver={MariaDB Unicode};Server=127.0.0.1;Port=3306;"
+        )
+        parts = read_like_kicad(dbl_path)
+    assert {name: len(rows) for name, rows in parts.items()} == {
+        name: len(rows) for name, rows in TABLES.items()
+    }
+    for lib in dbl["libraries"]:
+        fields = {f["name"]: f["column"] for f in lib["fields"]}
+        for key, row in parts[lib["name"]].items():
+            assert row[lib["symbols"]].startswith("Passives:")
+            for name in LONG_COLUMNS:
+                assert row[fields[name]].startswith(f"{key} {name[-9:]}")

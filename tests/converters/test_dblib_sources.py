@@ -190,7 +190,7 @@ def test_excel_dblib(tmp_path):
     _check_links(out, rows)
     assert _report(out) == {
         "RC0603-1K": "ok",
-        "RC0603-10K": "ok",
+        "RC0603-10K": "warning",  # Library Ref 'res' names the symbol 'RES'
         "CC0603-100N": "ok",
         "MISSING-SYM": "failed",
         "NO-FP": "warning",
@@ -337,7 +337,7 @@ def test_one_bad_dblib_does_not_cost_the_others(tmp_path):
     )
     out = tmp_path / "out"
     assert _convert(missing, good, "-o", out) == 1
-    assert _report(out) == {"RC0603-1K": "ok", "RC0603-10K": "ok", "CC0603-100N": "ok"}
+    assert _report(out) == {"RC0603-1K": "ok", "RC0603-10K": "warning", "CC0603-100N": "ok"}  # res
     report = json.loads((out / "report.json").read_text())
     failed = [r for r in report["items"] if r["status"] == "failed"]
     assert len(failed) == 1 and "Missing.DbLib" in failed[0]["messages"][0]
@@ -365,6 +365,9 @@ def test_output_database_unwritable_fails_every_part(tmp_path, capsys):
         database_path="tables",
     )
     out = tmp_path / "out"
+    assert _convert(good, "-o", out) == 0  # an earlier run's .kicad_dbl must not outlive this failure
+    assert (out / "database" / "Good.kicad_dbl").exists()
+    capsys.readouterr()
     url = "postgresql+psycopg2://postgres:s3cr3t@127.0.0.1:5432/a2k_absent_target"
     assert _convert(good, "-o", out, "--output-database-url", url) == 1  # its symbols/footprints converted
     assert not (out / "database" / "Good.kicad_dbl").exists()
@@ -408,7 +411,7 @@ def test_sample_dblib_over_the_sample_library(tmp_path):
     statuses = _report(out)
     assert statuses == {
         "RC0603FR-0710KL": "ok",
-        "RC0805FR-071KL": "ok",
+        "RC0805FR-071KL": "warning",  # Library Ref 'res' names the symbol 'RES'
         "CL10B104KB8NNNC": "ok",
         "CL21B105KBFNNNE": "ok",
         "LEGACY-CAP-1206": "failed",
@@ -443,3 +446,79 @@ def test_nul_in_a_column_name_costs_only_that_name(tmp_path):
     report = json.loads((out / "report.json").read_text())
     table = next(r for r in report["items"] if r["kind"] == "library" and r["item"] == "parts.csv")
     assert table["status"] == "warning" and any("Val\\0ue" in m for m in table["messages"])
+
+
+def test_bracketed_parameter_names_are_altiums_own(tmp_path):
+    """`ParameterName=[Description]` is the component's description (KiCad's description property),
+    not a field named `[Description]`; a column named `[Value]` is the column `Value`."""
+    from converters.altium.dblib import FieldMap
+
+    _libraries(tmp_path)
+    with (tmp_path / "parts.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows([COLUMNS] + PARTS[:1])
+    maps = standard_field_maps("parts.csv", footprints=2) + [
+        FieldMap("parts.csv", "Description", "[Description]"),
+        FieldMap("parts.csv", "[Value]", "Value", 1, True),
+    ]
+    dblib = write_dblib(
+        tmp_path / "Brackets.DbLib",
+        CSV_CONNECTION.format(path="C:\\Libs"),
+        [DbLibTable("parts.csv")],
+        maps,
+        database_path="parts.csv",
+    )
+    out = tmp_path / "out"
+    assert _convert(dblib, "-o", out) == 0
+    dbl, rows = _parts(out, "Brackets")
+    lib = dbl["libraries"][0]
+    assert lib["properties"]["description"] == "Description"
+    assert rows[0][lib["properties"]["description"]] == "Resistor 1k 0603"
+    fields = {f["name"]: f for f in lib["fields"]}
+    assert not any("[" in name for name in fields), sorted(fields)
+    assert fields["Value"]["column"] == "Value" and fields["Value"]["visible_on_add"]
+    report = json.loads((out / "report.json").read_text())
+    assert not any("[Value]" in m for r in report["items"] for m in r["messages"])
+
+
+def test_references_that_nearly_match_one_item(tmp_path):
+    """A Library/Footprint Ref differing from the item's name only by letter case or by '/' written
+    as '_' resolves, with a warning naming both, when exactly one item matches; several is failed."""
+    (tmp_path / "Symbols").mkdir()
+    (tmp_path / "Footprints").mkdir()
+    symbols = ["RES/0603", "Cap", "Diode", "DIODE"]
+    write_schlib(tmp_path / "Symbols" / "Near.SchLib", [_two_pin(name, "U?") for name in symbols])
+    pads = [Pad("1", -30, 0, 30, 35), Pad("2", 30, 0, 30, 35)]
+    write_pcblib(tmp_path / "Footprints" / "Near.PcbLib", [Footprint("SOT-23/5", primitives=pads)])
+    columns = ["Part Number", "Library Path", "Library Ref", "Footprint Path", "Footprint Ref"]
+    rows = [
+        ["SLASH", "Symbols\\Near.SchLib", "RES_0603", "Footprints\\Near.PcbLib", "sot-23_5"],
+        ["CASE", "Symbols\\Near.SchLib", "CAP", "", ""],
+        ["EXACT", "Symbols\\Near.SchLib", "Diode", "", ""],
+        ["AMBIGUOUS", "Symbols\\Near.SchLib", "diode", "", ""],
+    ]
+    with (tmp_path / "near.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows([columns] + rows)
+    dblib = write_dblib(
+        tmp_path / "Near.DbLib",
+        CSV_CONNECTION.format(path="C:\\Libs"),
+        [DbLibTable("near.csv")],
+        standard_field_maps("near.csv"),
+        database_path="near.csv",
+    )
+    out = tmp_path / "out"
+    assert _convert(dblib, "-o", out) == 1  # the ambiguous part fails
+    report = json.loads((out / "report.json").read_text())
+    targets = {r["item"]: r["target"] for r in report["items"] if r["kind"] in ("symbol", "footprint")}
+    parts = {r["item"].split("/", 1)[1]: r for r in report["items"] if r["kind"] == "part"}
+    _, db_rows = _parts(out, "Near")
+    by_key = {r["Key"]: r for r in db_rows}
+    assert by_key["SLASH"]["Symbols"] == targets["RES/0603"]
+    assert by_key["SLASH"]["Footprints"] == targets["SOT-23/5"]
+    assert parts["SLASH"]["status"] == "warning"
+    assert any("'RES_0603' taken as 'RES/0603'" in m for m in parts["SLASH"]["messages"])
+    assert any("'sot-23_5' taken as 'SOT-23/5'" in m for m in parts["SLASH"]["messages"])
+    assert by_key["CASE"]["Symbols"] == targets["Cap"] and parts["CASE"]["status"] == "warning"
+    assert any("'CAP' taken as 'Cap'" in m for m in parts["CASE"]["messages"])
+    assert by_key["EXACT"]["Symbols"] == targets["Diode"] and parts["EXACT"]["status"] == "ok"
+    assert by_key["AMBIGUOUS"]["Symbols"] is None and parts["AMBIGUOUS"]["status"] == "failed"
+    assert any("'Diode', 'DIODE'" in m and "ambiguous" in m for m in parts["AMBIGUOUS"]["messages"])

@@ -174,3 +174,23 @@ def test_reader_reads_back_every_graphic_kind(tmp_path):
     assert kinds.count("Rectangle") == 1 and kinds.count("Arc") == 1 and kinds.count("Circle") == 1
     assert kinds.count("Polyline") == 3 and kinds.count("Text") == 1
     assert next(g for g in read.graphics if type(g).__name__ == "Text").text == "text"
+
+
+def test_file_header_with_the_binary_symbol_list_reads_without_warning(tmp_path):
+    """Recent Altium versions append the symbol list to FileHeader in binary (count, then blocks
+    holding Pascal strings); it is no record and must not be framed as one (issue 8: a framing
+    warning on 85 % of such files)."""
+    from converters.altium.schlib import read_schlib
+
+    symbols = sample_symbols()
+    path = sch.write_schlib(tmp_path / "Binary.SchLib", symbols, binary_names=True)
+    raw = olefile.OleFileIO(str(path)).openstream("FileHeader").read()
+    first, tail = raw[: 4 + struct.unpack_from("<I", raw)[0]], raw[4 + struct.unpack_from("<I", raw)[0] :]
+    assert struct.unpack_from("<I", tail)[0] == len(symbols)
+    assert tail[4:9] == struct.pack("<I", 1 + len(symbols[0].name)) + bytes([len(symbols[0].name)])
+    assert parse_properties(first[4:]).text("HEADER") == sch.HEADER
+
+    library = read_schlib(path)
+    assert library.warnings == [] and library.failures == [] and library.losses == []
+    assert [s.name for s in library.symbols] == [s.name for s in symbols]
+    assert all(not s.warnings for s in library.symbols), [s.warnings for s in library.symbols]

@@ -166,3 +166,20 @@ def test_kicad_keeps_a_rotated_text_frame(kicad_validate, shared, tmp_path):
     saved = _flat((tmp_path / "out.pretty" / "F.kicad_mod").read_text(encoding="utf-8"))
     assert "(xy 0 -3.732051) (xy 3.464102 -5.732051) (xy 4.464102 -4) (xy 1 -2)" in saved
     assert "(angle 30)" in saved and "(border no)" in saved and "(justify left top)" in saved
+
+
+def test_smd_pad_on_multi_layer_is_on_every_copper_layer_and_both_masks():
+    """KiCad has no layer In73.Cu: Altium's Multi-Layer SMD pad becomes `*.Cu *.Mask`, as KiCad's
+    importer writes it (issue 8: the copper was lost)."""
+    written = write(Footprint("F", pads=[pad(layer=MULTI)]))
+    assert '(pad "1" smd rect' in written.text and '(layers "*.Cu" "*.Mask")' in written.text
+    layers = re.findall(r'"([^"]*\.Cu)"', written.text)
+    assert layers and all(name in ("*.Cu", "F.Cu", "B.Cu") for name in layers), layers
+
+
+def test_pad_without_designator_is_numbered_empty():
+    """KiCad's unnumbered pad is `(pad ""`; a missing number must never become the text None."""
+    for number in ("", None):
+        for kind, extra in (("smd", {}), ("thru_hole", {"layer": MULTI, "hole": Hole(0.5)})):
+            text = write(Footprint("F", pads=[pad(number=number, **extra)])).text
+            assert f'(pad "" {kind} rect' in text and "None" not in text

@@ -126,6 +126,60 @@ def test_lib_tables_list_every_library(converted):
     assert table.count("(lib") == len(list((out / "footprints").glob("*.pretty")))
 
 
+# KiCad 9's board layers (pcbnew's layer names), and the wildcards its pad parser accepts; written
+# out here, apart from converters/kicad/layers.py, so the check does not trust the code it checks.
+KICAD9_LAYERS = (
+    {"F.Cu", "B.Cu", "Edge.Cuts", "Margin", "Dwgs.User", "Cmts.User", "Eco1.User", "Eco2.User"}
+    | {f"{side}.{kind}" for side in "FB" for kind in ("Adhes", "Paste", "SilkS", "Mask", "CrtYd", "Fab")}
+    | {f"In{n}.Cu" for n in range(1, 31)}
+    | {f"User.{n}" for n in range(1, 46)}
+)
+KICAD9_LAYER_WILDCARDS = {
+    "*.Cu",
+    "*In.Cu",
+    "F&B.Cu",
+    "*.Adhes",
+    "*.Paste",
+    "*.Mask",
+    "*.SilkS",
+    "*.Fab",
+    "*.CrtYd",
+}
+
+
+def _layer_tokens(expr, parent: str = ""):
+    """(token, layer name, parent token) of every `(layer X ...)` and `(layers X Y ...)` below expr."""
+    if not isinstance(expr, list) or not expr:
+        return
+    head = expr[0]
+    if head == "layer" and len(expr) > 1 and isinstance(expr[1], str):
+        yield head, expr[1], parent
+    elif head == "layers":
+        for name in expr[1:]:
+            if isinstance(name, str):
+                yield head, name, parent
+    for child in expr[1:]:
+        yield from _layer_tokens(child, head)
+
+
+def test_every_layer_written_is_a_kicad_9_layer(converted):
+    """Each layer name in every footprint of the corpus is one KiCad 9 has (issue 8: SMD pads on
+    Altium's Multi-Layer went to a layer `In73.Cu` KiCad lacks, and their copper was lost)."""
+    from converters.kicad.sexpr_reader import parse
+
+    out, _report, _libs = converted
+    bad = Counter()
+    files = sorted((out / "footprints").rglob("*.kicad_mod"))
+    assert len(files) >= 250
+    for path in files:
+        for token, name, parent in _layer_tokens(parse(path.read_text(encoding="utf-8"))):
+            ok = name in KICAD9_LAYERS or (token == "layers" and name in KICAD9_LAYER_WILDCARDS)
+            ok = ok or (parent == "padstack" and name == "Inner")  # front_inner_back pad stacks
+            if not ok:
+                bad[(name, path.parent.name)] += 1
+    assert not bad, bad.most_common(10)
+
+
 @pytest.mark.kicad
 def test_kicad_loads_every_footprint(converted, kicad_validate, tmp_path):
     """All footprints in one library (one KiCad start), names made unique per source library."""

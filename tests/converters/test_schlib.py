@@ -351,3 +351,51 @@ def test_not_a_compound_file_names_the_file(tmp_path):
     path.write_text("|HEADER=not really")
     with pytest.raises(NotAnAltiumLibrary, match="fake.SchLib"):
         read_schlib(path)
+
+
+# --- FileHeader and damage ---------------------------------------------------------------------
+def _name_list(names: list[str]) -> bytes:
+    return struct.pack("<I", len(names)) + b"".join(struct.pack("<I", 1 + len(n)) + pascal(n) for n in names)
+
+
+def test_binary_symbol_list_after_the_header_gives_the_order_and_no_warning():
+    header = text_record({"HEADER": "Protel for Windows - Schematic Library Editor Binary File Version 5.0"})
+    writer = CompoundFileWriter()
+    writer.add_stream("FileHeader", header + _name_list(["B", "A"]))
+    for name in ("A", "B"):
+        writer.add_stream((name, "Data"), component(name) + binary_pin("1", "X", 0, 0))
+    library = read_schlib_data(writer.to_bytes(), "binary_list.SchLib")
+    assert [s.name for s in library.symbols] == ["B", "A"]  # the list's order, not the storages'
+    assert library.warnings == [] and library.failures == []
+
+
+def test_unreadable_tail_after_the_header_is_one_clear_warning():
+    header = text_record({"HEADER": "Protel for Windows - Schematic Library Editor Binary File Version 5.0"})
+    writer = CompoundFileWriter()
+    writer.add_stream("FileHeader", header + struct.pack("<I", 3) + b"\x09\x00\x00\x00\x05AB")
+    writer.add_stream(("A", "Data"), component("A"))
+    library = read_schlib_data(writer.to_bytes(), "odd_tail.SchLib")
+    assert [s.name for s in library.symbols] == ["A"]
+    assert len(library.warnings) == 1 and "not a symbol list" in library.warnings[0]
+
+
+def test_a_storage_without_data_fails_by_name():
+    writer = CompoundFileWriter()
+    writer.add_stream(
+        "FileHeader", text_record({"HEADER": "x", "CompCount": "2", "LibRef0": "A", "LibRef1": "B"})
+    )
+    writer.add_stream(("A", "Data"), component("A"))
+    writer.add_stream(("B", "PinFrac"), b"")  # B's storage survives, its Data stream does not
+    library = read_schlib_data(writer.to_bytes(), "lost_data.SchLib")
+    assert [s.name for s in library.symbols] == ["A"]
+    assert [f.name for f in library.failures] == ["B"] and "no Data stream" in library.failures[0].reason
+
+
+def test_a_library_that_yields_nothing_is_a_loss_naming_the_file():
+    writer = CompoundFileWriter()
+    writer.add_stream("FileHeader", b"\x00" * 64)  # zeroed, and every symbol storage gone
+    writer.add_stream("Storage", text_record({"HEADER": "Icon storage"}))
+    library = read_schlib_data(writer.to_bytes(), "zeroed.SchLib")
+    assert library.symbols == [] and len(library.losses) == 1
+    assert library.losses[0].startswith("zeroed.SchLib: no symbol could be read")
+    assert "no HEADER" in library.losses[0]
