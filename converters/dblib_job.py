@@ -306,6 +306,24 @@ def _unique_source_columns(columns: list[str], scope: IdentifierScope, warnings:
     return unique
 
 
+def _without_nul_characters(rows: list[dict], warnings: list[str]) -> list[dict]:
+    """The rows with NUL characters dropped from their text: a NUL ends a value for KiCad's ODBC
+    reads and PostgreSQL refuses the whole write over one (a damaged sheet or CSV cell)."""
+    damaged: dict[str, int] = {}
+    cleaned = []
+    for row in rows:
+        clean = {}
+        for column, cell in row.items():
+            if isinstance(cell, str) and "\x00" in cell:
+                damaged[column] = damaged.get(column, 0) + 1
+                cell = cell.replace("\x00", "")
+            clean[column] = cell
+        cleaned.append(clean)
+    for column, count in damaged.items():
+        warnings.append(f"column '{column}': NUL characters dropped from {count} value(s)")
+    return cleaned
+
+
 def _added_column(wanted: str, scope: IdentifierScope) -> str:
     name = wanted
     while scope.is_taken(name):
@@ -350,7 +368,8 @@ def build_library(
     scope = IdentifierScope()
     columns = _unique_source_columns(parts.columns, scope, warnings)
     rename = dict(zip(parts.columns, columns, strict=True))
-    rows = [{rename[c]: row.get(c) for c in parts.columns} for row in parts.rows]
+    source_rows = [{rename[c]: row.get(c) for c in parts.columns} for row in parts.rows]
+    rows = _without_nul_characters(source_rows, warnings)
     # field maps name the source columns; the parts are written under the SQL names
     cols = _written_columns(table_columns(library.maps_for(table.name), parts.columns, warnings), rename)
     key_col, sym_col, fp_col, status_col, notes_col = (
@@ -360,13 +379,17 @@ def build_library(
     # the sub-library name KiCad puts before each part's key (`Name/Key`): a LIB_ID item name
     display = safe_symbol_name(table.name.rstrip("$").replace("/", "_") or sql_table)
     keys = UniqueNames()
-    for number, row in enumerate(rows, start=1):
+    for number, (row, source_row) in enumerate(zip(rows, source_rows, strict=True), start=1):
+        raw_key = (source_row.get(cols.key) or "").strip() if cols.key else ""
         source_key = (row.get(cols.key) or "").strip() if cols.key else ""
         wanted = source_key or f"{display} row {number}"
         key, clashed = keys.claim(wanted)
         messages = []
         if not source_key:
             messages.append(f"row {number} has no '{cols.key}'; key '{key}' given")
+        elif source_key != raw_key:
+            shown = raw_key.replace("\x00", "\\0")
+            messages.append(f"'{cols.key}' value '{shown}' holds a NUL character; key '{key}' given")
         elif clashed:
             messages.append(f"'{cols.key}' value '{source_key}' used by an earlier row; key '{key}' given")
         symbol = resolver.resolve(

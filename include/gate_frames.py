@@ -142,6 +142,9 @@ def _model_file(reference: str, footprint_path: Path, written: WrittenLibraries)
     for candidate in (Path(rel), out / rel, out / "3dmodels" / rel, footprint_path.parent / rel):
         if candidate.is_absolute() and candidate.is_file():
             return candidate
+    if rel != reference:
+        # a path below a ${VAR} names one file; another library's model of the same name is not it
+        return None
     name = Path(rel.replace("\\", "/")).name.casefold()
     return next((m for m in written.model_files if m.name.casefold() == name), None)
 

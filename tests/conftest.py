@@ -27,13 +27,20 @@ def shared() -> Path:
 
 @pytest.fixture(scope="session")
 def kicad_validate() -> Path:
-    """../shared/tools/kicad/kicad-validate when KiCad is set up; skips the test otherwise."""
-    tools = shared_path() / "tools" / "kicad"
+    """../shared/tools/kicad/kicad-validate (see require_kicad)."""
+    return require_kicad(shared_path() / "tools" / "kicad")
+
+
+def require_kicad(tools: Path, timeout: float = 60) -> Path:
+    """kicad-validate in `tools`; skips the test only when the tools are absent. KiCad that is
+    there but does not answer (fails, times out) fails the test with its error."""
     validate, cli = tools / "kicad-validate", tools / "kicad-cli"
     if not validate.exists() or not cli.exists():
         pytest.skip(f"KiCad tools not found in {tools}")
     try:
-        subprocess.run([str(cli), "version"], check=True, capture_output=True, timeout=60)
+        subprocess.run([str(cli), "version"], check=True, capture_output=True, timeout=timeout)
+    except subprocess.CalledProcessError as exc:
+        pytest.fail(f"KiCad is there but broken: {cli} version exited {exc.returncode}: {exc.stderr!r}")
     except (OSError, subprocess.SubprocessError) as exc:
-        pytest.skip(f"KiCad is not set up ({cli}: {exc})")
+        pytest.fail(f"KiCad is there but does not run: {cli} version: {exc}")
     return validate

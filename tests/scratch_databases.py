@@ -7,6 +7,7 @@ Airflow's metadata database), so servers and SQL dialects are named once.
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,6 +44,32 @@ SERVERS = {
 PG_SERVER = SERVERS["postgresql"].url
 
 
+def server_absent(kind: str) -> str | None:
+    """Why no `kind` server is there to test against (nothing listens on its port), or None.
+
+    Only this is a reason to skip: a server that answers but refuses (CREATE DATABASE denied, bad
+    credentials) is an error the test must report, not hide.
+    """
+    from sqlalchemy.engine import make_url
+
+    url = make_url(SERVERS[kind].url)
+    host, port = url.host or "127.0.0.1", url.port or {"postgresql": 5432, "mariadb": 3306}[kind]
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError as exc:
+        return f"no {kind} server at {host}:{port} ({exc})"
+    return None
+
+
+def require_server(kind: str) -> None:
+    """Skips the calling test when the `kind` server is absent (see server_absent)."""
+    import pytest
+
+    reason = server_absent(kind)
+    if reason:
+        pytest.skip(reason)
+
+
 def _execute(kind: str, statement: str) -> None:
     from sqlalchemy import create_engine, text
 
@@ -69,7 +96,10 @@ def drop_database(kind: str, name: str) -> None:
 
 @contextmanager
 def scratch_database(kind: str, prefix: str = "a2k_test") -> Iterator[str]:
-    """A new, empty database with a unique name; yields its URL and drops it afterwards."""
+    """A new, empty database with a unique name; yields its URL and drops it afterwards.
+
+    Skips the test when the server is absent; any error of a server that is there fails it."""
+    require_server(kind)
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     url = create_database(kind, name)
     try:

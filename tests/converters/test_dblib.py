@@ -174,3 +174,21 @@ def test_corpus_dblibs_parse(shared):
         assert {("library_ref", 1), ("library_path", 1), ("footprint_ref", 1), ("footprint_path", 1)} <= roles
         assert sum(m.is_key for m in lib.field_maps) == 1
         assert resolve_path(lib.database_path, [folder]) is not None
+
+
+def test_connection_string_value_may_start_after_spaces():
+    pairs = parse_connection_string('Data Source=  "C:\\a;b.xlsx";Extended Properties= {text;HDR=YES}')
+    assert pairs == {"Data Source": "C:\\a;b.xlsx", "Extended Properties": "text;HDR=YES"}
+
+
+def test_windows_absolute_path_resolves_below_the_bases_not_from_this_machine_s_root(tmp_path):
+    """A DbLib made on Windows names C:\\...\\lib\\R.SchLib; the file that counts is the copy below
+    the DbLib's folder, even when the same path happens to exist from / here."""
+    elsewhere = tmp_path / "lib" / "R.SchLib"  # reachable from / as the path's own folders
+    beside = tmp_path / "base" / "lib" / "R.SchLib"
+    for path in (elsewhere, beside):
+        path.parent.mkdir(parents=True)
+        path.write_text("x")
+    raw = "C:" + str(elsewhere).replace("/", "\\")
+    assert resolve_path(raw, [tmp_path / "base"]) == beside
+    assert resolve_path(str(elsewhere), [tmp_path / "base"]) == elsewhere  # a POSIX path is itself

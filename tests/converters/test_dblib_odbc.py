@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pyodbc
 import pytest
 
 from converters.convert import start_run
@@ -21,7 +22,6 @@ from converters.run import ConvertOptions
 
 from .dblib_helpers import scratch_postgres
 
-pyodbc = pytest.importorskip("pyodbc")
 CORPUS = "corpus/ubc-thunderbots/libraries-v2.0"
 
 

@@ -21,8 +21,8 @@ def kicad_cli(shared: Path) -> Path:
     chroot = Path(os.environ.get("KICAD_ORACLE_ROOT", "/var/lib/kicad-oracle/trixie"))
     if not cli.exists():
         pytest.skip(f"KiCad 9 not set up: {cli} is absent")
-    if not (chroot / "usr/bin/kicad-cli").exists():
-        pytest.skip(f"KiCad 9 not set up: no chroot at {chroot}")
+    if not (chroot / "usr/bin/kicad-cli").exists():  # the tool is there but cannot run
+        pytest.fail(f"{cli} is there but its KiCad 9 chroot {chroot} is missing (run ./run setup)")
     return cli
 
 

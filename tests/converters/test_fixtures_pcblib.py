@@ -9,6 +9,7 @@ import zlib
 import olefile
 import pytest
 
+from converters.altium.pcblib import read_pcblib
 from converters.altium.records import parse_properties
 from converters.fixtures import pcblib_writer as pcb
 from converters.fixtures.sample_library import LAYER_NAMES, sample_footprints
@@ -127,9 +128,8 @@ def test_primitive_bytes_equal_those_altium_wrote(shared, library, primitive):
 
 
 def test_reader_reads_back_the_sample_footprints(tmp_path):
-    pcblib = pytest.importorskip("converters.altium.pcblib", reason="the PcbLib reader is not written yet")
     footprints = sample_footprints()
-    library = pcblib.read_pcblib(pcb.write_pcblib(tmp_path / "Sample.PcbLib", footprints, LAYER_NAMES))
+    library = read_pcblib(pcb.write_pcblib(tmp_path / "Sample.PcbLib", footprints, LAYER_NAMES))
     assert not library.failures
     by_name = {f.name: f for f in library.footprints}
     assert list(by_name) == [f.name for f in footprints]
@@ -173,8 +173,7 @@ def every_primitive() -> pcb.Footprint:
 
 
 def test_reader_reads_back_every_primitive_kind(tmp_path):
-    pcblib = pytest.importorskip("converters.altium.pcblib", reason="the PcbLib reader is not written yet")
-    library = pcblib.read_pcblib(pcb.write_pcblib(tmp_path / "all.PcbLib", [every_primitive()]))
+    library = read_pcblib(pcb.write_pcblib(tmp_path / "all.PcbLib", [every_primitive()]))
     assert not library.failures
     (fp,) = library.footprints
     assert not fp.warnings

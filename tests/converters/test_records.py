@@ -34,3 +34,10 @@ def test_typed_getters_never_raise():
     props = parse_properties(b"|X=abc|Y=1.5|B=T|")
     assert props.integer("X", 7) == 7 and props.integer("Y") == 1 and props.boolean("B")
     assert props.number("missing", 2.0) == 2.0
+
+
+def test_stray_bytes_after_the_last_record_are_reported():
+    stream = frame(b"|RECORD=1|\x00") + b"\x07\x00"  # too short for a header, not NUL padding
+    records, error = split_records(stream)
+    assert len(records) == 1 and error == "2 stray bytes after the last record"
+    assert split_records(frame(b"|RECORD=1|\x00") + b"\x00\x00") == (records, None)  # padding is fine

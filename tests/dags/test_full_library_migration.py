@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.scratch_databases import PG_SERVER, create_database, drop_database
+from tests.scratch_databases import PG_SERVER, create_database, drop_database, require_server
 
 from .conftest import METADATA_DB, REPO
 
@@ -35,10 +35,9 @@ def _free_port() -> int:
 
 
 def _create_db(name: str) -> None:
-    try:
-        create_database("postgresql", name)
-    except Exception as exc:  # pragma: no cover - depends on the machine
-        pytest.skip(f"PostgreSQL at {PG_SERVER} not reachable: {exc}")
+    """Skips only when no PostgreSQL listens; a server that refuses CREATE DATABASE fails the test."""
+    require_server("postgresql")
+    create_database("postgresql", name)
 
 
 def _drop_db(name: str) -> None:

@@ -6,17 +6,16 @@ import uuid
 
 import pytest
 
-from tests.scratch_databases import PG_SERVER, create_database, drop_database
+from tests.scratch_databases import create_database, drop_database, require_server
 
 
 @pytest.fixture
 def pg_url():
-    """A fresh PostgreSQL database, dropped afterwards (skips only when no server answers)."""
+    """A fresh PostgreSQL database, dropped afterwards (skips only when no server listens; a server
+    that refuses CREATE DATABASE fails the test with its error)."""
+    require_server("postgresql")
     name = f"a2k_lib_{uuid.uuid4().hex[:10]}"
-    try:
-        url = create_database("postgresql", name)
-    except Exception as exc:  # pragma: no cover - depends on the machine
-        pytest.skip(f"PostgreSQL at {PG_SERVER} not reachable: {exc}")
+    url = create_database("postgresql", name)
     yield url
     from include.library_db.database import engine
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 
 import pytest
@@ -46,7 +47,7 @@ def test_local_switch_rollback_safety_and_rerun(tmp_path):
     # a release that cannot be copied (a dangling link) fails before the switch
     broken = _release(tmp_path, "v2", "second")
     os.symlink(tmp_path / "gone", broken / "symbols" / "Dangling.kicad_sym")
-    with pytest.raises(OSError):
+    with pytest.raises(shutil.Error, match="Dangling.kicad_sym"):
         publish_local(broken, target, "v2")
     assert current_local(target) == "v1"
     assert (target / "current" / "symbols" / "Lib.kicad_sym").read_text() == "first"
