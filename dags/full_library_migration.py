@@ -92,6 +92,13 @@ def approval(task_id: str, subject: str, body: str, owner: str) -> ApprovalOpera
             title="Test migration sample",
             description="How many source libraries run_test_migration converts before review.",
         ),
+        "parts_conn_id": Param(
+            None,
+            type=["null", "string"],
+            title="Parts database connection",
+            description="Optional Airflow connection id holding the parts database of the source's "
+            "DbLibs for this run (overrides configuration parts_sources); credentials come from it.",
+        ),
         "mapping_rules": Param(
             None,
             type=["null", "string"],
@@ -174,10 +181,18 @@ def full_library_migration():
 
             return pipeline.validate("models", converted, criteria)
 
+        @task(task_id="validate_migration", **NO_RETRY)
+        def validate_migration(converted: list[dict], criteria: dict) -> dict:
+            """No library lost as a whole, something migrated, migration_quality against its target."""
+            from include import pipeline
+
+            return pipeline.validate_migration(converted, criteria)
+
         return [
             validate_symbols(converted, criteria),
             validate_footprints(converted, criteria),
             validate_3d_models(converted, criteria),
+            validate_migration(converted, criteria),
         ]
 
     @task_group(group_id="deployment", default_args={"owner": STAGE_OWNERS["deployment"]})
