@@ -230,6 +230,7 @@ class InventoryBuilder:
             source = open_parts_source(library, url)
         except Exception as exc:  # DbLibError, DatabaseUnreachable, an unresolvable parts source
             reason = str(exc) if isinstance(exc, DbLibError) else f"{path}: {exc}"
+            reason += f" (parts database from {origin})" if origin != OWN_SETTINGS else ""
             self.inv.problems.append(reason)
             facts = {"type": "database", "error": reason, "parts_source": origin}
             facts["unreachable"] = isinstance(exc, DatabaseUnreachable)
