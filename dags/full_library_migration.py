@@ -135,7 +135,7 @@ def full_library_migration():
         return analysis, create_mapping_rules(analysis), setup_validation_criteria(analysis)
 
     @task_group(group_id="migration", default_args={"owner": STAGE_OWNERS["migration"]})
-    def migration(units, rules):
+    def migration(units, rules, criteria):
         @task(task_id="run_test_migration")
         def run_test_migration(units: list[str], rules: dict) -> dict:
             from include import pipeline
@@ -156,6 +156,7 @@ def full_library_migration():
             return pipeline.run_full_migration(unit, rules)
 
         test = run_test_migration(units, rules)
+        criteria >> test  # a source that fails its criteria never reaches a reviewer
         test >> review
         full = run_full_migration.partial(rules=rules).expand(unit=units)
         review >> full
@@ -220,8 +221,7 @@ def full_library_migration():
         gates >> to_test >> uat >> deploy_to_production(converted)
 
     units, rules, criteria = preparation()
-    converted = migration(units, rules)
-    criteria >> converted
+    converted = migration(units, rules, criteria)
     gates = validation(converted, criteria)
     deployment(converted, gates)
 

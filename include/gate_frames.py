@@ -214,7 +214,8 @@ def source_libraries(inv: Inventory) -> list[dict]:
     rows = []
     for lib in inv.of_kind("library"):
         error = lib.facts.get("error")
-        rows.append({"item": f"{lib.library}: {error}" if error else lib.library, "opened": not error})
+        named = error if str(error).startswith(lib.library) else f"{lib.library}: {error}"
+        rows.append({"item": named if error else lib.library, "opened": not error})
     return rows
 
 

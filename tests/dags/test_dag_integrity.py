@@ -74,6 +74,7 @@ def test_full_library_migration_shape(dagbag):
     # order: each stage waits for the one before it
     tasks = dag.task_dict
     assert "migration.review_test_results" in tasks["migration.run_full_migration"].upstream_task_ids
+    assert "preparation.setup_validation_criteria" in tasks["migration.run_test_migration"].upstream_task_ids
     assert "migration.run_full_migration" in tasks["validation.validate_symbols"].upstream_task_ids
     assert "deployment.user_acceptance_testing" in tasks["deployment.deploy_to_production"].upstream_task_ids
     assert {

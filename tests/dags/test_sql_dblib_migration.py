@@ -176,6 +176,7 @@ def test_unreachable_parts_database_fails_and_deploys_nothing(
     states = task_states(run)
     assert str(run.state) == "failed"
     assert states["preparation.setup_validation_criteria"] == "failed"
+    assert states["migration.run_test_migration"] == "upstream_failed"
     assert states["deployment.deploy_to_test_environment"] == "upstream_failed"
     assert states["deployment.deploy_to_production"] == "upstream_failed"
     assert reviewer.answered == []  # nothing reached a reviewer
