@@ -233,7 +233,7 @@ def render(
     With `kicad_cli`, items are pictured by KiCad itself (our own pictures stay the fallback)."""
     run = store.run(run_id)
     rows = sorted(
-        store.converted_items(run_id, "full"),
+        store.converted_item_rows(run_id, "full"),
         key=lambda r: (STATUS_ORDER.get(r.status, 3), r.library, r.kind, r.item),
     )
     counts = store.status_counts(run_id, "full")
