@@ -174,13 +174,14 @@ def test_unreachable_parts_database_fails_and_deploys_nothing(
         dag, airflow_api, {"source": str(dblib.path), "environment": "development", "sample_size": 1}
     )
     states = task_states(run)
+    store = LibraryStore(pipeline_env["db_url"])
+    gates = {g.gate: g.summary for g in store.gates(run.run_id)}
     assert str(run.state) == "failed"
-    assert states["preparation.setup_validation_criteria"] == "failed"
+    assert states["preparation.setup_validation_criteria"] == "failed", (states, gates)
     assert states["migration.run_test_migration"] == "upstream_failed"
     assert states["deployment.deploy_to_test_environment"] == "upstream_failed"
     assert states["deployment.deploy_to_production"] == "upstream_failed"
     assert reviewer.answered == []  # nothing reached a reviewer
-    store = LibraryStore(pipeline_env["db_url"])
     record = store.run(run.run_id)
     assert record.status == "failed" and not record.deployed_version
     assert (live.resolve() if live.exists() else None) == before  # nothing deployed
