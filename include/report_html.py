@@ -11,6 +11,7 @@ import html
 import os
 import re
 import subprocess
+from functools import lru_cache
 from pathlib import Path
 
 from converters.kicad.sexpr_reader import SExprError, children, parse, value
@@ -147,10 +148,16 @@ def _page_name(number: int) -> str:
     return f"page-{number:04d}.html"
 
 
+@lru_cache(maxsize=4096)
+def _file_name(path: str) -> str:
+    """A library's file name (70,000 rows name a handful of libraries: one Path each)."""
+    return Path(path).name
+
+
 def _item_rows(rows, pictures: dict[str, str]) -> list[str]:
     e = html.escape
     return [
-        f"<tr><td>{pictures.get(r.target, '')}</td><td>{e(r.kind)}</td><td>{e(r.item)}<br><small>{e(Path(r.library).name)}</small></td>"
+        f"<tr><td>{pictures.get(r.target, '')}</td><td>{e(r.kind)}</td><td>{e(r.item)}<br><small>{e(_file_name(r.library))}</small></td>"
         f"<td><code>{e(r.target)}</code></td><td class='{e(r.status)}'>{e(r.status)}</td>"
         f"<td>{'<br>'.join(e(m) for m in r.messages)}</td></tr>"
         for r in rows
@@ -208,7 +215,7 @@ def _write_item_pages(folder: Path, run_id: str, rows, pictures: dict[str, str])
         if stale.name > _page_name(pages):
             stale.unlink(missing_ok=True)
     index = [
-        [r.kind, r.item, Path(r.library).name, r.status, n // PAGE_SIZE + 1, r.target]
+        [r.kind, r.item, _file_name(r.library), r.status, n // PAGE_SIZE + 1, r.target]
         for n, r in enumerate(rows)
     ]
     _write(folder / "index.js", "window.A2K_ITEMS=" + json.dumps(index, ensure_ascii=False) + ";")
