@@ -174,7 +174,8 @@ def create_mapping_rules(units: list[str], rc: RunContext | None = None) -> dict
 
 
 def setup_validation_criteria(units: list[str], rc: RunContext | None = None) -> dict:
-    """Chooses the suites for the environment's level and checks the source parts tables."""
+    """Chooses the suites for the environment's level; checks that every source library opened
+    (a DbLib's parts database too) and the source parts tables. A failure stops the run here."""
     from . import gate_frames, quality_gates
 
     rc = rc or current()

@@ -189,8 +189,9 @@ def _write(path: Path, text: str) -> None:
 
 
 def _write_item_pages(folder: Path, run_id: str, rows, pictures: dict[str, str]) -> int:
-    """items/page-NNNN.html (PAGE_SIZE rows each, failures first) and items/index.js for the search;
-    returns the page count. Pages left from an earlier, longer rendering are removed."""
+    """items/page-NNNN.html (PAGE_SIZE rows each, failures first) and items/index.js for the search
+    (kind, item, library file, status, page: about 100 bytes an item, read only when someone
+    searches); returns the page count. Pages left from an earlier, longer rendering are removed."""
     import json
 
     e = html.escape
@@ -215,10 +216,12 @@ def _write_item_pages(folder: Path, run_id: str, rows, pictures: dict[str, str])
         if stale.name > _page_name(pages):
             stale.unlink(missing_ok=True)
     index = [
-        [r.kind, r.item, _file_name(r.library), r.status, n // PAGE_SIZE + 1, r.target]
-        for n, r in enumerate(rows)
+        [r.kind, r.item, _file_name(r.library), r.status, n // PAGE_SIZE + 1] for n, r in enumerate(rows)
     ]
-    _write(folder / "index.js", "window.A2K_ITEMS=" + json.dumps(index, ensure_ascii=False) + ";")
+    _write(
+        folder / "index.js",
+        "window.A2K_ITEMS=" + json.dumps(index, ensure_ascii=False, separators=(",", ":")) + ";",
+    )
     return pages
 
 
