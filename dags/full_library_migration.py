@@ -92,6 +92,13 @@ def approval(task_id: str, subject: str, body: str, owner: str) -> ApprovalOpera
             title="Test migration sample",
             description="How many source libraries run_test_migration converts before review.",
         ),
+        "parts_conn_id": Param(
+            None,
+            type=["null", "string"],
+            title="Parts database connection",
+            description="Optional Airflow connection id holding the parts database of the source's "
+            "DbLibs for this run (overrides configuration parts_sources); credentials come from it.",
+        ),
         "mapping_rules": Param(
             None,
             type=["null", "string"],
@@ -128,7 +135,7 @@ def full_library_migration():
         return analysis, create_mapping_rules(analysis), setup_validation_criteria(analysis)
 
     @task_group(group_id="migration", default_args={"owner": STAGE_OWNERS["migration"]})
-    def migration(units, rules):
+    def migration(units, rules, criteria):
         @task(task_id="run_test_migration")
         def run_test_migration(units: list[str], rules: dict) -> dict:
             from include import pipeline
@@ -149,6 +156,7 @@ def full_library_migration():
             return pipeline.run_full_migration(unit, rules)
 
         test = run_test_migration(units, rules)
+        criteria >> test  # a source that fails its criteria never reaches a reviewer
         test >> review
         full = run_full_migration.partial(rules=rules).expand(unit=units)
         review >> full
@@ -174,10 +182,18 @@ def full_library_migration():
 
             return pipeline.validate("models", converted, criteria)
 
+        @task(task_id="validate_migration", **NO_RETRY)
+        def validate_migration(converted: list[dict], criteria: dict) -> dict:
+            """No library lost as a whole, something migrated, migration_quality against its target."""
+            from include import pipeline
+
+            return pipeline.validate_migration(converted, criteria)
+
         return [
             validate_symbols(converted, criteria),
             validate_footprints(converted, criteria),
             validate_3d_models(converted, criteria),
+            validate_migration(converted, criteria),
         ]
 
     @task_group(group_id="deployment", default_args={"owner": STAGE_OWNERS["deployment"]})
@@ -205,8 +221,7 @@ def full_library_migration():
         gates >> to_test >> uat >> deploy_to_production(converted)
 
     units, rules, criteria = preparation()
-    converted = migration(units, rules)
-    criteria >> converted
+    converted = migration(units, rules, criteria)
     gates = validation(converted, criteria)
     deployment(converted, gates)
 

@@ -148,8 +148,25 @@ class Caching(Section):
     enabled: bool = True
 
 
+class PartsSource(Section):
+    """One DbLib parts database: matched by ODBC data source, database name or DbLib file name."""
+
+    data_source: str | None = None  # ODBC DSN / `Data Source` of the DbLib's connection string
+    database: str | None = None  # `Initial Catalog` / `Database`
+    dblib: str | None = None  # the DbLib's file name
+    conn_id: str  # the Airflow connection holding the database (and its credentials)
+
+    @model_validator(mode="after")
+    def _one_match(self) -> PartsSource:
+        given = [k for k in ("data_source", "database", "dblib") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("each parts source names exactly one of data_source, database, dblib")
+        return self
+
+
 class PipelineConfig(Section):
     deployment: Deployment = Deployment()
+    parts_sources: list[PartsSource] = []
     environments: dict[str, Environment]
     workflows: Workflows = Workflows()
     approvals: Approvals = Approvals()

@@ -202,3 +202,46 @@ def database_references(written: WrittenLibraries) -> list[dict]:
                                     }
                                 )
     return out
+
+
+# Report rows that say a whole library was lost: its file (the row named after it) or its parts database.
+WHOLE_LIBRARY_ITEMS = ("parts database",)
+
+
+def source_libraries(inv: Inventory) -> list[dict]:
+    """One row per source library the analysis opened (or could not: the reason in `item`)."""
+    rows = []
+    for lib in inv.of_kind("library"):
+        error = lib.facts.get("error")
+        named = error if str(error).startswith(lib.library) else f"{lib.library}: {error}"
+        rows.append({"item": named if error else lib.library, "opened": not error})
+    return rows
+
+
+def converted_libraries(rows: list[dict]) -> list[dict]:
+    """One row per converted source library: False when the conversion lost it as a whole."""
+    lost: dict[str, list[str]] = {}
+    for r in rows:
+        whole = r["item"] == Path(r["source"]).name or r["item"] in WHOLE_LIBRARY_ITEMS
+        lost.setdefault(r["source"], [])
+        if r["kind"] == "library" and r["status"] == "failed" and whole:
+            lost[r["source"]] += r["messages"] or [f"{r['item']} failed"]
+    return [
+        {"item": f"{source}: {'; '.join(reasons)[:500]}" if reasons else source, "opened": not reasons}
+        for source, reasons in lost.items()
+    ]
+
+
+def migration_outcome(metrics: dict[str, tuple[float, str]], quality_target: float) -> list[dict]:
+    """The run as one row: what was migrated, how well, against the configured target."""
+    migrated = metrics["components_migrated"][0]
+    quality = metrics["migration_quality"][0]
+    return [
+        {
+            "item": f"run: {migrated:.0f} components migrated, migration_quality {quality:.1%} "
+            f"(target {quality_target:.0%})",
+            "components_migrated": migrated,
+            "migration_quality": quality,
+            "quality_target": quality_target,
+        }
+    ]

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from converters.library_files import (
@@ -21,6 +22,11 @@ from converters.library_files import (
     SYMBOL_EXTENSIONS,
     find_libraries,
 )
+
+# A DbLib path -> (SQLAlchemy URL of its parts database, how it was chosen), or None for the DbLib's
+# own settings; raises when the configured source cannot be resolved (the DbLib is then unreadable).
+PartsDatabaseLookup = Callable[[Path], "tuple[str, str] | None"]
+OWN_SETTINGS = "the DbLib's own connection settings"
 
 
 @dataclass
@@ -48,11 +54,14 @@ class Inventory:
         return [i for i in self.items if i.kind == kind]
 
     def to_json(self) -> dict:
-        return asdict(self)
+        # by hand: dataclasses.asdict deep-copies every fact of 70,000 parts (40 s of a big run)
+        data = {k: v for k, v in self.__dict__.items() if k != "items"}
+        data["items"] = [i.__dict__ for i in self.items]
+        return data
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_json(), indent=1, ensure_ascii=False), encoding="utf-8")
+        path.write_text(json.dumps(self.to_json(), ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def read(cls, path: Path) -> Inventory:
@@ -73,8 +82,9 @@ def _approximation_key(message: str) -> str:
 
 
 class InventoryBuilder:
-    def __init__(self, source: Path) -> None:
+    def __init__(self, source: Path, parts_database: PartsDatabaseLookup | None = None) -> None:
         self.source = source
+        self.parts_database = parts_database
         self.inv = Inventory(str(source))
         self.record_types: Counter = Counter()
         self.approximations: Counter = Counter()
@@ -202,34 +212,59 @@ class InventoryBuilder:
 
     # -- a database library --------------------------------------------------------------------
     def add_database_library(self, path: Path) -> set[str]:
-        """Parts of every enabled table, and the library files they link (read too)."""
+        """Parts of every enabled table (rows, keys, links), and the library files they link (read
+        too), through the same parts database the conversion will use."""
         from converters.altium.dblib import DbLibError, read_dblib
-        from converters.altium.parts_tables import open_parts_source
+        from converters.altium.parts_tables import DatabaseUnreachable, open_parts_source
         from converters.altium.paths import resolve_path
         from converters.dblib_job import table_columns
 
         self.inv.libraries.append(str(path))
         used: set[str] = set()
+        origin = OWN_SETTINGS
         try:
             library = read_dblib(path)
-            source = open_parts_source(library)
-        except DbLibError as exc:
-            self.inv.problems.append(str(exc))
-            self.inv.items.append(
-                InventoryItem(str(path), path.name, "library", {"type": "database", "error": str(exc)})
-            )
+            if self.parts_database:
+                origin = "the configured parts source"  # what failed, should the look-up raise
+                found = self.parts_database(path)
+                url, origin = found if found else (None, OWN_SETTINGS)
+            else:
+                url = None
+            source = open_parts_source(library, url)
+        except Exception as exc:  # DbLibError, DatabaseUnreachable, an unresolvable parts source
+            reason = str(exc) if isinstance(exc, DbLibError) else f"{path}: {exc}"
+            reason += f" (parts database from {origin})" if origin != OWN_SETTINGS else ""
+            self.inv.problems.append(reason)
+            facts = {"type": "database", "error": reason, "parts_source": origin}
+            facts["unreachable"] = isinstance(exc, DatabaseUnreachable)
+            self.inv.items.append(InventoryItem(str(path), path.name, "library", facts))
             return used
         bases = [path.parent]
-        tables = 0
+        resolved: dict[str, str | None] = {}  # one look-up per distinct path text (70,000 rows)
+
+        def find(raw: str) -> str | None:
+            """The resolved library file a part's path names (read into the inventory once)."""
+            if raw not in resolved:
+                hit = resolve_path(raw, bases) if raw and raw.strip() else None
+                resolved[raw] = str(hit.resolve()) if hit is not None and hit.is_file() else None
+                if resolved[raw]:
+                    self.add_library(hit)
+            return resolved[raw]
+
+        table_rows: dict[str, int] = {}
         try:
             for table in (t for t in library.tables if t.enabled):
                 try:
+                    key_map = next((m for m in library.maps_for(table.name) if m.is_key), None)
+                    source.order_by = key_map.column if key_map else None
                     parts = source.read(table)
                 except Exception as exc:
                     self.inv.problems.append(f"{path}: table '{table.name}': {exc}")
                     continue
-                tables += 1
+                table_rows[table.name] = len(parts.rows)
                 cols = table_columns(library.maps_for(table.name), parts.columns, [])
+                display = table.name.rstrip("$").replace("/", "_")
+                names: set[str] = set()
                 for number, row in enumerate(parts.rows, start=1):
                     links = {"symbol": (row.get(cols.library_ref) or "", row.get(cols.library_path) or "")}
                     footprints = [
@@ -247,16 +282,14 @@ class InventoryBuilder:
                         "footprint_paths": [f[1] for f in footprints],
                     }
                     for raw in [links["symbol"][1]] + [f[1] for f in footprints]:
-                        found = resolve_path(raw, bases) if raw and raw.strip() else None
-                        if found is not None and found.is_file():
-                            used.add(str(found.resolve()))
-                            self.add_library(found)
-                    display = table.name.rstrip("$").replace("/", "_")
-                    self.inv.items.append(
-                        InventoryItem(
-                            str(path), f"{display}/{facts['key'] or f'row {number}'}", "part", facts
-                        )
-                    )
+                        hit = find(raw)
+                        if hit is not None:
+                            used.add(hit)
+                    name = f"{display}/{facts['key'] or f'row {number}'}"
+                    if name.casefold() in names:  # a duplicate key is still a source row of its own
+                        name = f"{name} (row {number})"
+                    names.add(name.casefold())
+                    self.inv.items.append(InventoryItem(str(path), name, "part", facts))
         finally:
             source.close()
         self.inv.items.append(
@@ -264,7 +297,14 @@ class InventoryBuilder:
                 str(path),
                 path.name,
                 "library",
-                {"type": "database", "tables": tables, "connection": library.connection.masked},
+                {
+                    "type": "database",
+                    "tables": len(table_rows),
+                    "rows": sum(table_rows.values()),
+                    "table_rows": table_rows,
+                    "connection": library.connection.masked,
+                    "parts_source": origin,
+                },
             )
         )
         return used
@@ -306,6 +346,7 @@ def raw_pin_records(path: Path) -> dict[str, int]:
     return counts
 
 
-def analyze(source: Path) -> Inventory:
-    """The inventory of a DbLib, a library file or a folder of them."""
-    return InventoryBuilder(source).build()
+def analyze(source: Path, parts_database: PartsDatabaseLookup | None = None) -> Inventory:
+    """The inventory of a DbLib, a library file or a folder of them; `parts_database` says where
+    a DbLib's parts are when its own connection string cannot be opened here."""
+    return InventoryBuilder(source, parts_database).build()

@@ -66,6 +66,23 @@ class RunContext:
 
         return load(self.folder / "mapping_rules.yaml")
 
+    def parts_source(self, library: Path):
+        """Where a DbLib's parts are for this run (param parts_conn_id, else parts_sources), or None.
+        The URL it holds stays in this process: never logged, stored or returned to XCom."""
+        from . import parts_sources
+
+        if not parts_sources.is_database_library(library):
+            return None
+        override = str(self.params.get("parts_conn_id") or "").strip() or None
+        return parts_sources.resolve(library, self.config.parts_sources, override)
+
+    def convert_options(self, unit: Path):
+        """ConvertOptions for one conversion unit: its parts database from the resolved connection."""
+        from converters.run import ConvertOptions
+
+        found = self.parts_source(unit)
+        return ConvertOptions(database_url=found.url if found else None)
+
 
 def current() -> RunContext:
     from airflow.sdk import get_current_context
@@ -91,7 +108,8 @@ def analyze_source_library(rc: RunContext | None = None) -> list[str]:
     store = rc.store
     store.start_run(rc.run_id, rc.dag_id, str(source), rc.environment_name, level, str(rc.folder))
     store.update_run(rc.run_id, report_path=str(rc.report_path))
-    inv = analyze(source)
+    inv = analyze(source, lambda dblib: _parts_lookup(rc, dblib))
+    _hint_unmatched(inv)
     inv.write(rc.folder / "inventory.json")
     store.put_source_items(rc.run_id, [i.__dict__ for i in inv.items])
     store.audit(
@@ -108,9 +126,32 @@ def analyze_source_library(rc: RunContext | None = None) -> list[str]:
         },
     )
     log.info("inventory of %s: %s", source, inv.summary())
+    for problem in inv.problems[:20]:
+        log.warning("analysis: %s", problem)
     if not inv.units:
         raise ValueError(f"{source}: no Altium library (.SchLib, .PcbLib, .IntLib, .DbLib) found")
     return inv.units
+
+
+def _parts_lookup(rc: RunContext, dblib: Path) -> tuple[str, str] | None:
+    found = rc.parts_source(dblib)
+    if found is None:
+        return None
+    log.info("%s: parts database from %s", dblib.name, found.describe())
+    return found.url, found.describe()
+
+
+def _hint_unmatched(inv) -> None:
+    """A DbLib whose database did not open through its own settings: say what to configure."""
+    from . import parts_sources
+    from .inventory import OWN_SETTINGS
+
+    for lib in inv.of_kind("library"):
+        facts = lib.facts
+        if facts.get("unreachable") and facts.get("parts_source") == OWN_SETTINGS:
+            hint = parts_sources.unmatched_hint(Path(lib.library))
+            inv.problems = [f"{p}; {hint}" if p == facts["error"] else p for p in inv.problems]
+            facts["error"] = f"{facts['error']}; {hint}"
 
 
 def create_mapping_rules(units: list[str], rc: RunContext | None = None) -> dict:
@@ -133,7 +174,8 @@ def create_mapping_rules(units: list[str], rc: RunContext | None = None) -> dict
 
 
 def setup_validation_criteria(units: list[str], rc: RunContext | None = None) -> dict:
-    """Chooses the suites for the environment's level and checks the source parts tables."""
+    """Chooses the suites for the environment's level; checks that every source library opened
+    (a DbLib's parts database too) and the source parts tables. A failure stops the run here."""
     from . import gate_frames, quality_gates
 
     rc = rc or current()
@@ -145,13 +187,31 @@ def setup_validation_criteria(units: list[str], rc: RunContext | None = None) ->
         "kicad_cli": str(cli) if cli else None,
     }
     (rc.folder / "criteria.json").write_text(json.dumps(criteria, indent=1), encoding="utf-8")
-    outcome = quality_gates.run_suite(
-        "source_parts", rc.level, gate_frames.source_parts(rc.inventory()), rc.report_folder / "data_docs"
-    )
-    _record_gate(rc, outcome.gate, outcome.success, {**outcome.to_json()})
-    if not outcome.success:
-        raise quality_gates.GateFailed(outcome.message())
+    inv = rc.inventory()
+    docs = rc.report_folder / "data_docs"
+    failures = []
+    for suite, gate, frame in (
+        ("libraries", "libraries.source", gate_frames.source_libraries(inv)),
+        ("source_parts", "source_parts", gate_frames.source_parts(inv)),
+    ):
+        outcome = quality_gates.run_suite(suite, rc.level, frame, docs, gate=gate)
+        _record_gate(rc, outcome.gate, outcome.success, {**outcome.to_json()})
+        if not outcome.success:
+            failures.append(outcome.message())
+    if failures:
+        _fail_run(rc, [], failures)
     return criteria
+
+
+def _fail_run(rc: RunContext, converted: list[dict], failures: list[str]) -> None:
+    """A gate stopped the run: the reasons go to the task log, the run record and the report."""
+    from . import quality_gates
+
+    message = "\n".join(failures) + f"\nreport: {rc.report_path}"
+    log.error("%s", message)
+    rc.store.update_run(rc.run_id, status="failed")
+    render_report(rc, converted)
+    raise quality_gates.GateFailed(message)
 
 
 # -- migration -----------------------------------------------------------------------------------
@@ -173,7 +233,9 @@ def run_test_migration(units: list[str], rules: dict, rc: RunContext | None = No
     counts: dict[str, int] = {}
     lines = []
     for unit in sample:
-        res = convert_unit(Path(unit), _unit_folder(rc, "test", unit), rc.rules())
+        res = convert_unit(
+            Path(unit), _unit_folder(rc, "test", unit), rc.rules(), rc.convert_options(Path(unit))
+        )
         rows = report_rows(Path(res.report))
         rc.store.put_converted_items(rc.run_id, "test", rows)
         for k, v in res.counts.items():
@@ -185,6 +247,16 @@ def run_test_migration(units: list[str], rules: dict, rc: RunContext | None = No
         for r in rows:
             if r["status"] == "failed":
                 lines.append(f"| ↳ failed: {r['item']} | | | {'; '.join(r['messages'])[:200]} |")
+    for lib in (i for i in inv.of_kind("library") if i.facts.get("type") == "database"):
+        f = lib.facts
+        lines.append(
+            f"| {Path(lib.library).name} (parts database, {f.get('parts_source', '')}) | "
+            + (
+                f"{f.get('rows', 0)} parts in {f.get('tables', 0)} tables | | |"
+                if not f.get("error")
+                else f"| | {f['error'][:300]} |"
+            )
+        )
     summary = (
         f"Test migration of {len(sample)} of {len(files)} library files from `{inv.source}` "
         f"(mapping rules v{rules['version']}):\n\n| library | ok | warnings | failed |\n|---|---|---|---|\n"
@@ -199,7 +271,7 @@ def run_full_migration(unit: str, rules: dict, rc: RunContext | None = None) -> 
     from .conversion import convert_unit, report_rows
 
     rc = rc or current()
-    res = convert_unit(Path(unit), _unit_folder(rc, "full", unit), rc.rules())
+    res = convert_unit(Path(unit), _unit_folder(rc, "full", unit), rc.rules(), rc.convert_options(Path(unit)))
     rc.store.put_converted_items(rc.run_id, "full", report_rows(Path(res.report)))
     return res.to_xcom()
 
@@ -267,9 +339,46 @@ def validate(kind: str, converted: list[dict], criteria: dict, rc: RunContext | 
         failures += _kicad_load(rc, kind, Path(criteria["kicad_cli"]), written, result)
     if criteria.get("kicad_cli") and kind == "footprints":
         failures += _kicad_drc(rc, Path(criteria["kicad_cli"]), written, criteria["level"], result)
-    render_report(rc, converted)
     if failures:
-        raise quality_gates.GateFailed("\n".join(failures) + f"\nreport: {rc.report_path}")
+        _fail_run(rc, converted, failures)
+    # a passing kind leaves the report to validate_migration: each rendering of a 70,000-item run
+    # costs seconds, and the last validation task renders every gate anyway
+    return result
+
+
+def validate_migration(converted: list[dict], criteria: dict, rc: RunContext | None = None) -> dict:
+    """The run as a whole: no library lost entirely, something migrated, quality against the target."""
+    from . import gate_frames, metrics, quality_gates
+
+    rc = rc or current()
+    converted = _materialize(converted)
+    rows = _all_rows(converted)
+    run = rc.store.run(rc.run_id)
+    figures = metrics.compute(rows, run.started_at if run else None)
+    rc.store.put_metrics(rc.run_id, figures)
+    target = rc.config.progress_tracking.quality_target
+    docs = rc.report_folder / "data_docs"
+    failures, result = [], {}
+    for suite, gate, frame in (
+        ("libraries", "libraries.converted", gate_frames.converted_libraries(rows)),
+        ("migration_outcome", "migration_outcome", gate_frames.migration_outcome(figures, target)),
+    ):
+        outcome = quality_gates.run_suite(suite, criteria["level"], frame, docs, gate=gate)
+        _record_gate(rc, gate, outcome.success, outcome.to_json())
+        result[gate] = {
+            "success": outcome.success,
+            "checked": outcome.checked,
+            "warnings": len(outcome.warnings()),
+        }
+        if not outcome.success:
+            failures.append(outcome.message())
+        for w in outcome.warnings():
+            log.warning(
+                "quality gate '%s' (%s): %s: %s", gate, criteria["level"], w.notes, "; ".join(w.failed_items)
+            )
+    if failures:
+        _fail_run(rc, converted, failures)
+    render_report(rc, converted)
     return result
 
 

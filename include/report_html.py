@@ -11,6 +11,7 @@ import html
 import os
 import re
 import subprocess
+from functools import lru_cache
 from pathlib import Path
 
 from converters.kicad.sexpr_reader import SExprError, children, parse, value
@@ -128,6 +129,102 @@ def _rel(path: str, base: Path) -> str:
         return path
 
 
+PAGE_SIZE = 500  # item rows per page: a 70,000-part run stays a set of pages a browser opens at once
+MAX_FAILURES_SHOWN = 1000  # on the first page; every failure is also on the item pages
+STATUS_ORDER = {"failed": 0, "warning": 1, "ok": 2}
+SEARCH_JS = """function a2kFilter(box,id){var q=box.value.toLowerCase();var rows=document.getElementById(id).rows;
+for(var i=1;i<rows.length;i++){rows[i].style.display=rows[i].textContent.toLowerCase().indexOf(q)<0?'none':'';}}
+function a2kSearch(box){var q=box.value.toLowerCase(),out=document.getElementById('a2k-hits');
+if(!window.A2K_ITEMS){if(!window.a2kLoading){window.a2kLoading=1;var s=document.createElement('script');
+s.src='items/index.js';s.onload=function(){a2kSearch(box)};document.head.appendChild(s);}return;}
+if(q.length<2){out.innerHTML='';return;}var hits=[],n=0;for(var i=0;i<A2K_ITEMS.length&&hits.length<200;i++){
+var r=A2K_ITEMS[i];if((r[0]+' '+r[1]+' '+r[2]+' '+r[3]).toLowerCase().indexOf(q)>=0){hits.push(r);}}
+out.innerHTML=hits.map(function(r){var a=document.createElement('a');a.href='items/page-'+('000'+r[4]).slice(-4)+'.html';
+a.textContent=r[1]+' ('+r[0]+', '+r[3]+')';return '<li class=\\''+r[3]+'\\'>'+a.outerHTML+'</li>';}).join('')
++(hits.length>=200?'<li>first 200 matches</li>':'');}"""
+
+
+def _page_name(number: int) -> str:
+    return f"page-{number:04d}.html"
+
+
+@lru_cache(maxsize=4096)
+def _file_name(path: str) -> str:
+    """A library's file name (70,000 rows name a handful of libraries: one Path each)."""
+    return Path(path).name
+
+
+def _item_rows(rows, pictures: dict[str, str]) -> list[str]:
+    e = html.escape
+    return [
+        f"<tr><td>{pictures.get(r.target, '')}</td><td>{e(r.kind)}</td><td>{e(r.item)}<br><small>{e(_file_name(r.library))}</small></td>"
+        f"<td><code>{e(r.target)}</code></td><td class='{e(r.status)}'>{e(r.status)}</td>"
+        f"<td>{'<br>'.join(e(m) for m in r.messages)}</td></tr>"
+        for r in rows
+    ]
+
+
+ITEM_HEAD = (
+    "<tr><th>picture</th><th>kind</th><th>source item</th><th>KiCad</th><th>status</th><th>messages</th></tr>"
+)
+
+
+def _pager(pages: int, current: int, prefix: str) -> str:
+    """Links to every page (a 70,000-item run has 140: short labels, one line)."""
+    if pages <= 1:
+        return ""
+    links = [
+        f"<b>{n}</b>" if n == current else f"<a href='{prefix}{_page_name(n)}'>{n}</a>"
+        for n in range(1, pages + 1)
+    ]
+    return "<p class='pager'>pages: " + " ".join(links) + "</p>"
+
+
+def _write(path: Path, text: str) -> None:
+    """Atomically: parallel tasks may render at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _write_item_pages(folder: Path, run_id: str, rows, pictures: dict[str, str]) -> int:
+    """items/page-NNNN.html (PAGE_SIZE rows each, failures first) and items/index.js for the search
+    (kind, item, library file, status, page: about 100 bytes an item, read only when someone
+    searches); returns the page count. Pages left from an earlier, longer rendering are removed."""
+    import json
+
+    e = html.escape
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    head = f"<!doctype html><meta charset='utf-8'><style>{CSS}</style><script>{SEARCH_JS}</script>"
+    for number in range(1, pages + 1):
+        chunk = rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+        first = (number - 1) * PAGE_SIZE + 1
+        _write(
+            folder / _page_name(number),
+            head
+            + f"<title>Items {first}-{first + len(chunk) - 1} · {e(run_id)}</title>"
+            + f"<p><a href='../index.html'>← report</a> · items {first}–{first + len(chunk) - 1} of {len(rows)}"
+            + " · filter this page: <input oninput=\"a2kFilter(this,'items')\"></p>"
+            + _pager(pages, number, "")
+            + f"<table id='items'>{ITEM_HEAD}"
+            + "\n".join(_item_rows(chunk, pictures))
+            + "</table>"
+            + _pager(pages, number, ""),
+        )
+    for stale in folder.glob("page-*.html"):
+        if stale.name > _page_name(pages):
+            stale.unlink(missing_ok=True)
+    index = [
+        [r.kind, r.item, _file_name(r.library), r.status, n // PAGE_SIZE + 1] for n, r in enumerate(rows)
+    ]
+    _write(
+        folder / "index.js",
+        "window.A2K_ITEMS=" + json.dumps(index, ensure_ascii=False, separators=(",", ":")) + ";",
+    )
+    return pages
+
+
 def render(
     store,
     run_id: str,
@@ -137,22 +234,31 @@ def render(
     quality_target: float | None = None,
     kicad_cli: Path | None = None,
 ) -> Path:
-    """Writes report_path (atomically: parallel tasks may render at once) and returns it.
+    """Writes report_path and its item pages (atomically: parallel tasks may render at once) and
+    returns it.
 
+    The first page is what QA reads first: summary, why the run stopped (libraries that could not
+    be opened, failed gates), failed items, gates; then the first PAGE_SIZE items, the rest on
+    numbered pages under `items/`, all of them reachable by the search box.
     With `kicad_cli`, items are pictured by KiCad itself (our own pictures stay the fallback)."""
     run = store.run(run_id)
-    rows = store.converted_items(run_id, "full")
+    rows = sorted(
+        store.converted_item_rows(run_id, "full"),
+        key=lambda r: (STATUS_ORDER.get(r.status, 3), r.library, r.kind, r.item),
+    )
     counts = store.status_counts(run_id, "full")
     metrics = store.metrics(run_id)
     gates = store.gates(run_id)
     audit = store.audit_log(run_id)
+    lost = [i for i in store.source_items(run_id, "library") if (i.facts or {}).get("error")]
     written = WrittenLibraries.find(outputs)
     pictures = _pictures(written)
     if kicad_cli:
         pictures.update(_kicad_pictures(kicad_cli, written, report_path.parent))
     e = html.escape
     out = [
-        f"<!doctype html><meta charset='utf-8'><title>Migration report {e(run_id)}</title><style>{CSS}</style>",
+        f"<!doctype html><meta charset='utf-8'><title>Migration report {e(run_id)}</title><style>{CSS}</style>"
+        f"<script>{SEARCH_JS}</script>",
         f"<h1>Altium → KiCad migration report</h1><p>Run <code>{e(run_id)}</code> · source <code>{e(run.source if run else '')}</code>"
         f" · environment <b>{e(run.environment if run else '')}</b> (validation {e(run.validation_level if run else '')})"
         f" · status <b>{e(run.status if run else '')}</b></p>",
@@ -174,6 +280,25 @@ def render(
         + ", ".join(f"<span class='{k}'>{v} {k}</span>" for k, v in sorted(counts.items()))
         + "</p>"
     )
+    failed_gates = [g for g in gates if not g.success]
+    if lost or failed_gates:
+        out.append("<h2 class='failed'>Why the run stopped</h2><ul>")
+        for lib in lost:
+            out.append(
+                f"<li class='failed'>library {e(lib.library)} could not be opened: {e(lib.facts['error'])}</li>"
+            )
+        for g in failed_gates:
+            for x in (g.summary or {}).get("expectations", []):
+                if not x["success"] and not x.get("warning_only"):
+                    out.append(
+                        f"<li class='failed'>gate {e(g.gate)}: {e(x['notes'])}: {x['failed_count']} items: "
+                        f"{e('; '.join(x['failed_items'][:5]))}</li>"
+                    )
+            out += [
+                f"<li class='failed'>gate {e(g.gate)}: {e(m)}</li>"
+                for m in (g.summary or {}).get("messages", [])
+            ]
+        out.append("</ul>")
     out.append(
         "<h2>Quality gates</h2><table><tr><th>gate</th><th>level</th><th>result</th><th>details</th><th>Data Docs</th></tr>"
     )
@@ -192,26 +317,35 @@ def render(
             f"<tr><td>{e(g.gate)}</td><td>{e(g.level)}</td><td class='{'ok' if g.success else 'failed'}'>"
             f"{'passed' if g.success else 'FAILED'}</td><td>{details or s.get('checked', '')}</td><td>{link}</td></tr>"
         )
-    out.append(
-        "</table><h2>Items</h2><table><tr><th>picture</th><th>kind</th><th>source item</th><th>KiCad</th><th>status</th><th>messages</th></tr>"
-    )
-    for r in rows:
-        pic = pictures.get(r.target, "")
-        out.append(
-            f"<tr><td>{pic}</td><td>{e(r.kind)}</td><td>{e(r.item)}<br><small>{e(Path(r.library).name)}</small></td>"
-            f"<td><code>{e(r.target)}</code></td><td class='{e(r.status)}'>{e(r.status)}</td>"
-            f"<td>{'<br>'.join(e(m) for m in r.messages)}</td></tr>"
+    out.append("</table>")
+    failed = [r for r in rows if r.status == "failed"]
+    if failed:
+        more = (
+            f" (the first {MAX_FAILURES_SHOWN}; all are on the item pages)"
+            if len(failed) > MAX_FAILURES_SHOWN
+            else ""
         )
+        out.append(f"<h2 class='failed'>Failed items: {len(failed)}{more}</h2><table>{ITEM_HEAD}")
+        out += _item_rows(failed[:MAX_FAILURES_SHOWN], pictures)
+        out.append("</table>")
+    pages = _write_item_pages(report_path.parent / "items", run_id, rows, pictures)
     out.append(
-        "</table><h2>Audit log</h2><table><tr><th>when</th><th>who</th><th>what</th><th>detail</th></tr>"
+        f"<h2>Items: {len(rows)}</h2><p>Failures first, then warnings; {PAGE_SIZE} per page. "
+        "Search every item: <input placeholder='name, library, status' oninput='a2kSearch(this)'>"
+        " · filter this page: <input oninput=\"a2kFilter(this,'items')\"></p><ul id='a2k-hits'></ul>"
+        + _pager(pages, 1, "items/")
+        + f"<table id='items'>{ITEM_HEAD}"
+    )
+    out += _item_rows(rows[:PAGE_SIZE], pictures)
+    out.append(
+        "</table>"
+        + _pager(pages, 1, "items/")
+        + "<h2>Audit log</h2><table><tr><th>when</th><th>who</th><th>what</th><th>detail</th></tr>"
     )
     for a in audit:
         out.append(
             f"<tr><td>{e(str(a.at))}</td><td>{e(a.actor)}</td><td>{e(a.action)}</td><td><code>{e(str(a.detail))}</code></td></tr>"
         )
     out.append("</table>")
-    report_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = report_path.with_name(f".{report_path.name}.{os.getpid()}")
-    tmp.write_text("\n".join(out), encoding="utf-8")
-    os.replace(tmp, report_path)
+    _write(report_path, "\n".join(out))
     return report_path

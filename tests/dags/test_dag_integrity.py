@@ -81,18 +81,26 @@ def test_full_library_migration_shape(dagbag):
     dag = dagbag.dags["full_library_migration"]
     expected = {f"{s.name}.{t}" for s in template.stages for t in s.tasks}
     assert set(dag.task_ids) == expected
-    assert set(dag.params.keys()) == {"source", "environment", "sample_size", "mapping_rules"}
+    assert set(dag.params.keys()) == {
+        "source",
+        "environment",
+        "sample_size",
+        "parts_conn_id",
+        "mapping_rules",
+    }
     for name in dag.params.keys():
         assert dag.params.get_param(name).description, f"param {name} has no description"
     # order: each stage waits for the one before it
     tasks = dag.task_dict
     assert "migration.review_test_results" in tasks["migration.run_full_migration"].upstream_task_ids
+    assert "preparation.setup_validation_criteria" in tasks["migration.run_test_migration"].upstream_task_ids
     assert "migration.run_full_migration" in tasks["validation.validate_symbols"].upstream_task_ids
     assert "deployment.user_acceptance_testing" in tasks["deployment.deploy_to_production"].upstream_task_ids
     assert {
         "validation.validate_symbols",
         "validation.validate_footprints",
         "validation.validate_3d_models",
+        "validation.validate_migration",
     } <= tasks["deployment.deploy_to_test_environment"].upstream_task_ids
     from airflow.providers.standard.operators.hitl import ApprovalOperator
 

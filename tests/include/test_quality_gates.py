@@ -16,6 +16,8 @@ def test_every_suite_is_valid_json_with_levels():
         "conversion_results",
         "database_library",
         "footprints",
+        "libraries",
+        "migration_outcome",
         "models",
         "source_parts",
         "symbols",

@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""SQL DbLib at scale: the full_library_migration DAG against the command line on the same DbLib.
+
+Writes a DbLib with the project's fixture writer (converters/fixtures/sql_dblib_writer.py) over a
+scratch PostgreSQL database: PARTS parts in TABLES tables with names as long as PostgreSQL keeps,
+every 50th row a duplicate key; its connection string names an ODBC data source
+(`Provider=MSDASQL.1;...;Data Source=localPostgres;...`). Then:
+
+- the command line: `altium2kicad convert X.DbLib -o OUT --database-url URL` (wall time);
+- the DAG: `dag.test()` as `./run demo` runs it (api-server, a reviewer answering both approvals
+  over REST), `parts_sources` mapping `localPostgres` to an Airflow connection (AIRFLOW_CONN_*),
+  the library database on PostgreSQL; wall time, and the tasks' own durations from Airflow.
+
+Prints the figures (docs/pipeline.md quotes them); checks the deployed parts database holds every
+source row. A script, not a test: speed is measured here, never asserted in the suite.
+    .venv/bin/python benchmarks/sql_dblib_benchmark.py                 # 70,000 parts, 168 tables
+    .venv/bin/python benchmarks/sql_dblib_benchmark.py --parts 5000 --tables 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+CONN_ID = "altium_parts_benchmark"
+
+
+def run_cli(dblib: Path, url: str, out: Path) -> float:
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "converters",
+            "convert",
+            str(dblib),
+            "-o",
+            str(out),
+            "--database-url",
+            url,
+            "-q",
+        ],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - started
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"command line failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    print(f"[bench] command line: {seconds:.1f}s · {proc.stdout.strip().splitlines()[-1]}", flush=True)
+    return seconds
+
+
+def deployed_rows(live: Path, name: str) -> int:
+    dbl = json.loads((live / "database" / f"{name}.kicad_dbl").read_text(encoding="utf-8"))
+    with sqlite3.connect(live / "database" / f"{name}.sqlite") as db:
+        return sum(
+            db.execute(f'SELECT count(*) FROM "{lib["table"]}"').fetchone()[0] for lib in dbl["libraries"]
+        )
+
+
+def run_dag(home: Path, dblib: Path, parts_url: str, library_db_url: str) -> dict:
+    import yaml
+
+    from scripts.demo import _free_port, prepare
+
+    port = _free_port()
+    passwords = prepare(home, auto_approve=True, port=port)
+    config_path = Path(os.environ["ALTIUM2KICAD_CONFIG"])
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    config["parts_sources"] = [{"data_source": "localPostgres", "conn_id": CONN_ID}]
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"] = parts_url.replace(
+        "postgresql+psycopg2://", "postgresql://"
+    )
+    os.environ["ALTIUM2KICAD_DB_URL"] = library_db_url
+    os.environ.pop("ALTIUM2KICAD_KICAD_CLI", None)  # the command line does not ask KiCad either
+    migrate = subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True
+    )
+    if migrate.returncode != 0:
+        raise SystemExit(migrate.stderr[-3000:])
+    log = (home / "airflow" / "api-server.log").open("w")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "airflow",
+            "api-server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    from include.airflow_api import AirflowApi, Reviewer, wait_healthy
+
+    try:
+        api = AirflowApi(
+            f"http://127.0.0.1:{port}", "reviewer", json.loads(passwords.read_text())["reviewer"]
+        )
+        wait_healthy(api, 180)
+        reviewer = Reviewer(api, "full_library_migration").start()
+        from airflow.dag_processing.dagbag import DagBag
+
+        dag = DagBag(dag_folder=str(REPO / "dags")).dags["full_library_migration"]
+        started = time.perf_counter()
+        run = dag.test(run_conf={"source": str(dblib), "environment": "development", "sample_size": 1})
+        seconds = time.perf_counter() - started
+        reviewer.stop()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as s:
+        tis = list(s.scalars(select(TaskInstance).where(TaskInstance.run_id == run.run_id)))
+        tasks = {
+            t.task_id.split(".")[-1] + (f"[{t.map_index}]" if t.map_index >= 0 else ""): (
+                (t.end_date - t.start_date).total_seconds() if t.start_date and t.end_date else 0.0,
+                str(t.state),
+            )
+            for t in tis
+        }
+    from include.config import load_config
+    from include.library_db.store import LibraryStore
+
+    config = load_config()
+    store = LibraryStore(config.library_db_url())
+    live = config.path(config.environment("development").target.path) / "current"
+    return {
+        "state": str(run.state),
+        "seconds": seconds,
+        "tasks": tasks,
+        "report": store.run(run.run_id).report_path if store.run(run.run_id) else "",
+        "live": live,
+        "items": store.status_counts(run.run_id),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", type=int, default=70_000)
+    parser.add_argument("--tables", type=int, default=168)
+    parser.add_argument(
+        "--home", type=Path, default=None, help="keep everything here (default: a temp folder)"
+    )
+    args = parser.parse_args(argv)
+
+    from converters.fixtures.sql_dblib_writer import write_sql_dblib
+    from tests.scratch_databases import create_database, drop_database
+
+    home = args.home or Path(tempfile.mkdtemp(prefix="a2k-sql-bench-"))
+    names = [f"a2k_bench_parts_{uuid.uuid4().hex[:8]}", f"a2k_bench_lib_{uuid.uuid4().hex[:8]}"]
+    parts_url, library_db_url = (create_database("postgresql", n) for n in names)
+    try:
+        started = time.perf_counter()
+        made = write_sql_dblib(home / "source", parts_url, args.parts, args.tables)
+        print(
+            f"[bench] {made.path.name}: {made.rows} parts in {len(made.tables)} tables "
+            f"({made.duplicate_keys} duplicate keys) written in {time.perf_counter() - started:.1f}s",
+            flush=True,
+        )
+        cli = run_cli(made.path, parts_url, home / "cli-out")
+        dag = run_dag(home / "dag", made.path, parts_url, library_db_url)
+    finally:
+        for n in names:
+            drop_database("postgresql", n)
+    rows = deployed_rows(dag["live"], made.path.stem) if dag["state"] == "success" else 0
+    approvals = sum(
+        s for t, (s, _) in dag["tasks"].items() if t in ("review_test_results", "user_acceptance_testing")
+    )
+    print(
+        f"[bench] DAG: {dag['state']} in {dag['seconds']:.1f}s (approvals answered in {approvals:.1f}s); items {dag['items']}"
+    )
+    for task, (seconds, state) in sorted(dag["tasks"].items(), key=lambda kv: -kv[1][0]):
+        print(f"[bench]   {task:32s} {seconds:7.1f}s  {state}")
+    print(f"[bench] deployed parts database: {rows} rows of {made.rows} source rows")
+    print(f"[bench] report: {dag['report']}")
+    print(
+        f"[bench] RESULT parts={made.rows} tables={len(made.tables)} cli={cli:.1f}s dag={dag['seconds']:.1f}s "
+        f"ratio={dag['seconds'] / cli:.2f} (target <= 2.00)"
+    )
+    return 0 if dag["state"] == "success" and rows == made.rows else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
