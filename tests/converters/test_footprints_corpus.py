@@ -79,10 +79,11 @@ def _without_generated_fab_reference(footprints: Path, into: Path) -> Path:
         start = text.find('(fp_text user "${REFERENCE}"')
         if start >= 0 and "(uuid " in text[start : start + 400]:
             depth, end = 0, start
-            for end, ch in enumerate(text[start:], start):
-                depth += {"(": 1, ")": -1}.get(ch, 0)
+            while True:
+                depth += {"(": 1, ")": -1}.get(text[end], 0)
                 if depth == 0:
                     break
+                end += 1
             text = text[:start].rstrip("\t") + text[end + 2 :]
         dst = into / src.relative_to(footprints)
         dst.parent.mkdir(parents=True, exist_ok=True)
