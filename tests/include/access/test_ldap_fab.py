@@ -2,7 +2,8 @@
 
 Everything is real and local: Debian's slapd (own temporary config, free loopback port) holds an
 engineer, a viewer and a person in no group; Airflow's metadata database is a scratch database on
-the PostgreSQL at 127.0.0.1:5432; the api-server runs FAB configured only by
+the PostgreSQL at 127.0.0.1:5432; the api-server runs the project's auth manager (FAB's, see
+include/access/auth_manager.py) configured only by
 deploy/webserver_config.py from a pipeline configuration with `user_management.authentication:
 ldap`. People log in through FAB's token endpoint with their directory passwords.
 """
@@ -128,7 +129,7 @@ def fab_api(directory, tmp_path_factory):
     env.update(
         PYTHONPATH=str(REPO),
         AIRFLOW_HOME=str(home),
-        AIRFLOW__CORE__AUTH_MANAGER="airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
+        AIRFLOW__CORE__AUTH_MANAGER="include.access.auth_manager.Altium2KicadAuthManager",
         AIRFLOW__FAB__CONFIG_FILE=str(REPO / "deploy" / "webserver_config.py"),
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"{PG_SERVER}/{metadata_db}",
         AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
@@ -150,6 +151,10 @@ def fab_api(directory, tmp_path_factory):
         _run(AIRFLOW + ["fab-db", "migrate"], env)
         synced = _run([sys.executable, "-m", "include.access", "sync-roles"], env)
         assert "engineer:" in synced, synced
+        # A permission granted by hand (UI or CLI) is taken back by the next sync.
+        _run(AIRFLOW + ["roles", "add-perms", "engineer", "-r", "Users", "-a", "can_read"], env)
+        resynced = _run([sys.executable, "-m", "include.access", "sync-roles"], env)
+        assert "engineer: 0 permissions added, 1 removed" in resynced, resynced
         _run(AIRFLOW + ["dags", "reserialize"], env)
         # Someone who can sign in (FAB's own user table) but whose role grants nothing.
         _run(
