@@ -203,8 +203,13 @@ def _roles_of(env: dict) -> dict[str, set[str]]:
     return {u["username"]: set(u["roles"]) for u in users}
 
 
-def test_ldap_users_get_their_roles_and_only_engineers_trigger(fab_api):
-    base, env, _ = fab_api
+def test_ldap_sign_in_roles_and_report_access(fab_api):
+    """One test, so that parallel workers (-n 2) never start a second slapd and api-server."""
+    _check_roles_and_triggers(*fab_api)
+    _check_reports_need_a_reader_of_the_run(*fab_api)
+
+
+def _check_roles_and_triggers(base: str, env: dict, report_dir: Path) -> None:
     erin = _login(base, "erin", PASSWORDS["erin"])
     vic = _login(base, "vic", PASSWORDS["vic"])
     uma = _login(base, "uma", PASSWORDS["uma"])
@@ -222,9 +227,11 @@ def test_ldap_users_get_their_roles_and_only_engineers_trigger(fab_api):
     for token in (erin, vic, uma):
         status, runs = _call(base, "GET", path, token)
         assert status == 200 and runs["total_entries"] == 1, runs
-    # Viewers cannot answer approvals; engineers may (Airflow then checks the assigned users).
+    # Viewers may not answer approvals; engineers may (no approval waits yet: 404, not 403).
     hitl = f"/api/v2/dags/{DAG_ID}/dagRuns/{answer['dag_run_id']}/taskInstances/review_test_results/-1"
-    assert _call(base, "PATCH", hitl + "/hitlDetails", vic, {"chosen_options": ["Approve"]})[0] == 403
+    reply = {"chosen_options": ["Approve"], "params_input": {}}
+    assert _call(base, "PATCH", hitl + "/hitlDetails", vic, reply)[0] == 403
+    assert _call(base, "PATCH", hitl + "/hitlDetails", erin, reply)[0] == 404
 
     roles = _roles_of(env)
     assert roles["erin"] == {"engineer", "Viewer"}
@@ -232,8 +239,7 @@ def test_ldap_users_get_their_roles_and_only_engineers_trigger(fab_api):
     assert roles["uma"] == {"Viewer"}  # in no group: the default role only
 
 
-def test_reports_need_a_reader_of_the_run(fab_api):
-    base, _, report_dir = fab_api
+def _check_reports_need_a_reader_of_the_run(base: str, env: dict, report_dir: Path) -> None:
     folder = report_dir / "manual__2026-01-01T00_00_00_00_00"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "index.html").write_text("<h1>migration report</h1>")
