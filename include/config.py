@@ -16,6 +16,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from include.access.settings import UserManagement
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "altium2kicad.yaml"
 CONFIG_ENV = "ALTIUM2KICAD_CONFIG"
@@ -181,6 +183,7 @@ class PipelineConfig(Section):
     maintenance: Maintenance = Maintenance()
     monitoring: Monitoring = Monitoring()
     caching: Caching = Caching()
+    user_management: UserManagement = UserManagement()
 
     @model_validator(mode="after")
     def _environments_known(self) -> PipelineConfig:

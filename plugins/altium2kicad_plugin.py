@@ -1,7 +1,8 @@
 """Airflow plugin: the migration report, served by the api-server and linked from every task.
 
 - `/altium2kicad/reports/<run>/index.html`: the run's HTML report and its GE Data Docs, served
-  read-only from the configured `progress_tracking.report_dir`.
+  read-only from the configured `progress_tracking.report_dir`, only to an Airflow user who may
+  read the DAG's runs (401 without a login, 403 without that access; include/access/requests.py).
 - "Migration report": an extra link on every task of full_library_migration pointing there.
 """
 
@@ -12,6 +13,7 @@ from airflow.sdk.bases.operatorlink import BaseOperatorLink
 
 PREFIX = "/altium2kicad"
 DAG_IDS = {"full_library_migration"}
+REPORT_DAG_ID = "full_library_migration"  # the DAG whose runs the reports belong to
 
 
 def report_url(run_id: str, base_url: str = "") -> str:
@@ -32,11 +34,15 @@ class MigrationReportLink(BaseOperatorLink):
 
 
 def create_app():
-    """FastAPI app serving report folders; the folder is read from the config per request."""
-    from fastapi import FastAPI, HTTPException
+    """FastAPI app serving report folders; the folder is read from the config per request.
+
+    Every route of this app (and any added later) requires a reader of the runs."""
+    from fastapi import Depends, FastAPI, HTTPException
     from fastapi.responses import FileResponse
 
-    app = FastAPI(title="altium2kicad reports")
+    from include.access.requests import requires_run_reader
+
+    app = FastAPI(title="altium2kicad reports", dependencies=[Depends(requires_run_reader(REPORT_DAG_ID))])
 
     @app.get("/reports/{run}/{path:path}")
     def report_file(run: str, path: str):

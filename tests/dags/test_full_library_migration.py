@@ -90,9 +90,13 @@ def test_full_run_on_a_real_dblib(dag, airflow_api, pipeline_env, shared):
     )
     url = links["extra_links"]["Migration report"]
     assert url.endswith("/index.html")
+    import urllib.error
     import urllib.request
 
-    with urllib.request.urlopen(url, timeout=30) as served:
+    with pytest.raises(urllib.error.HTTPError, match="401"):  # reports need an Airflow login
+        urllib.request.urlopen(url, timeout=30)
+    signed_in = urllib.request.Request(url, headers={"Authorization": f"Bearer {airflow_api.token()}"})
+    with urllib.request.urlopen(signed_in, timeout=30) as served:
         assert "FUSE BLADE" in served.read().decode()
     print(
         f"\nfull_library_migration on {source.name}: {seconds:.1f}s, {len(rows)} items, "
