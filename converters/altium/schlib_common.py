@@ -102,6 +102,7 @@ class Font:
     bold: bool = False
     italic: bool = False
     name: str = ""
+    points: float = 10.0  # Altium's size; pin text is scaled from it (schlib_pins.pin_text_size)
 
 
 @dataclass
