@@ -275,6 +275,19 @@ def test_label_rotated_180_keeps_its_anchor():
 
 
 # --- graphics ----------------------------------------------------------------------------------
+def test_small_lines_take_kicads_default_width_as_the_pins_do():
+    """Altium draws pins as wide as a 'small' line; KiCad draws pins at its default width, so a
+    small line is written with the default (0) and a body keeps the weight of its pins."""
+    lines = [
+        text_record(
+            {"RECORD": "13", "Location.X": "0", "Corner.X": "10", "LineWidth": str(w), "OwnerPartId": "1"}
+        )
+        for w in (0, 1, 2, 3)
+    ]
+    symbol = read_symbol(component() + b"".join(lines), [], "PART")
+    assert [g.stroke.width for g in symbol.graphics] == [0.1016, 0.0, 0.508, 1.016]
+
+
 def test_graphics_units_fractions_and_fills():
     rect = text_record(
         {
