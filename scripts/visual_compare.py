@@ -155,7 +155,9 @@ def export_svgs(kicad_cli: Path, library: Path, kind: str, out: Path, layers: st
     return svgs
 
 
-def compare_pair(pair: LibraryPair, kicad_cli: Path, out: Path, layers: str = "") -> list[ItemResult]:
+def compare_pair(
+    pair: LibraryPair, kicad_cli: Path, out: Path, layers: str = "", max_pixels: int = 800
+) -> list[ItemResult]:
     """Every item of one library pair, scored; pictures under OUT/pictures/<library>/."""
     from scripts.visual_diff import compare_svgs, save_png
 
@@ -177,7 +179,7 @@ def compare_pair(pair: LibraryPair, kicad_cli: Path, out: Path, layers: str = ""
             results.append(ItemResult(pair.kind, rel, item, status=status))
             continue
         try:
-            comparison, ours_grey, reference_grey, diff = compare_svgs(mine, ref)
+            comparison, ours_grey, reference_grey, diff = compare_svgs(mine, ref, max_pixels)
         except Exception as exc:  # one item that cannot be drawn costs only itself
             results.append(
                 ItemResult(pair.kind, rel, item, status="error", error=f"{type(exc).__name__}: {exc}")
@@ -281,6 +283,7 @@ def compare(
     kinds: tuple[str, ...] = KINDS,
     jobs: int = 2,
     layers: str = "",
+    max_pixels: int = 800,
 ) -> list[ItemResult]:
     """Every item of every paired library, scored; writes OUT/results.json."""
     out.mkdir(parents=True, exist_ok=True)
@@ -292,11 +295,12 @@ def compare(
     if jobs > 1 and len(pairs) > 1:
         with ProcessPoolExecutor(jobs) as pool:
             n = len(pairs)
-            for batch in pool.map(compare_pair, pairs, [kicad_cli] * n, [out] * n, [layers] * n):
+            rest = ([kicad_cli] * n, [out] * n, [layers] * n, [max_pixels] * n)
+            for batch in pool.map(compare_pair, pairs, *rest):
                 results += batch
     else:
         for pair in pairs:
-            results += compare_pair(pair, kicad_cli, out, layers)
+            results += compare_pair(pair, kicad_cli, out, layers, max_pixels)
     (out / "results.json").write_text(json.dumps([asdict(r) for r in results], indent=1), encoding="utf-8")
     return results
 
@@ -318,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fp-layers", default="", help="footprint layers to draw, e.g. F.Cu,B.Cu (default: all)"
     )
+    parser.add_argument(
+        "--pixels", type=int, default=800, help="longest side of a drawing in pixels (default 800)"
+    )
     parser.add_argument("--top", type=int, default=60, help="items per kind on the page (default 60)")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--kicad-cli", type=Path, default=default_kicad_cli())
@@ -334,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{folder} is not a folder")
     kinds = KINDS if args.kind == "both" else (args.kind,)
     results = compare(
-        args.ours, args.reference, args.output, args.kicad_cli, kinds, args.jobs, args.fp_layers
+        args.ours, args.reference, args.output, args.kicad_cli, kinds, args.jobs, args.fp_layers, args.pixels
     )
     page = write_html(results, args.output, args.top)
     for kind in kinds:

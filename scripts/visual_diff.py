@@ -20,7 +20,7 @@ import numpy as np
 CSS_PX_PER_MM = 96 / 25.4  # cairosvg's unit: CSS pixels at 96 dpi
 INK_LEVEL = 160  # grey level below which a pixel is ink (KiCad's black-and-white export)
 TOLERANCE_MM = 0.1  # ink this close to the other picture's ink counts as the same stroke
-MAX_PIXELS = 1200  # longest side of a rasterised item; small items get more pixels per mm
+MAX_PIXELS = 800  # longest side of a rasterised item; small items get more pixels per mm
 MAX_PX_PER_MM = 40.0
 
 _SIZE = re.compile(r'<svg[^>]*?\swidth="([\d.]+)mm"[^>]*?\sheight="([\d.]+)mm"', re.S)
@@ -49,10 +49,10 @@ def svg_size_mm(svg: Path) -> tuple[float, float]:
     return float(match.group(1)), float(match.group(2))
 
 
-def pixels_per_mm(*sizes: tuple[float, float]) -> float:
-    """One scale for every picture of an item, so the longest side fits MAX_PIXELS."""
+def pixels_per_mm(*sizes: tuple[float, float], max_pixels: int = MAX_PIXELS) -> float:
+    """One scale for every picture of an item, so the longest side fits `max_pixels`."""
     longest = max(max(w, h) for w, h in sizes)
-    return min(MAX_PX_PER_MM, MAX_PIXELS / longest) if longest > 0 else MAX_PX_PER_MM
+    return min(MAX_PX_PER_MM, max_pixels / longest) if longest > 0 else MAX_PX_PER_MM
 
 
 def rasterise(svg: Path, px_per_mm: float) -> np.ndarray:
@@ -140,10 +140,12 @@ def compare_masks(
     return comparison, a, b, picture
 
 
-def compare_svgs(ours: Path, reference: Path) -> tuple[Comparison, np.ndarray, np.ndarray, np.ndarray]:
+def compare_svgs(
+    ours: Path, reference: Path, max_pixels: int = MAX_PIXELS
+) -> tuple[Comparison, np.ndarray, np.ndarray, np.ndarray]:
     """Comparison, our picture, the reference's picture (both aligned on one canvas, so they can
     be shown side by side at one scale), the difference picture."""
-    scale = pixels_per_mm(svg_size_mm(ours), svg_size_mm(reference))
+    scale = pixels_per_mm(svg_size_mm(ours), svg_size_mm(reference), max_pixels=max_pixels)
     comparison, a, b, picture = compare_masks(
         ink(rasterise(ours, scale)), ink(rasterise(reference, scale)), scale
     )
