@@ -8,8 +8,8 @@ REFERENCE is KiCad's own conversion of the same libraries (`../shared/reference`
 `--convert SRC` first converts SRC into OURS with our converter; `--kicad-import SRC` first has
 KiCad 9 import every SchLib, PcbLib and IntLib under SRC into REFERENCE (`kicad-cli sym/fp
 upgrade`), so any collection can be checked. Libraries are paired by file name (case-insensitive),
-items by the file names `kicad-cli sym/fp export svg` gives them. Every item is drawn in black and
-white by KiCad itself, rasterised and scored (scripts/visual_diff.py); OUT/index.html lists the most
+items by the file names `kicad-cli sym/fp export svg` gives them. Every item is drawn by KiCad
+itself, rasterised and scored (scripts/visual_diff.py); OUT/index.html lists the most
 different items with both pictures and their overlay side by side, OUT/results.json every score.
 The output folder is scratch: keep it out of git (var/ is ignored).
 """
@@ -137,16 +137,18 @@ def pair_libraries(ours: Path, reference: Path, kind: str) -> tuple[list[Library
 
 # --- one library pair ---------------------------------------------------------------------------------
 def export_svgs(kicad_cli: Path, library: Path, kind: str, out: Path, layers: str = "") -> dict[str, Path]:
-    """KiCad's black-and-white drawing of every item of the library: file stem -> SVG.
-    `layers` (footprints): KiCad's layer names to draw, e.g. "F.Cu,B.Cu"; all when empty."""
+    """KiCad's drawing of every item of the library: file stem -> SVG. Symbols in colour (a
+    black-and-white drawing leaves coloured fills out, and Altium symbols often have them),
+    footprints in black and white (layer colours such as the silkscreen's are too pale to tell from
+    the background). `layers` (footprints): KiCad's layer names to draw, e.g. "F.Cu,B.Cu"; all when
+    empty."""
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     tool = "sym" if kind == "symbol" else "fp"
-    extra = ["--layers", layers] if layers and kind == "footprint" else []
-    done = _run(
-        [str(kicad_cli), tool, "export", "svg", "--black-and-white", *extra, "-o", str(out), str(library)]
-    )
+    extra = ["--black-and-white"] if kind == "footprint" else []
+    extra += ["--layers", layers] if layers and kind == "footprint" else []
+    done = _run([str(kicad_cli), tool, "export", "svg", *extra, "-o", str(out), str(library)])
     svgs = {p.stem: p for p in out.glob("*.svg")}
     if done.returncode != 0 and not svgs:
         raise RuntimeError(

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 CSS_PX_PER_MM = 96 / 25.4  # cairosvg's unit: CSS pixels at 96 dpi
-INK_LEVEL = 160  # grey level below which a pixel is ink (KiCad's black-and-white export)
+INK_LEVEL = 200  # mean of R, G, B below which a pixel is ink: strokes and coloured fills of any
+# hue count, KiCad's pale body fill (255, 255, 194) and white do not
 TOLERANCE_MM = 0.1  # ink this close to the other picture's ink counts as the same stroke
 MAX_PIXELS = 800  # longest side of a rasterised item; small items get more pixels per mm
 MAX_PX_PER_MM = 40.0
@@ -56,7 +57,8 @@ def pixels_per_mm(*sizes: tuple[float, float], max_pixels: int = MAX_PIXELS) -> 
 
 
 def rasterise(svg: Path, px_per_mm: float) -> np.ndarray:
-    """Grey levels (0 black .. 255 white) of the SVG drawn on white."""
+    """Grey levels (0 black .. 255 white; the plain mean of R, G and B, so that saturated colours
+    stay dark) of the SVG drawn on white."""
     import cairosvg
     from PIL import Image
 
@@ -64,7 +66,8 @@ def rasterise(svg: Path, px_per_mm: float) -> np.ndarray:
         png = cairosvg.svg2png(url=str(svg), scale=px_per_mm / CSS_PX_PER_MM, background_color="white")
     except Exception as exc:  # cairosvg raises many kinds on bad input
         raise RenderError(f"{svg}: cannot be rasterised: {type(exc).__name__}: {exc}") from exc
-    return np.asarray(Image.open(io.BytesIO(png)).convert("L"))
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.uint16)
+    return (rgb.sum(axis=-1) // 3).astype(np.uint8)
 
 
 def ink(grey: np.ndarray) -> np.ndarray:
