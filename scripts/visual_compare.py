@@ -7,9 +7,9 @@ OURS is a conversion output folder (or any folder of .kicad_sym files and .prett
 REFERENCE is KiCad's own conversion of the same libraries (`../shared/reference` for the corpus).
 `--convert SRC` first converts SRC into OURS with our converter; `--kicad-import SRC` first has
 KiCad 9 import every SchLib, PcbLib and IntLib under SRC into REFERENCE (`kicad-cli sym/fp
-upgrade`), so any collection can be checked. Libraries are paired by file name (case-insensitive),
-items by the file names `kicad-cli sym/fp export svg` gives them. Every item is drawn by KiCad
-itself, rasterised and scored (scripts/visual_diff.py); OUT/index.html lists the most
+upgrade`), so any collection can be checked. Libraries are paired by file name, items by the file
+names `kicad-cli sym/fp export svg` gives them (both without case and punctuation: match_key).
+Every item is drawn by KiCad itself, rasterised and scored (scripts/visual_diff.py); OUT/index.html lists the most
 different items with both pictures and their overlay side by side, OUT/results.json every score.
 The output folder is scratch: keep it out of git (var/ is ignored).
 """
@@ -113,20 +113,26 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "_"
 
 
+def match_key(name: str) -> str:
+    """Library and item names compared without case and punctuation: our naming rule writes
+    `CAP 0.10uF 16V` as `CAP_0.10uF_16V` where KiCad keeps the space."""
+    return re.sub(r"[^0-9a-z]+", "_", name.casefold()).strip("_")
+
+
 def pair_libraries(ours: Path, reference: Path, kind: str) -> tuple[list[LibraryPair], list[ItemResult]]:
     """Reference libraries with our library of the same file stem; the libraries only one side has."""
     by_stem: dict[str, list[Path]] = {}
     for path in _libraries(ours, kind):
-        by_stem.setdefault(path.stem.casefold(), []).append(path)
+        by_stem.setdefault(match_key(path.stem), []).append(path)
     pairs, unpaired = [], []
     seen: set[str] = set()
     for ref in _libraries(reference, kind):
         rel = ref.relative_to(reference).with_suffix("").as_posix()
-        candidates = by_stem.get(ref.stem.casefold(), [])
+        candidates = by_stem.get(match_key(ref.stem), [])
         if not candidates:
             unpaired.append(ItemResult(kind, rel, "(whole library)", status="only in reference"))
             continue
-        seen.add(ref.stem.casefold())
+        seen.add(match_key(ref.stem))
         pairs.append(LibraryPair(kind, rel, candidates[0], ref))
     for stem, paths in by_stem.items():
         if stem not in seen:
@@ -170,8 +176,8 @@ def compare_pair(
         theirs = export_svgs(kicad_cli, pair.reference, pair.kind, svg / "reference" / pair.key, layers)
     except (RuntimeError, subprocess.SubprocessError) as exc:
         return [ItemResult(pair.kind, rel, "(whole library)", status="error", error=str(exc))]
-    ours_by_key = {k.casefold(): v for k, v in ours.items()}
-    theirs_by_key = {k.casefold(): v for k, v in theirs.items()}
+    ours_by_key = {match_key(k): v for k, v in ours.items()}
+    theirs_by_key = {match_key(k): v for k, v in theirs.items()}
     results = []
     for key in sorted(ours_by_key.keys() | theirs_by_key.keys()):
         mine, ref = ours_by_key.get(key), theirs_by_key.get(key)

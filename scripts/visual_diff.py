@@ -24,7 +24,7 @@ TOLERANCE_MM = 0.1  # ink this close to the other picture's ink counts as the sa
 MAX_PIXELS = 800  # longest side of a rasterised item; small items get more pixels per mm
 MAX_PX_PER_MM = 40.0
 
-_SIZE = re.compile(r'<svg[^>]*?\swidth="([\d.]+)mm"[^>]*?\sheight="([\d.]+)mm"', re.S)
+_SIZE = re.compile(r"<svg[^>]*?\swidth=[\"']([\d.]+)mm[\"'][^>]*?\sheight=[\"']([\d.]+)mm[\"']", re.S)
 
 
 class RenderError(ValueError):
@@ -63,7 +63,10 @@ def rasterise(svg: Path, px_per_mm: float) -> np.ndarray:
     from PIL import Image
 
     try:
-        png = cairosvg.svg2png(url=str(svg), scale=px_per_mm / CSS_PX_PER_MM, background_color="white")
+        # the bytes, not a URL: a "#" in a symbol name would start a URL fragment
+        png = cairosvg.svg2png(
+            bytestring=svg.read_bytes(), scale=px_per_mm / CSS_PX_PER_MM, background_color="white"
+        )
     except Exception as exc:  # cairosvg raises many kinds on bad input
         raise RenderError(f"{svg}: cannot be rasterised: {type(exc).__name__}: {exc}") from exc
     rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.uint16)

@@ -100,3 +100,24 @@ def test_the_command_ranks_a_planted_difference_first(tmp_path, kicad_validate):
     for picture in ranked[0]["pictures"].values():
         assert (out2 / picture).is_file() and picture in page[first:]
     assert re.search(r"symbols: 2 compared, 1 alike", page)
+
+
+def test_a_hash_in_an_item_name_is_drawn(tmp_path):
+    """LTM4620AIY#PBF: the file name is not read as a URL, whose '#' would start a fragment."""
+    svg = tmp_path / "LTM4620AIY#PBF_unit1.svg"
+    svg.write_text(
+        "<svg xmlns='http://www.w3.org/2000/svg' width='10mm' height='5mm' viewBox='0 0 10 5'>"
+        "<rect x='1' y='1' width='8' height='3' fill='none' stroke='#000' stroke-width='0.3'/></svg>"
+    )
+    assert visual_diff.svg_size_mm(svg) == (10.0, 5.0)
+    grey = visual_diff.rasterise(svg, 10)
+    assert grey.shape == (50, 100) and visual_diff.ink(grey).any()
+
+
+def test_names_pair_without_case_and_punctuation():
+    """Our naming rule writes spaces as underscores; KiCad keeps them."""
+    assert visual_compare.match_key("CAP 0.10uF 16V") == visual_compare.match_key("CAP_0.10uF_16V")
+    assert visual_compare.match_key("MCP4725A0T-E CH_unit1") == visual_compare.match_key(
+        "mcp4725a0t-e_ch_unit1"
+    )
+    assert visual_compare.match_key("R1") != visual_compare.match_key("R2")
