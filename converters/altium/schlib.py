@@ -53,6 +53,7 @@ def read_schlib_data(data: bytes, source_name: str) -> SymbolLibrary:
                 name,
                 compound.read_optional(storage, "PinFrac"),
                 compound.read_optional(storage, "PinWideText"),
+                compound.read_optional(storage, "PinTextData"),
             )
         except SymbolError as exc:
             library.failures.append(ItemFailure(name, f"{source_name}: symbol '{name}': {exc}"))
@@ -107,6 +108,7 @@ def _fonts(header: Properties) -> list[Font]:
                 bold=header.boolean(f"BOLD{i}"),
                 italic=header.boolean(f"ITALIC{i}"),
                 name=header.text(f"FONTNAME{i}"),
+                points=points if points > 0 else 10.0,
             )
         )
     return fonts

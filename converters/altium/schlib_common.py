@@ -25,8 +25,10 @@ DEFAULT_STROKE_COLORS = {ALTIUM_BLUE, ALTIUM_DARK_RED}
 DEFAULT_TEXT_COLORS = {0, ALTIUM_NAVY, ALTIUM_DARK_RED, ALTIUM_BLUE}
 
 # LINEWIDTH is an enumeration (smallest, small, medium, large); widths per python-altium's
-# format.md: 4, 10, 20, 40 mil.
-LINE_WIDTHS_MM = (0.1016, 0.254, 0.508, 1.016)
+# format.md: 4, 10, 20, 40 mil. Small (10 mil) is also the fixed width Altium draws pins with;
+# KiCad draws pins at its default line width (0), so small lines get that default too and keep
+# the weight of the pins beside them, as KiCad's importer does.
+LINE_WIDTHS_MM = (0.1016, 0.0, 0.508, 1.016)
 LINE_STYLES = {0: "solid", 1: "dash", 2: "dot", 3: "dash_dot"}
 
 # Altium's font sizes are points on a sheet where a 10 pt font takes 100 mil of line spacing and
@@ -102,6 +104,7 @@ class Font:
     bold: bool = False
     italic: bool = False
     name: str = ""
+    points: float = 10.0  # Altium's size; pin text is scaled from it (schlib_pins.pin_text_size)
 
 
 @dataclass

@@ -1,20 +1,22 @@
-"""Pins: Altium's binary pin record, its side streams (PinFrac, PinWideText) and the model Pin.
+"""Pins: Altium's binary pin record, its side streams (PinFrac, PinWideText, PinTextData) and the model Pin.
 
 In libraries a pin is a binary record (high byte of the length set) rather than a property list.
 Its fractional coordinates live apart, in the symbol's `PinFrac` stream (zlib-compressed per pin),
-and names or designators too long for the record's one-byte length live in `PinWideText`
-(UTF-16 property lists). Both side streams are keyed by the pin's ordinal in `Data`.
+names or designators too long for the record's one-byte length live in `PinWideText` (UTF-16
+property lists), and a name or designator drawn in its own font (rather than the system font)
+says so in `PinTextData`. The side streams are keyed by the pin's ordinal in `Data`.
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
+from dataclasses import dataclass
 
 from ..model.symbol import Owner, Pin
 from .codes import PinMarker, SchRecord
 from .records import Properties, parse_properties, split_records
-from .schlib_common import DEFAULT_TEXT_MM, SymbolContext, to_mm
+from .schlib_common import SymbolContext, to_mm
 from .schlib_text import overbar_to_kicad
 
 
@@ -133,6 +135,65 @@ def parse_pin_wide_text(stream: bytes) -> tuple[dict[int, Properties], list[str]
     return texts, problems
 
 
+@dataclass(frozen=True)
+class PinTextFonts:
+    """The font ids a pin's name and designator are drawn in when not the system font (None)."""
+
+    name: int | None = None
+    designator: int | None = None
+
+
+# PinTextData per pin: for the name, then the designator, a flag byte (0x01 custom position: an
+# int32 margin follows; 0x10 custom font: an int16 font id and an int32 colour follow).
+_CUSTOM_POSITION, _CUSTOM_FONT = 0x01, 0x10
+
+
+def _text_font(raw: bytes, pos: int) -> tuple[int | None, int]:
+    flags = raw[pos]
+    pos += 1
+    if flags & _CUSTOM_POSITION:
+        pos += 4
+    font_id = None
+    if flags & _CUSTOM_FONT:
+        (font_id,) = struct.unpack_from("<h", raw, pos)
+        pos += 6
+    if pos > len(raw):
+        raise ValueError(f"{len(raw)} bytes, flags 0x{flags:02x} need {pos}")
+    return font_id, pos
+
+
+def parse_pin_text_data(stream: bytes) -> tuple[dict[int, PinTextFonts], list[str]]:
+    """PinTextData: per pin ordinal, the custom fonts of its name and designator (if any)."""
+    entries, problems = _compressed_entries(stream)
+    fonts = {}
+    for key, raw in entries.items():
+        try:
+            name_font, pos = _text_font(raw, 0)
+            designator_font, _ = _text_font(raw, pos) if pos < len(raw) else (None, pos)
+        except (IndexError, ValueError, struct.error) as exc:
+            problems.append(f"entry for pin {key}: {exc}")
+            continue
+        fonts[key] = PinTextFonts(name_font, designator_font)
+    return fonts, problems
+
+
+# KiCad's pin text convention (50 mil) stands for Altium's 10 pt system font: KiCad's stroke font
+# is wider than Altium's TrueType fonts, so the size other text gets (POINT_TO_KICAD_MM) would push
+# pin names past the body where Altium kept them inside. Other point sizes scale from there.
+PIN_TEXT_MM = 1.27
+PIN_TEXT_MM_PER_POINT = PIN_TEXT_MM / 10
+
+
+def pin_text_size(ctx: SymbolContext, font_id: int | None) -> float:
+    """KiCad size of a pin name or number: its own font if it has one, else the system font (1)."""
+    fonts = ctx.fonts
+    if font_id is not None and 1 <= font_id <= len(fonts):
+        points = fonts[font_id - 1].points
+    else:
+        points = fonts[0].points if fonts else 10.0
+    return round(points * PIN_TEXT_MM_PER_POINT, 4)
+
+
 ELECTRICAL = {
     0: "input",
     1: "bidirectional",
@@ -225,7 +286,11 @@ def kicad_pin_text(text: str) -> str:
 
 
 def build_pin(
-    props: Properties, ctx: SymbolContext, frac: tuple[int, int, int] | None, wide: Properties | None
+    props: Properties,
+    ctx: SymbolContext,
+    frac: tuple[int, int, int] | None,
+    wide: Properties | None,
+    text_fonts: PinTextFonts | None = None,
 ) -> tuple[Pin | None, list[str]]:
     """The model pin (None when its display mode is dropped) and what could not be kept."""
     notes: list[str] = []
@@ -260,7 +325,7 @@ def build_pin(
     )
     if lost:
         notes.append(f"pin {number}: KiCad has no pin shape for {', '.join(lost)}")
-    font_size = ctx.fonts[0].size if ctx.fonts else DEFAULT_TEXT_MM
+    text_fonts = text_fonts or PinTextFonts()
     pin = Pin(
         number=kicad_pin_text(number),
         name=kicad_pin_text(name),
@@ -272,8 +337,8 @@ def build_pin(
         hidden=bool(conglomerate & 0x04),
         name_visible=bool(conglomerate & 0x08),
         number_visible=bool(conglomerate & 0x10),
-        name_size=font_size,
-        number_size=font_size,
+        name_size=pin_text_size(ctx, text_fonts.name),
+        number_size=pin_text_size(ctx, text_fonts.designator),
         owner=Owner(owner.unit, owner.body_style),
     )
     return pin, notes

@@ -13,7 +13,14 @@ from ..model.symbol import Field, Implementation, Pin, Symbol
 from .codes import SchRecord
 from .records import Properties, parse_properties, split_records
 from .schlib_common import Font, SymbolContext
-from .schlib_pins import PinRecordError, build_pin, parse_binary_pin, parse_pin_fracs, parse_pin_wide_text
+from .schlib_pins import (
+    PinRecordError,
+    build_pin,
+    parse_binary_pin,
+    parse_pin_fracs,
+    parse_pin_text_data,
+    parse_pin_wide_text,
+)
 from .schlib_shapes import SHAPE_PARSERS
 from .schlib_text import overbar_to_kicad, parse_field, parse_label, parse_text_frame
 
@@ -64,10 +71,10 @@ class _Builder:
         self.impl_children: dict[int, int] = {}  # record index of 46/47/48 -> implementation record
 
     # -- records --------------------------------------------------------------------------
-    def add(self, index: int, props: Properties, frac, wide) -> None:
+    def add(self, index: int, props: Properties, frac=None, wide=None, text_fonts=None) -> None:
         kind = props.integer("RECORD", -1)
         if kind == SchRecord.PIN:
-            pin, notes = build_pin(props, self.ctx, frac, wide)
+            pin, notes = build_pin(props, self.ctx, frac, wide, text_fonts)
             self.notes += notes
             if pin is None:
                 self.dropped_modes += 1
@@ -249,6 +256,7 @@ def read_symbol(
     fallback_name: str,
     pin_frac: bytes | None = None,
     pin_wide_text: bytes | None = None,
+    pin_text_data: bytes | None = None,
 ) -> Symbol:
     """The Symbol held by one storage's `Data` stream and its optional pin side streams."""
     records, framing_error = split_records(data)
@@ -261,13 +269,16 @@ def read_symbol(
     builder = _Builder(component, fonts, fallback_name)
     if framing_error:
         builder.notes.append(f"Data stream damaged: {framing_error}; the records before it were kept")
-    fracs, wide = {}, {}
+    fracs, wide, text_fonts = {}, {}, {}
     if pin_frac:
         fracs, problems = parse_pin_fracs(pin_frac)
         builder.notes += [f"PinFrac {p}" for p in problems]
     if pin_wide_text:
         wide, problems = parse_pin_wide_text(pin_wide_text)
         builder.notes += [f"PinWideText {p}" for p in problems]
+    if pin_text_data:
+        text_fonts, problems = parse_pin_text_data(pin_text_data)
+        builder.notes += [f"PinTextData {p}" for p in problems]
     pin_ordinal = 0
     for rec in records[1:]:
         props = None
@@ -279,12 +290,10 @@ def read_symbol(
             is_pin = props.integer("RECORD", -1) == SchRecord.PIN
             ordinal = pin_ordinal
             pin_ordinal += is_pin
-            builder.add(
-                rec.index,
-                props,
-                fracs.get(ordinal) if is_pin else None,
-                wide.get(ordinal) if is_pin else None,
-            )
+            if is_pin:
+                builder.add(rec.index, props, fracs.get(ordinal), wide.get(ordinal), text_fonts.get(ordinal))
+            else:
+                builder.add(rec.index, props)
         except PinRecordError as exc:
             pin_ordinal += 1
             builder.notes.append(f"record {rec.index}: damaged pin skipped ({exc})")

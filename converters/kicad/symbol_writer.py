@@ -1,8 +1,9 @@
 """The neutral symbol model -> KiCad .kicad_sym text (KiCad 9, or KiCad 8 on request).
 
 The writer sees only the model. It makes the choices KiCad's format forces: items are grouped in
-sub-symbols `Name_<unit>_<body style>`, pin name and number visibility is one flag per symbol
-(decided by majority, reported when Altium mixed them), and text angles of 180/270 never occur.
+sub-symbols `Name_<unit>_<body style>`, and text angles of 180/270 never occur. KiCad hides pin
+names (or numbers) only per symbol; when Altium hides some and shows others, the hidden ones are
+written with zero-size text, as KiCad's own importer does, and the symbol flag is left off.
 """
 
 from __future__ import annotations
@@ -146,7 +147,14 @@ def graphic_expr(g, version: int) -> list:
     raise SymbolWriteError(f"unknown graphic {type(g).__name__}")
 
 
-def pin_expr(p: Pin, version: int) -> list:
+def _pin_text(token: str, text: str, size: float) -> list:
+    return node(token, text, node("effects", node("font", node("size", float(size), float(size)))))
+
+
+def pin_expr(p: Pin, version: int, per_pin_names: bool = False, per_pin_numbers: bool = False) -> list:
+    """One pin; `per_pin_*`: the symbol shows some names (numbers), so this pin's own flag decides."""
+    name_size = 0.0 if per_pin_names and not p.name_visible else p.name_size
+    number_size = 0.0 if per_pin_numbers and not p.number_visible else p.number_size
     return node(
         "pin",
         Atom(p.electrical),
@@ -154,41 +162,25 @@ def pin_expr(p: Pin, version: int) -> list:
         node("at", float(p.position[0]), float(p.position[1]), int(p.angle)),
         node("length", float(p.length)),
         _hide(version) if p.hidden else None,
-        node(
-            "name",
-            p.name,
-            node("effects", node("font", node("size", float(p.name_size), float(p.name_size)))),
-        ),
-        node(
-            "number",
-            p.number,
-            node("effects", node("font", node("size", float(p.number_size), float(p.number_size)))),
-        ),
+        _pin_text("name", p.name, name_size),
+        _pin_text("number", p.number, number_size),
     )
 
 
-def _visibility(pins: list[Pin], attr: str, label: str, text_attr: str) -> tuple[bool, str | None]:
-    """Whether KiCad should hide all pin names (or numbers), and a note when Altium mixed them."""
-    relevant = [p for p in pins if getattr(p, text_attr)]
-    hidden = sum(1 for p in relevant if not getattr(p, attr))
-    if not relevant or hidden == 0:
-        return False, None
-    if hidden == len(relevant):
-        return True, None
-    hide = hidden * 2 > len(relevant)
-    return hide, (
-        f"pin {label}: {hidden} of {len(relevant)} hidden in Altium; KiCad shows or hides them "
-        f"per symbol, so all are {'hidden' if hide else 'shown'}"
-    )
+def _visibility(pins: list[Pin], visible_attr: str, text_attr: str) -> str:
+    """'all' / 'none' when every pin with text shows (hides) it, else 'mixed' (decided per pin)."""
+    shown = {getattr(p, visible_attr) for p in pins if getattr(p, text_attr)}
+    if shown == {False}:
+        return "none"
+    return "mixed" if len(shown) > 1 else "all"
 
 
 def symbol_expr(symbol: Symbol, name: str, version: int = 9) -> tuple[list, list[str]]:
     """The `(symbol ...)` expression for one symbol under its KiCad name, and what the format cost."""
     notes: list[str] = []
-    hide_numbers, note = _visibility(symbol.pins, "number_visible", "numbers", "number")
-    notes += [note] if note else []
-    hide_names, note = _visibility(symbol.pins, "name_visible", "names", "name")
-    notes += [note] if note else []
+    numbers = _visibility(symbol.pins, "number_visible", "number")
+    names = _visibility(symbol.pins, "name_visible", "name")
+    hide_numbers, hide_names = numbers == "none", names == "none"
     head = [
         node("pin_numbers", _hide(version)) if hide_numbers else None,
         node("pin_names", _hide(version)) if hide_names else None,
@@ -201,7 +193,9 @@ def symbol_expr(symbol: Symbol, name: str, version: int = 9) -> tuple[list, list
     for g in symbol.graphics:
         bodies[(g.owner.unit, g.owner.body_style)].append(graphic_expr(g, version))
     for p in symbol.pins:
-        bodies[(p.owner.unit, p.owner.body_style)].append(pin_expr(p, version))
+        bodies[(p.owner.unit, p.owner.body_style)].append(
+            pin_expr(p, version, per_pin_names=names == "mixed", per_pin_numbers=numbers == "mixed")
+        )
     first_style = 1 if symbol.body_styles > 1 else 0
     for unit in range(1, symbol.unit_count + 1 if symbol.unit_count > 1 else 1):
         if not any(u == unit for u, _ in bodies):

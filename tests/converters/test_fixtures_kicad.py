@@ -147,3 +147,56 @@ def test_kicad_loads_a_footprint_with_every_primitive_kind(kicad_cli, tmp_path):
     assert '(fp_text user "?hm"' in text
     # KiCad 9 turns copper fills and regions into pads; the model-less body is dropped
     assert len(re.findall(r"^\t\(pad ", text, re.M)) == 3
+
+
+def _pin_text_sizes(kicad_sym: str) -> dict[str, tuple[float, float]]:
+    """Pin number -> (name size, number size) over every pin of the file's first symbol."""
+    from converters.kicad.sexpr_reader import children, parse
+
+    sizes = {}
+    for body in children(next(children(parse(kicad_sym), "symbol")), "symbol"):
+        for pin in children(body, "pin"):
+            size = [
+                float(
+                    next(
+                        children(
+                            next(children(next(children(next(children(pin, t)), "effects")), "font")), "size"
+                        )
+                    )[1]
+                )
+                for t in ("name", "number")
+            ]
+            sizes[next(children(pin, "number"))[1]] = (size[0], size[1])
+    return sizes
+
+
+def test_we_hide_the_same_pin_names_and_numbers_as_kicads_importer(kicad_cli, tmp_path):
+    """Altium hides two repeated GND names and one number: KiCad's importer writes exactly those
+    with zero-size text and the others at 1.27 mm, and so do we (except where a pin has its own font,
+    which KiCad's importer ignores); KiCad loads ours and draws only the shown names."""
+    from converters.convert import start_run
+    from converters.fixtures.pin_text_library import write_pin_text_library
+
+    source = write_pin_text_library(tmp_path / "LDO.SchLib")
+    theirs = tmp_path / "kicad.kicad_sym"
+    assert _run(kicad_cli, "sym", "upgrade", "--force", str(source), "-o", str(theirs)).returncode == 0
+    run = start_run(tmp_path / "ours")
+    run.symbol_library(source)
+    run.finish()
+    ours = tmp_path / "ours/symbols/LDO.kicad_sym"
+    kicad_sizes, our_sizes = _pin_text_sizes(theirs.read_text()), _pin_text_sizes(ours.read_text())
+    assert kicad_sizes["2"] == (1.27, 1.27) and our_sizes["2"] == (2.54, 1.27)  # VOUT: Arial 20 pt
+    del kicad_sizes["2"], our_sizes["2"]
+    assert our_sizes == kicad_sizes
+    assert {n for n, (name, _) in our_sizes.items() if name == 0} == {"4", "5"}
+    assert "pin_names" not in ours.read_text() and "pin_numbers" not in ours.read_text()
+
+    svg_dir = tmp_path / "svg"
+    result = _run(kicad_cli, "sym", "export", "svg", "-o", str(svg_dir), str(ours))
+    assert result.returncode == 0, result.stdout + result.stderr
+    (svg,) = svg_dir.glob("*.svg")
+    drawn = re.findall(r">([^<>]+)</text>", svg.read_text())
+    assert drawn.count("GND") == 2 and {"VIN", "VOUT", "1", "2", "3", "4", "5"} <= set(
+        drawn
+    )  # GND: pins 3 and TAB
+    assert "TAB" not in drawn

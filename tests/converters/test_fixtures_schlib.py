@@ -12,6 +12,7 @@ import pytest
 from converters.altium.records import parse_properties, split_records
 from converters.altium.schlib import read_schlib
 from converters.fixtures import schlib_writer as sch
+from converters.fixtures.pin_text_library import write_pin_text_library
 from converters.fixtures.sample_library import sample_symbols
 
 
@@ -194,3 +195,40 @@ def test_file_header_with_the_binary_symbol_list_reads_without_warning(tmp_path)
     assert library.warnings == [] and library.failures == [] and library.losses == []
     assert [s.name for s in library.symbols] == [s.name for s in symbols]
     assert all(not s.warnings for s in library.symbols), [s.warnings for s in library.symbols]
+
+
+def test_pin_text_data_entries_equal_what_altium_wrote(shared):
+    """Altium's entries for a name in font 2 (LTM4620) and a designator in font 2 (L_2P)."""
+    for file, storage, pin in (
+        ("LTM4620AIY#PBF.Schlib", "LTM4620AIY#PBF", sch.Pin("1", "A", 0, 0, name_font_id=2)),
+        ("L_2P.SchLib", "L_2P", sch.Pin("1", "A", 0, 0, designator_font_id=2)),
+    ):
+        ole = olefile.OleFileIO(str(shared / "corpus/altium-monkey/examples/assets/schlib" / file))
+        altium = _records(ole.openstream(f"{storage}/PinTextData").read())
+        ours = _records(sch.pin_text_data_stream([pin]))
+        assert parse_properties(ours[0].payload).text("HEADER") == "PinTextData"
+        unpacked = [
+            zlib.decompress(r.payload[7 : 7 + struct.unpack_from("<I", r.payload, 3)[0]])
+            for r in (altium[1], ours[1])
+        ]
+        assert unpacked[0] == unpacked[1], file
+
+
+def test_reader_reads_back_per_pin_text_visibility_and_fonts(tmp_path):
+    from converters.altium.schlib import read_schlib
+
+    path = write_pin_text_library(tmp_path / "ldo.SchLib")
+    (read,) = read_schlib(path).symbols
+    assert not read.warnings
+    pins = {p.number: p for p in read.pins}
+    assert {n for n, p in pins.items() if not p.name_visible} == {"4", "5"}
+    assert {n for n, p in pins.items() if not p.number_visible} == {"TAB"}
+    assert {n: p.name_size for n, p in pins.items()} == {
+        "1": 1.27,
+        "2": 2.54,
+        "3": 1.27,
+        "4": 1.27,
+        "5": 1.27,
+        "TAB": 1.27,
+    }
+    assert {p.number_size for p in pins.values()} == {1.27}

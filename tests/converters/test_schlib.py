@@ -10,6 +10,7 @@ import pytest
 
 from converters.altium.compound import NotAnAltiumLibrary
 from converters.altium.schlib import read_schlib, read_schlib_data
+from converters.altium.schlib_common import Font
 from converters.altium.schlib_pins import pin_shape
 from converters.altium.schlib_symbol import read_symbol
 from converters.altium.schlib_text import overbar_to_kicad
@@ -151,6 +152,46 @@ def test_pin_wide_text_replaces_truncated_names():
     assert symbol.pins[0].name == long_name
 
 
+def _pin_text_part(flags: int, margin: int = 0, font_id: int = 0) -> bytes:
+    """One text of a PinTextData entry: flags, then the margin (0x01) and font id + colour (0x10)."""
+    out = bytes([flags])
+    out += struct.pack("<i", margin) if flags & 0x01 else b""
+    return out + (struct.pack("<hi", font_id, 0xFF) if flags & 0x10 else b"")
+
+
+def test_pin_text_follows_kicad_convention_unless_the_pin_has_its_own_font():
+    """Times 10 pt (the system font) gives KiCad's 1.27 mm pin text, not the 1.4668 mm other text
+    gets: KiCad's stroke font is wider, and names would run past the body."""
+    fonts = [Font(size=1.4668, name="Times New Roman", points=10), Font(size=2.9, name="Arial", points=20)]
+    data = (
+        component() + binary_pin("1", "A", 0, 0) + binary_pin("2", "B", 0, -10) + binary_pin("3", "C", 0, -20)
+    )
+    text_data = side_stream(
+        "PinTextData",
+        {
+            # name in font 2 after a custom position; designator in the system font
+            1: _pin_text_part(0x11, margin=200000, font_id=2) + _pin_text_part(0x00),
+            # designator in font 2, name positioned only
+            2: _pin_text_part(0x01, margin=5) + _pin_text_part(0x10, font_id=2),
+        },
+    )
+    symbol = read_symbol(data, fonts, "PART", pin_text_data=text_data)
+    sizes = {p.number: (p.name_size, p.number_size) for p in symbol.pins}
+    assert sizes == {"1": (1.27, 1.27), "2": (2.54, 1.27), "3": (1.27, 2.54)}
+    assert symbol.warnings == []
+    # an Altium system font of 20 pt draws every pin's text twice as large
+    assert read_symbol(data, fonts[::-1], "PART").pins[0].name_size == 2.54
+
+
+def test_damaged_pin_text_data_entry_costs_only_its_font():
+    data = component() + binary_pin("1", "A", 0, 0) + binary_pin("2", "B", 0, -10)
+    fonts = [Font(points=10), Font(points=20)]
+    text_data = side_stream("PinTextData", {0: b"\x10\x02", 1: _pin_text_part(0x10, font_id=2) + b"\x00"})
+    symbol = read_symbol(data, fonts, "PART", pin_text_data=text_data)
+    assert [p.name_size for p in symbol.pins] == [1.27, 2.54]
+    assert any(w.startswith("PinTextData entry for pin 0:") for w in symbol.warnings), symbol.warnings
+
+
 @pytest.mark.parametrize(
     "slots, shape",
     [
@@ -234,6 +275,19 @@ def test_label_rotated_180_keeps_its_anchor():
 
 
 # --- graphics ----------------------------------------------------------------------------------
+def test_small_lines_take_kicads_default_width_as_the_pins_do():
+    """Altium draws pins as wide as a 'small' line; KiCad draws pins at its default width, so a
+    small line is written with the default (0) and a body keeps the weight of its pins."""
+    lines = [
+        text_record(
+            {"RECORD": "13", "Location.X": "0", "Corner.X": "10", "LineWidth": str(w), "OwnerPartId": "1"}
+        )
+        for w in (0, 1, 2, 3)
+    ]
+    symbol = read_symbol(component() + b"".join(lines), [], "PART")
+    assert [g.stroke.width for g in symbol.graphics] == [0.1016, 0.0, 0.508, 1.016]
+
+
 def test_graphics_units_fractions_and_fills():
     rect = text_record(
         {

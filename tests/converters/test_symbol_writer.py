@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 
+from converters.kicad.sexpr_reader import children, parse
 from converters.kicad.symbol_writer import SymbolWriteError, library_text, symbol_expr
 from converters.model.symbol import (
     Arc,
@@ -100,15 +101,42 @@ def test_kicad8_writes_bare_hide_and_its_version():
         library_text([], version=7)
 
 
-def test_mixed_pin_name_visibility_is_decided_by_majority_and_reported():
-    symbol = Symbol(name="MIX", pins=[pin("1", name_visible=False), pin("2", name_visible=False), pin("3")])
+def _pin_text_sizes(text: str, token: str) -> dict[str, float]:
+    """Pin number -> the size its name (token "name") or number ("number") is written with."""
+    root = parse(text)
+    sizes = {}
+    for body in children(next(children(root, "symbol")), "symbol"):
+        for p in children(body, "pin"):
+            number = next(children(p, "number"))[1]
+            font = next(children(next(children(next(children(p, token)), "effects")), "font"))
+            sizes[number] = float(next(children(font, "size"))[1])
+    return sizes
+
+
+def test_mixed_pin_text_visibility_is_kept_per_pin_with_zero_size_text():
+    symbol = Symbol(
+        name="MIX",
+        pins=[pin("1", name_visible=False), pin("2", name_visible=False), pin("3"), pin("4")],
+    )
+    symbol.pins[3].number_visible = False
     expr, notes = symbol_expr(symbol, "MIX")
     text = library_text([expr])
-    assert "(pin_names (hide yes))" in text
-    assert len(notes) == 1 and "2 of 3" in notes[0] and "hidden" in notes[0]
-    symbol.pins[1].name_visible = True
-    expr, notes = symbol_expr(symbol, "MIX")
-    assert "pin_names" not in library_text([expr]) and "shown" in notes[0]
+    assert "pin_names" not in text and "pin_numbers" not in text and notes == []
+    assert _pin_text_sizes(text, "name") == {"1": 0.0, "2": 0.0, "3": 1.27, "4": 1.27}
+    assert _pin_text_sizes(text, "number") == {"1": 1.27, "2": 1.27, "3": 1.27, "4": 0.0}
+
+
+def test_pin_text_hidden_on_every_pin_is_one_symbol_flag():
+    symbol = Symbol(name="ALL", pins=[pin("1", name_visible=False), pin("2", name_visible=False), pin("3")])
+    symbol.pins[2].name = ""  # a pin without a name has nothing to show or hide
+    for p in symbol.pins:
+        p.number_visible = False
+    expr, notes = symbol_expr(symbol, "ALL")
+    text = library_text([expr])
+    assert "(pin_names (hide yes))" in text and "(pin_numbers (hide yes))" in text and notes == []
+    # the symbol flag hides them; the sizes stay usable for someone who shows them in KiCad
+    assert set(_pin_text_sizes(text, "name").values()) == {1.27}
+    assert set(_pin_text_sizes(text, "number").values()) == {1.27}
 
 
 def test_library_text_angles_and_escapes():
