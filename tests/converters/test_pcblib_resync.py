@@ -63,7 +63,7 @@ def test_a_body_on_mechanical_17_to_32_lands_on_altium_s_layer_number_for_it():
 
 
 def test_mechanical_numbers_of_both_numberings():
-    from converters.altium.pcblib_layers import mechanical_number
+    from converters.model.footprint import mechanical_index as mechanical_number
 
     assert [mechanical_number(n) for n in (56, 57, 72, 73, 1016, 1017, 1020, 1032, 1033)] == [
         None,

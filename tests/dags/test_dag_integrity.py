@@ -53,6 +53,7 @@ NO_RETRY_TASKS = {
         "validation.validate_symbols",
         "validation.validate_footprints",
         "validation.validate_3d_models",
+        "validation.validate_migration",
         "deployment.deploy_to_test_environment",
         "deployment.user_acceptance_testing",
         "deployment.deploy_to_production",

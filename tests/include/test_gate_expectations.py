@@ -43,6 +43,11 @@ GOOD = {
     ],
     "models": [{"item": "F:R0603 -> R0603.step", "exists": True, "step_header": True}],
     "database_library": [{"item": "P/T/K1: A:R", "resolves": True}],
+    "footprint_drc": [{"item": "F:R0603", "drc_introduced": 0, "drc_original": 0}],
+    "libraries": [{"item": "A.SchLib", "opened": True}],
+    "migration_outcome": [
+        {"item": "run", "components_migrated": 10, "migration_quality": 0.97, "quality_target": 0.95}
+    ],
 }
 BAD = {
     "conversion_results": {
@@ -77,6 +82,26 @@ BAD = {
     "database_library": {
         ("symbol/footprint reference names a written library item", False): {"resolves": False},
         ("symbol/footprint reference names a written library item", True): {"resolves": False},
+    },
+    "footprint_drc": {
+        (
+            "no DRC violation introduced by the conversion (silk over copper, silk overlap, malformed courtyard, ...)",
+            False,
+        ): {"drc_introduced": 1},
+        ("no DRC violation introduced by the conversion (reported only at basic)", True): {
+            "drc_introduced": 2
+        },
+        ("DRC violations the Altium original already has", True): {"drc_original": 1},
+    },
+    "libraries": {
+        ("the library file and its parts database could be read", False): {"opened": False},
+    },
+    "migration_outcome": {
+        ("at least one component was migrated (never a hollow success)", False): {"components_migrated": 0},
+        ("migration_quality reaches progress_tracking.quality_target", False): {"migration_quality": 0.5},
+        ("migration_quality reaches progress_tracking.quality_target (development runs go on)", True): {
+            "migration_quality": 0.5
+        },
     },
 }
 

@@ -15,6 +15,7 @@ def test_every_suite_is_valid_json_with_levels():
     assert names == [
         "conversion_results",
         "database_library",
+        "footprint_drc",
         "footprints",
         "libraries",
         "migration_outcome",
