@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from .cache import ConversionCache
 from .dblib_job import convert_database_library
 from .footprints_job import convert_pcblib
-from .intlib_job import convert_intlib
+from .intlib_job import convert_intlib, planned_nicknames
 from .library_files import UsageError, find_libraries
 from .report import ConversionReport
 from .run import ConversionRun, ConvertOptions, LibraryJobs
@@ -22,12 +23,16 @@ LIBRARY_JOBS = LibraryJobs(
     footprints=convert_pcblib,
     integrated=convert_intlib,
     database=convert_database_library,
+    integrated_nicknames=planned_nicknames,
 )
 
 
-def start_run(out: Path, options: ConvertOptions | None = None) -> ConversionRun:
-    """A run into `out` that converts every library kind."""
-    return ConversionRun(out, options, LIBRARY_JOBS)
+def start_run(
+    out: Path, options: ConvertOptions | None = None, cache: Path | None = None, jobs: int = 1
+) -> ConversionRun:
+    """A run into `out` that converts every library kind, with a conversion cache in `cache`
+    (none when None) and up to `jobs` libraries at once."""
+    return ConversionRun(out, options, LIBRARY_JOBS, ConversionCache(cache) if cache else None, jobs)
 
 
 def convert_paths(
@@ -35,13 +40,20 @@ def convert_paths(
     out: Path,
     options: ConvertOptions | None = None,
     progress: Callable[[Iterable[Path]], Iterable[Path]] | None = None,
+    cache: Path | None = None,
+    jobs: int = 1,
 ) -> ConversionReport:
-    """Converts every library under `paths` into `out` and writes `out/report.json`."""
+    """Converts every library under `paths` into `out` and writes `out/report.json`.
+
+    `cache`: the conversion cache folder (None: no cache); `jobs`: libraries converted at once.
+    Neither changes the output: the bytes and the report are those of a clean run with one job.
+    """
     libraries = find_libraries(paths)
     if not libraries:
         raise UsageError("no Altium library (.SchLib, .PcbLib, .IntLib, .DbLib, .SVNDbLib) found")
-    run = start_run(out, options)
+    run = start_run(out, options, cache, jobs)
     out.mkdir(parents=True, exist_ok=True)
+    run.plan(libraries)
     for path in progress(libraries) if progress else libraries:
         try:
             run.convert(path)

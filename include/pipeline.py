@@ -173,7 +173,9 @@ def run_test_migration(units: list[str], rules: dict, rc: RunContext | None = No
     counts: dict[str, int] = {}
     lines = []
     for unit in sample:
-        res = convert_unit(Path(unit), _unit_folder(rc, "test", unit), rc.rules())
+        res = convert_unit(
+            Path(unit), _unit_folder(rc, "test", unit), rc.rules(), cache=rc.config.conversion_cache()
+        )
         rows = report_rows(Path(res.report))
         rc.store.put_converted_items(rc.run_id, "test", rows)
         for k, v in res.counts.items():
@@ -199,7 +201,9 @@ def run_full_migration(unit: str, rules: dict, rc: RunContext | None = None) -> 
     from .conversion import convert_unit, report_rows
 
     rc = rc or current()
-    res = convert_unit(Path(unit), _unit_folder(rc, "full", unit), rc.rules())
+    res = convert_unit(
+        Path(unit), _unit_folder(rc, "full", unit), rc.rules(), cache=rc.config.conversion_cache()
+    )
     rc.store.put_converted_items(rc.run_id, "full", report_rows(Path(res.report)))
     return res.to_xcom()
 
