@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import ConversionCache
+from .database_cache import Recorder, convert_database_cached
 from .library_files import (
     DATABASE_EXTENSIONS,
     FOOTPRINT_EXTENSIONS,
@@ -101,9 +102,11 @@ class ConversionRun:
         self.cache = cache
         self.workers = max(1, workers)
         self._nicknames = {"symbols": UniqueNames(), "footprints": UniqueNames()}
+        self._given: list[tuple[str, str]] = []
         self._reserved: dict[tuple[str, str, str], tuple[str, ItemReport | None]] = {}
         self._converted: dict[tuple[str, str], ConvertedLibrary] = {}
         self._tasks = TaskRunner(self)
+        self.recorder: Recorder | None = None  # set while a DbLib's conversion is recorded for the cache
 
     # -- naming ---------------------------------------------------------------------------
     def nickname_stem(self, stem: str) -> str:
@@ -119,6 +122,7 @@ class ConversionRun:
         stem = self.nickname_stem(stem)
         wanted = safe_library_name(stem)
         name, clashed = self._nicknames[kind].claim(wanted)
+        self._given.append((kind, name))
         if not clashed:
             return name, None
         return name, ItemReport(
@@ -136,12 +140,22 @@ class ConversionRun:
         if key not in self._reserved:
             self._reserved[key] = self.new_nickname(kind, source, stem)
 
-    def claim_nickname(self, kind: str, source: Path, stem: str) -> str:
+    def take_nickname(self, kind: str, source: Path, stem: str) -> tuple[str, ItemReport | None]:
+        """The reserved nickname, else a new one (and its clash row), without reporting it."""
         reserved = self._reserved.pop((kind, str(source.resolve()), stem), None)
-        name, row = reserved or self.new_nickname(kind, source, stem)
+        return reserved or self.new_nickname(kind, source, stem)
+
+    def claim_nickname(self, kind: str, source: Path, stem: str) -> str:
+        if self.recorder is not None:
+            self.recorder.claim(kind, stem)
+        name, row = self.take_nickname(kind, source, stem)
         if row is not None:
             self.report.add(row)
         return name
+
+    def names_fingerprint(self) -> list:
+        """Every nickname given out or reserved so far: what a later library's names depend on."""
+        return sorted(self._given)
 
     # -- dispatch -------------------------------------------------------------------------
     def plan(self, paths: Iterable[Path]) -> None:
@@ -172,27 +186,35 @@ class ConversionRun:
         key = (str(path.resolve()), "database")
         if key in self._converted:
             return [self._converted[key]]
-        libs = self.jobs.database(self, path)
+        libs = convert_database_cached(self, path)
         for lib in libs:
             if lib.kind == "database":  # listed in sym-lib-table as a Database library
                 self._converted[key] = lib
         return libs
 
+    def converted_library(self, path: Path, kind: str) -> ConvertedLibrary | None:
+        return self._converted.get((str(path.resolve()), kind))
+
     def _library(self, path: Path, kind: str) -> ConvertedLibrary:
-        known = self._converted.get((str(path.resolve()), kind))
+        known = self.converted_library(path, kind)
         if known is not None:
             return known
         libs = self._tasks.finish(path, kind)
         return libs[0] if libs else ConvertedLibrary(path, kind, "", path)
 
+    def _recorded(self, method: str, path: Path, call: Callable):
+        if self.recorder is None:
+            return call()
+        return self.recorder.library(method, path, call)
+
     def symbol_library(self, path: Path) -> ConvertedLibrary:
-        return self._library(path, "symbols")
+        return self._recorded("symbol_library", path, lambda: self._library(path, "symbols"))
 
     def footprint_library(self, path: Path) -> ConvertedLibrary:
-        return self._library(path, "footprints")
+        return self._recorded("footprint_library", path, lambda: self._library(path, "footprints"))
 
     def integrated_library(self, path: Path) -> list[ConvertedLibrary]:
-        return self._tasks.finish(path, "integrated")
+        return self._recorded("integrated_library", path, lambda: self._tasks.finish(path, "integrated"))
 
     def register(self, path: Path, kind: str, libs: list[ConvertedLibrary]) -> None:
         """Remembers what a library task produced, so each file is converted once per run."""
