@@ -114,6 +114,7 @@ class ConversionCache:
         self.folder = folder
         self._sources: dict[str, list] | None = None
         self._outputs: dict[str, dict[str, list]] = {}
+        self._output_names: dict[Path, str] = {}
         self.hits = 0
         self.misses = 0
 
@@ -144,7 +145,9 @@ class ConversionCache:
 
     # -- outputs -------------------------------------------------------------------------
     def _output_state(self, out: Path) -> dict[str, list]:
-        name = "out-" + digest_bytes(str(out.resolve()).encode())[:16]
+        name = self._output_names.get(out)
+        if name is None:
+            name = self._output_names[out] = "out-" + digest_bytes(str(out.resolve()).encode())[:16]
         if name not in self._outputs:
             self._outputs[name] = self._load_state(name)
         return self._outputs[name]
@@ -201,12 +204,26 @@ class ConversionCache:
             return None
         return entry
 
-    def store(self, key: str, entry: CacheEntry, out: Path) -> None:
-        """Stores the entry; its files are read from `out` (blobs first, manifest last)."""
+    def store(self, key: str, entry: CacheEntry, out: Path, link: bool = False) -> None:
+        """Stores the entry; its files are read from `out` (blobs first, manifest last).
+
+        `link`: the files are fresh (a task's staging folder) and become blobs by a hard link
+        where the file system allows, which costs no copy; if an output is later edited in place,
+        its blob no longer matches its name, which `restore` notices."""
         for relative, (sha, _size) in entry.files.items():
             blob = self._blob_path(sha)
-            if not blob.is_file():
-                _atomic_write(blob, (out / relative).read_bytes())
+            if blob.is_file():
+                continue
+            if link:
+                blob.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(out / relative, blob)
+                    continue
+                except FileExistsError:
+                    continue
+                except OSError:
+                    pass  # another file system, or no hard links: copy
+            _atomic_write(blob, (out / relative).read_bytes())
         body = entry.to_json()
         wrapper = {"key": key, "checksum": make_key(body), "entry": body}
         _atomic_write(self._entry_path(key), json.dumps(wrapper, ensure_ascii=False).encode())

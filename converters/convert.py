@@ -10,13 +10,41 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .cache import ConversionCache
-from .dblib_job import convert_database_library
-from .footprints_job import convert_pcblib
-from .intlib_job import convert_intlib, planned_nicknames
 from .library_files import UsageError, find_libraries
 from .report import ConversionReport
-from .run import ConversionRun, ConvertOptions, LibraryJobs
-from .symbols_job import convert_schlib
+from .run import ConversionRun, ConvertedLibrary, ConvertOptions, LibraryJobs
+
+
+# The jobs are imported when first used: a re-run served from the cache imports no reader or writer.
+def convert_schlib(run: ConversionRun, path: Path) -> ConvertedLibrary:
+    from .symbols_job import convert_schlib as job
+
+    return job(run, path)
+
+
+def convert_pcblib(run: ConversionRun, path: Path) -> ConvertedLibrary:
+    from .footprints_job import convert_pcblib as job
+
+    return job(run, path)
+
+
+def convert_intlib(run: ConversionRun, path: Path) -> list[ConvertedLibrary]:
+    from .intlib_job import convert_intlib as job
+
+    return job(run, path)
+
+
+def planned_nicknames(path: Path) -> list[tuple[str, str]]:
+    from .intlib_job import planned_nicknames as plan
+
+    return plan(path)
+
+
+def convert_database_library(run: ConversionRun, path: Path) -> list[ConvertedLibrary]:
+    from .dblib_job import convert_database_library as job
+
+    return job(run, path)
+
 
 LIBRARY_JOBS = LibraryJobs(
     symbols=convert_schlib,

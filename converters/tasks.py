@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +27,8 @@ from .cache import remove_stale as remove_stale_files
 from .report import ItemReport, Status
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
     from .run import ConversionRun, ConvertedLibrary, ConvertOptions, LibraryJobs
 
 STAGING_FOLDER = ".altium2kicad-work"
@@ -166,7 +167,7 @@ def run_library_task(spec: TaskSpec) -> TaskResult:
     )
     cacheable = error is None and str(spec.out) not in str(entry.rows)
     if spec.cache_folder is not None and spec.key is not None and cacheable:
-        ConversionCache(spec.cache_folder).store(spec.key, entry, staging)
+        ConversionCache(spec.cache_folder).store(spec.key, entry, staging, link=True)
     for relative in files:
         target = spec.out / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -193,6 +194,7 @@ class TaskRunner:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
 
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else None)
