@@ -143,6 +143,9 @@ def run_convert(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(report.summary_line())
+    if cache is not None and report.cache_stats:
+        reused, converted = report.cache_stats
+        print(f"conversion cache {cache}: {reused} libraries unchanged, {converted} converted")
     return exit_code(report)
 
 

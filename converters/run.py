@@ -272,6 +272,8 @@ class ConversionRun:
             self.cache.save_state()
 
         write_lib_tables(self.out, self.converted_libraries())
+        if self.cache is not None:
+            self.report.cache_stats = (self.cache.hits, self.cache.misses)
         self.report.write(self.out / "report.json")
         return self.report
 
