@@ -78,3 +78,29 @@ def test_nicknames_follow_the_input_order_and_shared_libraries_convert_once(tmp_
     assert len(rows) == len({r.item for r in rows}) > 0  # converted once, though listed and used
     parts = [r for r in report.items if r.kind == "part" and r.status.value == "ok"]
     assert parts and all(r.source == str(src / "SampleParts.DbLib") for r in parts)
+
+
+def test_a_library_whose_conversion_raises_costs_only_itself_in_a_worker_too(tmp_path, monkeypatch):
+    files = collection(tmp_path / "src")
+    import converters.symbols_job as symbols_job
+
+    real = symbols_job.write_symbol_library
+
+    def planted_bug(run, library, source, stem, footprint_lookup=None):
+        if source.parent.name == "more1":
+            raise RuntimeError("planted bug")
+        return real(run, library, source, stem, footprint_lookup)
+
+    monkeypatch.setattr(symbols_job, "write_symbol_library", planted_bug)  # forked workers inherit it
+    reports = []
+    for jobs in (1, 2):
+        out = tmp_path / f"out{jobs}"
+        reports.append(
+            [r.to_json() for r in convert_paths(files, out, jobs=jobs, cache=out / CACHE_FOLDER_NAME).items]
+        )
+        assert not (out / ".altium2kicad-work").exists()  # staging folders are gone
+    assert reports[0] == reports[1]
+    failed = [r for r in reports[0] if r["status"] == "failed" and "planted bug" in " ".join(r["messages"])]
+    assert [r["source"] for r in failed] == [str(tmp_path / "src" / "more1" / "Sample.SchLib")]
+    assert "could not be converted: RuntimeError: planted bug" in failed[0]["messages"][0]
+    assert any(r["kind"] == "symbol" and "more2" in r["source"] for r in reports[0])
