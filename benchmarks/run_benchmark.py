@@ -10,6 +10,7 @@ The collection: the largest SchLib/PcbLib files of ../shared/corpus (by item cou
 libraries written by the project's fixture writer.
     python benchmarks/run_benchmark.py --shared ../shared            # 24 corpus + 4 generated files
     python benchmarks/run_benchmark.py --corpus-files 40 --generated 0 --jobs 1 --no-kicad
+    python benchmarks/run_benchmark.py --collection ../shared/corpus/ubc-thunderbots   # DbLibs too
 """
 
 from __future__ import annotations
@@ -119,6 +120,9 @@ def main() -> int:
     parser.add_argument("--corpus-files", type=int, default=24, help="largest corpus libraries used")
     parser.add_argument("--generated", type=int, default=4, help="generated large libraries added")
     parser.add_argument("--generated-items", type=int, default=300, help="items per generated library")
+    parser.add_argument(
+        "--collection", type=Path, help="convert this folder as it is (DbLibs and all) instead of a selection"
+    )
     parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--no-kicad", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -128,13 +132,19 @@ def main() -> int:
         scratch = Path(scratch_name)
         source = scratch / "src"
         files = []
-        if corpus.is_dir() and args.corpus_files:
+        if args.collection:
+            shutil.copytree(args.collection, source)
+            files = sorted(
+                p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in (".schlib", ".pcblib")
+            )
+        elif corpus.is_dir() and args.corpus_files:
             for i, path in enumerate(largest_corpus_libraries(corpus, args.corpus_files)):
                 target = source / f"{i:02d}-{path.name}"
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, target)
                 files.append(target)
-        files += generated_libraries(source / "generated", args.generated, args.generated_items)
+        if not args.collection:
+            files += generated_libraries(source / "generated", args.generated, args.generated_items)
         if len(files) < 2:
             print("no libraries to convert (no corpus and --generated 0)", file=sys.stderr)
             return 2
@@ -161,7 +171,8 @@ def main() -> int:
             figures["ratio_ours_to_kicad"] = round(figures["full_s"] / figures["kicad_cli_s"], 3)
     for key in [k for k in figures if k.endswith("_s")]:
         figures[key] = round(figures[key], 2)
-    print(f"{figures['files']} libraries, {figures['items']} items, --jobs {figures['jobs']}")
+    where = f" in {args.collection} (and the DbLibs there)" if args.collection else ""
+    print(f"{figures['files']} libraries{where}, {figures['items']} items, --jobs {figures['jobs']}")
     print(f"full run (cold cache):        {figures['full_s']} s")
     print(
         f"unchanged re-run:             {figures['unchanged_s']} s "

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from .cache import CacheEntry, converter_fingerprint, digest_bytes, file_digest, make_key, options_fingerprint
 from .library_files import LIBRARY_EXTENSIONS
+from .tasks import library_from_json, row_from_json
 
 if TYPE_CHECKING:
     from .run import ConversionRun, ConvertedLibrary
@@ -111,14 +112,6 @@ def _key(run: ConversionRun, path: Path) -> str | None:
     )
 
 
-def _library_from(data: dict, out: Path) -> ConvertedLibrary:
-    from .run import ConvertedLibrary
-
-    return ConvertedLibrary(
-        Path(data["source"]), data["kind"], data["nickname"], out / data["path"], data["items"]
-    )
-
-
 def _deps_unchanged(run: ConversionRun, entry: CacheEntry) -> bool:
     for dep, sha in entry.extra["deps"]:
         try:
@@ -130,8 +123,6 @@ def _deps_unchanged(run: ConversionRun, entry: CacheEntry) -> bool:
 
 
 def _replay(run: ConversionRun, path: Path, entry: CacheEntry) -> list[ConvertedLibrary] | None:
-    from .tasks import row_from_json
-
     if not _deps_unchanged(run, entry) or not run.cache.restore(entry, run.out):
         return None
     for event in entry.extra["events"]:
@@ -145,7 +136,7 @@ def _replay(run: ConversionRun, path: Path, entry: CacheEntry) -> list[Converted
                 getattr(run, event[1])(Path(event[2]))
             except Exception:  # the DbLib's rows already say what this library cost its parts
                 pass
-    libs = [_library_from(d, run.out) for d in entry.libraries]
+    libs = [library_from_json(d, run.out, run.library_type) for d in entry.libraries]
     used = [run.converted_library(Path(p), kind) for p, kind in entry.extra["used"]]
     return libs + [lib for lib in used if lib is not None]
 
@@ -195,6 +186,7 @@ def convert_database_cached(run: ConversionRun, path: Path) -> list[ConvertedLib
                 "kind": lib.kind,
                 "nickname": lib.nickname,
                 "path": lib.path.relative_to(run.out).as_posix(),
+                "in_output": True,
                 "items": lib.items,
             }
             for lib in own

@@ -23,7 +23,7 @@ from .library_files import (
 from .naming import UniqueNames, safe_item_name, safe_library_name
 from .problems import ItemFailure
 from .report import ConversionReport, ItemReport, Status
-from .tasks import TaskRunner
+from .tasks import TaskRunner, name_key, row_from_json
 
 
 @dataclass
@@ -87,6 +87,8 @@ class ConversionRun:
     report rows join the report in that same order. So the output never depends on `workers`.
     """
 
+    library_type = ConvertedLibrary  # what the cache modules rebuild, without importing this one
+
     def __init__(
         self,
         out: Path,
@@ -105,7 +107,7 @@ class ConversionRun:
         self._given: list[tuple[str, str]] = []
         self._reserved: dict[tuple[str, str, str], tuple[str, ItemReport | None]] = {}
         self._converted: dict[tuple[str, str], ConvertedLibrary] = {}
-        self._tasks = TaskRunner(self)
+        self._tasks = TaskRunner(self, PlannedRun, ConvertedLibrary)
         self.recorder: Recorder | None = None  # set while a DbLib's conversion is recorded for the cache
 
     # -- naming ---------------------------------------------------------------------------
@@ -276,6 +278,25 @@ class ConversionRun:
             self.report.cache_stats = (self.cache.hits, self.cache.misses)
         self.report.write(self.out / "report.json")
         return self.report
+
+
+class PlannedRun(ConversionRun):
+    """The run a worker gives a library job: its nicknames were handed out by the main run."""
+
+    def __init__(self, out: Path, options: ConvertOptions, jobs: LibraryJobs, names: dict) -> None:
+        super().__init__(out, options, jobs)
+        self.names = names  # "kind\0stem" -> (nickname, clash row as JSON or None)
+
+    def claim_nickname(self, kind: str, source: Path, stem: str) -> str:
+        planned = self.names.get(name_key(kind, stem))
+        if planned is None:
+            raise RuntimeError(
+                f"{source}: the {kind} job asked for nickname '{stem}', which the run did not plan"
+            )
+        name, row = planned
+        if row is not None:
+            self.report.add(row_from_json(row))
+        return name
 
 
 def unique_item_names(names: Iterable[str]) -> Iterator[tuple[str, list[str]]]:

@@ -48,6 +48,7 @@ class TaskSpec:
     names: OwnedNames
     key: str | None = None
     cache_folder: Path | None = None
+    run_class: type | None = None  # the run a job is given: names from `names` (run.PlannedRun)
 
 
 @dataclass
@@ -69,7 +70,7 @@ class Task:
     owned: list[str] = field(default_factory=list)
 
 
-def _name_key(kind: str, stem: str) -> str:
+def name_key(kind: str, stem: str) -> str:
     return f"{kind}\0{stem}"
 
 
@@ -104,11 +105,9 @@ def library_to_json(lib: ConvertedLibrary, staging: Path) -> dict:
     return data
 
 
-def library_from_json(data: dict, out: Path) -> ConvertedLibrary:
-    from .run import ConvertedLibrary
-
+def library_from_json(data: dict, out: Path, library_class: type) -> ConvertedLibrary:
     path = out / data["path"] if data["in_output"] else Path(data["path"])
-    return ConvertedLibrary(Path(data["source"]), data["kind"], data["nickname"], path, dict(data["items"]))
+    return library_class(Path(data["source"]), data["kind"], data["nickname"], path, dict(data["items"]))
 
 
 def owned_folders(libraries: list[dict]) -> list[str]:
@@ -122,26 +121,10 @@ def owned_folders(libraries: list[dict]) -> list[str]:
 
 def run_library_task(spec: TaskSpec) -> TaskResult:
     """Converts one library into its staging folder, stores it in the cache, moves it into place."""
-    from .run import ConversionRun
-
-    class PlannedRun(ConversionRun):
-        """The run a worker gives a job: nicknames were handed out by the main run."""
-
-        def claim_nickname(self, kind: str, source: Path, stem: str) -> str:
-            planned = spec.names.get(_name_key(kind, stem))
-            if planned is None:
-                raise RuntimeError(
-                    f"{source}: the {kind} job asked for nickname '{stem}', which the run did not plan"
-                )
-            name, row = planned
-            if row is not None:
-                self.report.add(row_from_json(row))
-            return name
-
     staging = spec.staging
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    run = PlannedRun(staging, spec.options, spec.jobs)
+    run = spec.run_class(staging, spec.options, spec.jobs, spec.names)
     job = {
         "symbols": spec.jobs.symbols,
         "footprints": spec.jobs.footprints,
@@ -180,8 +163,10 @@ def run_library_task(spec: TaskSpec) -> TaskResult:
 class TaskRunner:
     """The run's library tasks: started in the order the run meets them, finished on demand."""
 
-    def __init__(self, run: ConversionRun) -> None:
+    def __init__(self, run: ConversionRun, run_class: type, library_class: type) -> None:
         self.run = run
+        self.run_class = run_class  # the worker's run (run.PlannedRun): no import back up to run.py
+        self.library_class = library_class
         self._tasks: dict[tuple[str, str], Task] = {}
         self._pool: ProcessPoolExecutor | None = None
         self._count = 0
@@ -245,7 +230,7 @@ class TaskRunner:
         names: OwnedNames = {}
         for claim_kind, stem in self._claims(path, kind, source_sha):
             name, row = self.run.new_nickname(claim_kind, path, stem)
-            names[_name_key(claim_kind, stem)] = (name, row.to_json() if row is not None else None)
+            names[name_key(claim_kind, stem)] = (name, row.to_json() if row is not None else None)
         key = self._key(path, kind, names, source_sha)
         task = Task(path, kind, key)
         self._tasks[task_key] = task
@@ -267,6 +252,7 @@ class TaskRunner:
             names,
             key,
             cache.folder if cache is not None else None,
+            self.run_class,
         )
         if self.run.workers > 1:
             task.future = self._executor().submit(run_library_task, spec)
@@ -290,7 +276,9 @@ class TaskRunner:
                         cache.record_output(self.run.out, relative, sha)
             for row in entry.rows:
                 self.run.report.add(row_from_json(row))
-            task.libraries = [library_from_json(lib, self.run.out) for lib in entry.libraries]
+            task.libraries = [
+                library_from_json(lib, self.run.out, self.library_class) for lib in entry.libraries
+            ]
             task.error = error
             self.run.register(path, kind, task.libraries)
         if task.error is not None:
