@@ -173,3 +173,31 @@ def test_cli_cache_options(source, tmp_path):
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["counts"]["failed"] == 1
     assert main(["convert", str(source), "-o", str(out), "-q", "--jobs", "0"]) == 2
+
+
+def test_a_changed_parts_table_or_part_library_rebuilds_the_database(source, tmp_path, monkeypatch):
+    import openpyxl
+
+    out = tmp_path / "out"
+    cached_run(source, out)
+    book = openpyxl.load_workbook(source / "SampleParts.xlsx")
+    sheet = book["Capacitors"]
+    for row in sheet.iter_rows(min_row=2):
+        if row[0].value == "CL10B104KB8NNNC":
+            row[7].value = "99n"  # the Value column
+    book.save(source / "SampleParts.xlsx")
+    cached_run(source, out)
+    cached = output_files(out)
+    assert b"99n" in cached["database/SampleParts.sqlite"]
+    shutil.move(out, tmp_path / "cached")
+    assert clean_run(source, out) == cached
+
+    cached_run(source, out)
+    symbols = [s for s in sample_symbols() if s.name != "CAP"]  # a symbol the parts use is gone
+    write_schlib(source / "Sample.SchLib", symbols)
+    report = cached_run(source, out)
+    failed = [r for r in report.items if r.kind == "part" and r.status.value == "failed"]
+    assert any("CAP" in " ".join(r.messages) for r in failed)
+    cached = output_files(out)
+    shutil.move(out, tmp_path / "cached2")
+    assert clean_run(source, out) == cached
