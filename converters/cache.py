@@ -115,6 +115,8 @@ class ConversionCache:
         self._sources: dict[str, list] | None = None
         self._outputs: dict[str, dict[str, list]] = {}
         self._output_names: dict[Path, str] = {}
+        self._resolved: dict[Path, str] = {}
+        self.listings: dict[Path, list[str]] = {}  # library files below a folder, once per run
         self.hits = 0
         self.misses = 0
 
@@ -133,7 +135,9 @@ class ConversionCache:
         """The sha256 of a source file; re-read only when its size or mtime changed."""
         if self._sources is None:
             self._sources = self._load_state("sources")
-        key = str(path.resolve())
+        key = self._resolved.get(path)
+        if key is None:
+            key = self._resolved[path] = str(path.resolve())
         stat = _stat_tuple(path)
         known = self._sources.get(key)
         if stat is not None and isinstance(known, list) and len(known) == 3 and known[:2] == stat:

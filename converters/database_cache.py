@@ -83,10 +83,11 @@ def _nearby_libraries(run: ConversionRun, path: Path) -> list[str]:
     roots = [path.parent] + ([Path(run.options.svn_checkout)] if run.options.svn_checkout else [])
     found = []
     for root in roots:
-        if root.is_dir():
-            found += sorted(
-                str(p) for p in root.rglob("*") if p.is_file() and p.suffix.lower() in LIBRARY_EXTENSIONS
+        if root not in run.cache.listings:
+            run.cache.listings[root] = sorted(
+                str(p) for p in root.rglob("*") if p.suffix.lower() in LIBRARY_EXTENSIONS and p.is_file()
             )
+        found += run.cache.listings[root]
     return found
 
 
@@ -97,7 +98,7 @@ def _key(run: ConversionRun, path: Path) -> str | None:
     if files is None:
         return None
     try:
-        sources = [run.cache.source_digest(path)] + [[str(f), file_digest(f)] for f in files]
+        sources = [run.cache.source_digest(path)] + [[str(f), run.cache.source_digest(f)] for f in files]
     except OSError:
         return None
     return make_key(

@@ -105,10 +105,18 @@ class ConversionRun:
         self.workers = max(1, workers)
         self._nicknames = {"symbols": UniqueNames(), "footprints": UniqueNames()}
         self._given: list[tuple[str, str]] = []
+        self._resolved: dict[Path, str] = {}
         self._reserved: dict[tuple[str, str, str], tuple[str, ItemReport | None]] = {}
         self._converted: dict[tuple[str, str], ConvertedLibrary] = {}
         self._tasks = TaskRunner(self, PlannedRun, ConvertedLibrary)
         self.recorder: Recorder | None = None  # set while a DbLib's conversion is recorded for the cache
+
+    def resolved(self, path: Path) -> str:
+        """The file's real path, the run's key for it (resolved once: a DbLib asks thousands of times)."""
+        known = self._resolved.get(path)
+        if known is None:
+            known = self._resolved[path] = str(path.resolve())
+        return known
 
     # -- naming ---------------------------------------------------------------------------
     def nickname_stem(self, stem: str) -> str:
@@ -138,13 +146,13 @@ class ConversionRun:
 
     def reserve_nickname(self, kind: str, source: Path, stem: str) -> None:
         """Claims the nickname a library will ask for later, so names follow the input order."""
-        key = (kind, str(source.resolve()), stem)
+        key = (kind, self.resolved(source), stem)
         if key not in self._reserved:
             self._reserved[key] = self.new_nickname(kind, source, stem)
 
     def take_nickname(self, kind: str, source: Path, stem: str) -> tuple[str, ItemReport | None]:
         """The reserved nickname, else a new one (and its clash row), without reporting it."""
-        reserved = self._reserved.pop((kind, str(source.resolve()), stem), None)
+        reserved = self._reserved.pop((kind, self.resolved(source), stem), None)
         return reserved or self.new_nickname(kind, source, stem)
 
     def claim_nickname(self, kind: str, source: Path, stem: str) -> str:
@@ -185,7 +193,7 @@ class ConversionRun:
         return []
 
     def database_library(self, path: Path) -> list[ConvertedLibrary]:
-        key = (str(path.resolve()), "database")
+        key = (self.resolved(path), "database")
         if key in self._converted:
             return [self._converted[key]]
         libs = convert_database_cached(self, path)
@@ -195,7 +203,7 @@ class ConversionRun:
         return libs
 
     def converted_library(self, path: Path, kind: str) -> ConvertedLibrary | None:
-        return self._converted.get((str(path.resolve()), kind))
+        return self._converted.get((self.resolved(path), kind))
 
     def _library(self, path: Path, kind: str) -> ConvertedLibrary:
         known = self.converted_library(path, kind)
@@ -220,7 +228,7 @@ class ConversionRun:
 
     def register(self, path: Path, kind: str, libs: list[ConvertedLibrary]) -> None:
         """Remembers what a library task produced, so each file is converted once per run."""
-        resolved = str(path.resolve())
+        resolved = self.resolved(path)
         for lib in libs:
             self._converted[(resolved, lib.kind)] = lib
         if kind == "integrated":

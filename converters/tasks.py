@@ -218,7 +218,7 @@ class TaskRunner:
 
     def start(self, path: Path, kind: str) -> Task:
         """The task converting `path` with `kind`'s job; claims its nicknames when new."""
-        task_key = (str(path.resolve()), kind)
+        task_key = (self.run.resolved(path), kind)
         if task_key in self._tasks:
             return self._tasks[task_key]
         source_sha = None
