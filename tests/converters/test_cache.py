@@ -201,3 +201,23 @@ def test_a_changed_parts_table_or_part_library_rebuilds_the_database(source, tmp
     cached = output_files(out)
     shutil.move(out, tmp_path / "cached2")
     assert clean_run(source, out) == cached
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+def test_corpus_collection_with_dblibs_cached_and_parallel_is_byte_identical(shared, tmp_path):
+    """Real DbLibs over Access with the 170 libraries their parts use: a clean serial run, then
+    two jobs with a cache, a re-run, and a run after deleting the cache write the same bytes."""
+    collection = shared / "corpus" / "ubc-thunderbots"
+    out = tmp_path / "out"
+    convert_paths([collection], out, jobs=1)
+    clean = output_files(out)
+    clean_rows = json.loads((out / "report.json").read_text(encoding="utf-8"))["items"]
+    shutil.rmtree(out)
+    assert sum(name.endswith(".sqlite") for name in clean) >= 5
+    for attempt in ("cold", "unchanged", "cache deleted"):
+        if attempt == "cache deleted":
+            shutil.rmtree(out / CACHE_FOLDER_NAME)
+        report = convert_paths([collection], out, jobs=2, cache=out / CACHE_FOLDER_NAME)
+        assert output_files(out) == clean, attempt
+        assert [r.to_json() for r in report.items] == clean_rows, attempt
