@@ -119,6 +119,17 @@ def owned_folders(libraries: list[dict]) -> list[str]:
     return owned
 
 
+def _picklable(exc: Exception) -> Exception:
+    """The exception, or one with the same text when it cannot travel back from a worker."""
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
 def run_library_task(spec: TaskSpec) -> TaskResult:
     """Converts one library into its staging folder, stores it in the cache, moves it into place."""
     staging = spec.staging
@@ -136,7 +147,7 @@ def run_library_task(spec: TaskSpec) -> TaskResult:
         result = job[spec.kind](run, spec.path)
         libs = result if isinstance(result, list) else [result]
     except Exception as exc:  # reported by the main run at this library's turn
-        error = exc
+        error = _picklable(exc)
     libraries = [library_to_json(lib, staging) for lib in libs]
     files = {}
     for path in sorted(p for p in staging.rglob("*") if p.is_file()):
@@ -254,10 +265,9 @@ class TaskRunner:
             cache.folder if cache is not None else None,
             self.run_class,
         )
+        task.spec = spec
         if self.run.workers > 1:
             task.future = self._executor().submit(run_library_task, spec)
-        else:
-            task.spec = spec
         return task
 
     def finish(self, path: Path, kind: str) -> list[ConvertedLibrary]:
@@ -267,7 +277,7 @@ class TaskRunner:
             if task.entry is not None:
                 entry, error = task.entry, None
             else:
-                result = task.future.result() if task.future is not None else run_library_task(task.spec)
+                result = self._result(task)
                 entry, error = result.entry, result.error
                 cache = self.run.cache
                 if cache is not None:
@@ -284,6 +294,15 @@ class TaskRunner:
         if task.error is not None:
             raise task.error
         return task.libraries
+
+    @staticmethod
+    def _result(task: Task) -> TaskResult:
+        if task.future is None:
+            return run_library_task(task.spec)
+        try:
+            return task.future.result()
+        except Exception:  # the worker died (killed, out of memory) or the pool broke: once more here
+            return run_library_task(task.spec)
 
     def close(self) -> None:
         if self._pool is not None:

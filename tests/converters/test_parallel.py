@@ -104,3 +104,25 @@ def test_a_library_whose_conversion_raises_costs_only_itself_in_a_worker_too(tmp
     assert [r["source"] for r in failed] == [str(tmp_path / "src" / "more1" / "Sample.SchLib")]
     assert "could not be converted: RuntimeError: planted bug" in failed[0]["messages"][0]
     assert any(r["kind"] == "symbol" and "more2" in r["source"] for r in reports[0])
+
+
+def test_a_worker_that_dies_costs_nothing(tmp_path, monkeypatch):
+    import os
+
+    files = collection(tmp_path / "src")
+    serial = tmp_path / "serial"
+    rows = [r.to_json() for r in convert_paths(files, serial, jobs=1).items]
+    import converters.symbols_job as symbols_job
+
+    real, main_process = symbols_job.write_symbol_library, os.getpid()
+
+    def killed_in_a_worker(run, library, source, stem, footprint_lookup=None):
+        if os.getpid() != main_process and source.parent.name == "more0":
+            os._exit(9)  # as if the kernel killed the worker (out of memory)
+        return real(run, library, source, stem, footprint_lookup)
+
+    monkeypatch.setattr(symbols_job, "write_symbol_library", killed_in_a_worker)
+    out = tmp_path / "out"
+    report = convert_paths(files, out, jobs=2)
+    assert [r.to_json() for r in report.items] == [{**r, "source": r["source"]} for r in rows]
+    assert output_files(out).keys() == output_files(serial).keys()
