@@ -124,5 +124,9 @@ def test_a_worker_that_dies_costs_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(symbols_job, "write_symbol_library", killed_in_a_worker)
     out = tmp_path / "out"
     report = convert_paths(files, out, jobs=2)
-    assert [r.to_json() for r in report.items] == [{**r, "source": r["source"]} for r in rows]
-    assert output_files(out).keys() == output_files(serial).keys()
+    assert [r.to_json() for r in report.items] == rows
+
+    def libraries(folder: Path) -> dict[str, bytes]:
+        return {k: v for k, v in output_files(folder).items() if "/" in k}  # not the tables naming `folder`
+
+    assert libraries(out) == libraries(serial)
