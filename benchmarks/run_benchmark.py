@@ -170,7 +170,8 @@ def main() -> int:
             out = scratch / f"out{attempt}"
             full.append(run_ours(source, out, args.jobs))
             unchanged.append(run_ours(source, out, args.jobs))
-            changed.write_bytes(contents[attempt % len(contents)])  # another library's bytes: a change
+            swapped = contents[attempt % max(1, len(contents) - 1)]  # another library's bytes: a change
+            changed.write_bytes(swapped)
             one_changed.append(run_ours(source, out, args.jobs))
             changed.write_bytes(contents[-1])
             shutil.rmtree(out)
