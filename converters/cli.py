@@ -7,11 +7,13 @@ Exit codes: 0 every item converted (warnings allowed), 1 some items failed (all 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 from . import __version__
+from .cache import CACHE_FOLDER_NAME, default_cache_folder
 from .convert import convert_paths
 from .library_files import UsageError
 from .report import ConversionReport
@@ -53,6 +55,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="SQLAlchemy URL to write the KiCad parts database to (default: SQLite beside the .kicad_dbl)",
     )
+    convert.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive_int,
+        default=default_jobs(),
+        metavar="N",
+        help=f"libraries converted at once (default: the machine's cores, here {default_jobs()})",
+    )
+    caching = convert.add_mutually_exclusive_group()
+    caching.add_argument(
+        "--cache",
+        type=Path,
+        metavar="DIR",
+        help=f"conversion cache folder (default: OUT/{CACHE_FOLDER_NAME}; safe to delete)",
+    )
+    caching.add_argument("--no-cache", action="store_true", help="convert everything, keep no cache")
     convert.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     sample = commands.add_parser(
@@ -60,6 +78,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.add_argument("-o", "--output", required=True, type=Path, metavar="DIR")
     return parser
+
+
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def _progress(show: bool):
@@ -97,7 +129,10 @@ def run_convert(args: argparse.Namespace) -> int:
         svn_checkout=args.svn_checkout,
         output_database_url=args.output_database_url,
     )
-    report = convert_paths(args.paths, args.output, options, progress=_progress(not args.quiet))
+    cache = None if args.no_cache else (args.cache or default_cache_folder(args.output))
+    report = convert_paths(
+        args.paths, args.output, options, progress=_progress(not args.quiet), cache=cache, jobs=args.jobs
+    )
     failed = [row for row in report.items if row.status.value == "failed"]
     for row in failed[:MAX_FAILURES_SHOWN]:
         print(f"FAILED {row.source}: {row.item}: {'; '.join(row.messages)}", file=sys.stderr)
@@ -108,6 +143,9 @@ def run_convert(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(report.summary_line())
+    if cache is not None and report.cache_stats:
+        reused, converted = report.cache_stats
+        print(f"conversion cache {cache}: {reused} libraries unchanged, {converted} converted")
     return exit_code(report)
 
 

@@ -57,6 +57,20 @@ def _stem(base: str, index: int, count: int) -> str:
     return base if count == 1 else f"{base}_{index + 1}"
 
 
+def planned_nicknames(path: Path) -> list[tuple[str, str]]:
+    """The (kind, stem) of every nickname `convert_intlib` claims, in its order: a parallel run
+    hands them out before the conversion starts, so names never depend on which worker is first."""
+    from .altium.compound import NotAnAltiumLibrary
+
+    try:
+        pcb, sch, _ = embedded_libraries(path.read_bytes(), str(path))
+    except (NotAnAltiumLibrary, OSError):
+        return []
+    return [("footprints", _stem(path.stem, i, len(pcb))) for i in range(len(pcb))] + [
+        ("symbols", _stem(path.stem, i, len(sch))) for i in range(len(sch))
+    ]
+
+
 def convert_intlib(run: ConversionRun, path: Path) -> list[ConvertedLibrary]:
     from .altium.compound import NotAnAltiumLibrary
     from .altium.pcblib import PcbLibError, read_pcblib_data

@@ -53,6 +53,7 @@ class ConversionReport:
 
     output: str
     items: list[ItemReport] = field(default_factory=list)
+    cache_stats: tuple[int, int] | None = None  # (libraries from the cache, converted); not in report.json
 
     def add(self, row: ItemReport) -> None:
         self.items.append(row)

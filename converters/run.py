@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cache import ConversionCache
+from .database_cache import Recorder, convert_database_cached
 from .library_files import (
     DATABASE_EXTENSIONS,
     FOOTPRINT_EXTENSIONS,
@@ -21,6 +23,7 @@ from .library_files import (
 from .naming import UniqueNames, safe_library_name, unescape
 from .problems import ItemFailure
 from .report import ConversionReport, ItemReport, Status
+from .tasks import TaskRunner, name_key, row_from_json
 
 
 @dataclass
@@ -53,43 +56,128 @@ class ConvertedLibrary:
 
 @dataclass(frozen=True)
 class LibraryJobs:
-    """The converter of each library kind (one `*_job.py` each), given to the run by `convert.py`."""
+    """The converter of each library kind (one `*_job.py` each), given to the run by `convert.py`,
+    and how to learn the nicknames an IntLib's conversion will ask for before it starts."""
 
     symbols: Callable[[ConversionRun, Path], ConvertedLibrary]
     footprints: Callable[[ConversionRun, Path], ConvertedLibrary]
     integrated: Callable[[ConversionRun, Path], list[ConvertedLibrary]]
     database: Callable[[ConversionRun, Path], list[ConvertedLibrary]]
+    integrated_nicknames: Callable[[Path], list[tuple[str, str]]] = lambda _path: []
+
+
+def library_task_kind(path: Path) -> str | None:
+    """The job kind of a file converted on its own (a DbLib is not: it runs in the run itself)."""
+    ext = path.suffix.lower()
+    if ext in SYMBOL_EXTENSIONS:
+        return "symbols"
+    if ext in FOOTPRINT_EXTENSIONS:
+        return "footprints"
+    if ext in INTEGRATED_EXTENSIONS:
+        return "integrated"
+    return None
 
 
 class ConversionRun:
-    """State of one run: output folder, options, report, and libraries already converted."""
+    """State of one run: output folder, options, report, and libraries already converted.
 
-    def __init__(self, out: Path, options: ConvertOptions | None, jobs: LibraryJobs) -> None:
+    Libraries (SchLib, PcbLib, IntLib) are converted as tasks (`tasks.py`): their nicknames are
+    claimed in the order the run meets them, then each converts on its own, in a worker process
+    when `workers` > 1 or straight from the cache when nothing it depends on changed, and its
+    report rows join the report in that same order. So the output never depends on `workers`.
+    """
+
+    library_type = ConvertedLibrary  # what the cache modules rebuild, without importing this one
+
+    def __init__(
+        self,
+        out: Path,
+        options: ConvertOptions | None,
+        jobs: LibraryJobs,
+        cache: ConversionCache | None = None,
+        workers: int = 1,
+    ) -> None:
         self.out = out
         self.jobs = jobs
         self.options = options or ConvertOptions()
         self.report = ConversionReport(output=str(out))
+        self.cache = cache
+        self.workers = max(1, workers)
         self._nicknames = {"symbols": UniqueNames(), "footprints": UniqueNames()}
+        self._given: list[tuple[str, str]] = []
+        self._resolved: dict[Path, str] = {}
+        self._reserved: dict[tuple[str, str, str], tuple[str, ItemReport | None]] = {}
         self._converted: dict[tuple[str, str], ConvertedLibrary] = {}
+        self._tasks = TaskRunner(self, PlannedRun, ConvertedLibrary)
+        self.recorder: Recorder | None = None  # set while a DbLib's conversion is recorded for the cache
+
+    def resolved(self, path: Path) -> str:
+        """The file's real path, the run's key for it (resolved once: a DbLib asks thousands of times)."""
+        known = self._resolved.get(path)
+        if known is None:
+            known = self._resolved[path] = str(path.resolve())
+        return known
 
     # -- naming ---------------------------------------------------------------------------
-    def claim_nickname(self, kind: str, source: Path, stem: str) -> str:
+    def nickname_stem(self, stem: str) -> str:
+        """The stem a library's nickname is made from (the pipeline applies its mapping rules)."""
+        return stem
+
+    def cache_context(self) -> object:
+        """What else, beyond sources, converter and options, a library's output depends on."""
+        return None
+
+    def new_nickname(self, kind: str, source: Path, stem: str) -> tuple[str, ItemReport | None]:
+        """Claims a nickname now: the name, and the warning row to report when it had to change."""
+        stem = self.nickname_stem(stem)
         wanted = safe_library_name(stem)
         name, clashed = self._nicknames[kind].claim(wanted)
-        if clashed:
-            self.report.add(
-                ItemReport(
-                    str(source),
-                    stem,
-                    "library",
-                    name,
-                    Status.WARNING,
-                    [f"library name '{wanted}' already used in this run; written as '{name}'"],
-                )
-            )
+        self._given.append((kind, name))
+        if not clashed:
+            return name, None
+        return name, ItemReport(
+            str(source),
+            stem,
+            "library",
+            name,
+            Status.WARNING,
+            [f"library name '{wanted}' already used in this run; written as '{name}'"],
+        )
+
+    def reserve_nickname(self, kind: str, source: Path, stem: str) -> None:
+        """Claims the nickname a library will ask for later, so names follow the input order."""
+        key = (kind, self.resolved(source), stem)
+        if key not in self._reserved:
+            self._reserved[key] = self.new_nickname(kind, source, stem)
+
+    def take_nickname(self, kind: str, source: Path, stem: str) -> tuple[str, ItemReport | None]:
+        """The reserved nickname, else a new one (and its clash row), without reporting it."""
+        reserved = self._reserved.pop((kind, self.resolved(source), stem), None)
+        return reserved or self.new_nickname(kind, source, stem)
+
+    def claim_nickname(self, kind: str, source: Path, stem: str) -> str:
+        if self.recorder is not None:
+            self.recorder.claim(kind, stem)
+        name, row = self.take_nickname(kind, source, stem)
+        if row is not None:
+            self.report.add(row)
         return name
 
+    def names_fingerprint(self) -> list:
+        """Every nickname given out or reserved so far: what a later library's names depend on."""
+        return sorted(self._given)
+
     # -- dispatch -------------------------------------------------------------------------
+    def plan(self, paths: Iterable[Path]) -> None:
+        """Claims the nicknames of every listed library in input order and starts converting the
+        libraries (in workers, or from the cache) before the run asks for them one by one."""
+        for path in paths:
+            kind = library_task_kind(path)
+            if kind is not None:
+                self._tasks.start(path, kind)
+            elif path.suffix.lower() in DATABASE_EXTENSIONS:
+                self.reserve_nickname("symbols", path, path.stem)
+
     def convert(self, path: Path) -> list[ConvertedLibrary]:
         """Converts one library file of any supported kind; a file is converted once per run."""
         ext = path.suffix.lower()
@@ -100,39 +188,51 @@ class ConversionRun:
         if ext in INTEGRATED_EXTENSIONS:
             return self.integrated_library(path)
         if ext in DATABASE_EXTENSIONS:
-            libs = self.jobs.database(self, path)
-            for lib in libs:
-                if lib.kind == "database":  # listed in sym-lib-table as a Database library
-                    self._converted[(str(path.resolve()), "database")] = lib
-            return libs
+            return self.database_library(path)
         self.fail_library(path, "library", f"not an Altium library ({path.suffix or 'no extension'})")
         return []
 
-    def _cached(self, path: Path, kind: str, make: Callable[[], ConvertedLibrary]) -> ConvertedLibrary:
-        key = (str(path.resolve()), kind)
-        if key not in self._converted:
-            self._converted[key] = make()
-        return self._converted[key]
+    def database_library(self, path: Path) -> list[ConvertedLibrary]:
+        key = (self.resolved(path), "database")
+        if key in self._converted:
+            return [self._converted[key]]
+        libs = convert_database_cached(self, path)
+        for lib in libs:
+            if lib.kind == "database":  # listed in sym-lib-table as a Database library
+                self._converted[key] = lib
+        return libs
+
+    def converted_library(self, path: Path, kind: str) -> ConvertedLibrary | None:
+        return self._converted.get((self.resolved(path), kind))
+
+    def _library(self, path: Path, kind: str) -> ConvertedLibrary:
+        known = self.converted_library(path, kind)
+        if known is not None:
+            return known
+        libs = self._tasks.finish(path, kind)
+        return libs[0] if libs else ConvertedLibrary(path, kind, "", path)
+
+    def _recorded(self, method: str, path: Path, call: Callable):
+        if self.recorder is None:
+            return call()
+        return self.recorder.library(method, path, call)
 
     def symbol_library(self, path: Path) -> ConvertedLibrary:
-        return self._cached(path, "symbols", lambda: self.jobs.symbols(self, path))
+        return self._recorded("symbol_library", path, lambda: self._library(path, "symbols"))
 
     def footprint_library(self, path: Path) -> ConvertedLibrary:
-        return self._cached(path, "footprints", lambda: self.jobs.footprints(self, path))
+        return self._recorded("footprint_library", path, lambda: self._library(path, "footprints"))
 
     def integrated_library(self, path: Path) -> list[ConvertedLibrary]:
-        key = (str(path.resolve()), "integrated")
-        if key not in self._converted:
-            libs = self.jobs.integrated(self, path)
-            for lib in libs:
-                self._converted[(str(path.resolve()), lib.kind)] = lib
-            self._converted[key] = ConvertedLibrary(path, "integrated", "", path)
-            return libs
-        return [
-            lib
-            for (p, kind), lib in self._converted.items()
-            if p == key[0] and kind in ("symbols", "footprints")
-        ]
+        return self._recorded("integrated_library", path, lambda: self._tasks.finish(path, "integrated"))
+
+    def register(self, path: Path, kind: str, libs: list[ConvertedLibrary]) -> None:
+        """Remembers what a library task produced, so each file is converted once per run."""
+        resolved = self.resolved(path)
+        for lib in libs:
+            self._converted[(resolved, lib.kind)] = lib
+        if kind == "integrated":
+            self._converted[(resolved, "integrated")] = ConvertedLibrary(path, "integrated", "", path)
 
     def fail_library(self, path: Path, kind: str, reason: str) -> None:
         """A whole file could not be read: one failed row that names it (once: readers' errors
@@ -177,9 +277,34 @@ class ConversionRun:
         self.out.mkdir(parents=True, exist_ok=True)
         from .kicad.lib_tables import write_lib_tables
 
+        self._tasks.close()
+        if self.cache is not None:
+            self.cache.save_state()
+
         write_lib_tables(self.out, self.converted_libraries())
+        if self.cache is not None:
+            self.report.cache_stats = (self.cache.hits, self.cache.misses)
         self.report.write(self.out / "report.json")
         return self.report
+
+
+class PlannedRun(ConversionRun):
+    """The run a worker gives a library job: its nicknames were handed out by the main run."""
+
+    def __init__(self, out: Path, options: ConvertOptions, jobs: LibraryJobs, names: dict) -> None:
+        super().__init__(out, options, jobs)
+        self.names = names  # "kind\0stem" -> (nickname, clash row as JSON or None)
+
+    def claim_nickname(self, kind: str, source: Path, stem: str) -> str:
+        planned = self.names.get(name_key(kind, stem))
+        if planned is None:
+            raise RuntimeError(
+                f"{source}: the {kind} job asked for nickname '{stem}', which the run did not plan"
+            )
+        name, row = planned
+        if row is not None:
+            self.report.add(row_from_json(row))
+        return name
 
 
 def unique_item_names(names: Iterable[str], rule: Callable[[str], str]) -> Iterator[tuple[str, list[str]]]:

@@ -147,7 +147,8 @@ class Monitoring(Section):
 
 
 class Caching(Section):
-    enabled: bool = True
+    enabled: bool = True  # the conversion tasks reuse unchanged libraries' output (same bytes)
+    folder: str = "var/altium2kicad/cache"  # the conversion cache; outlives run folders, safe to delete
 
 
 class PartsSource(Section):
@@ -215,6 +216,10 @@ class PipelineConfig(Section):
     @property
     def report_dir(self) -> Path:
         return self.path(self.progress_tracking.report_dir)
+
+    def conversion_cache(self) -> Path | None:
+        """The conversion cache folder the pipeline's conversion tasks share, or None when off."""
+        return self.path(self.caching.folder) if self.caching.enabled else None
 
     def kicad_cli(self) -> Path | None:
         """kicad-cli to ask for a real load of every written library, when configured and present."""

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from converters.cache import ConversionCache
 from converters.convert import LIBRARY_JOBS
 from converters.library_files import UsageError
 from converters.run import ConversionRun, ConvertedLibrary, ConvertOptions
@@ -21,12 +22,17 @@ from .mapping_rules import MappingRules, rename_dbl_fields, write_layer_map
 class RuledConversionRun(ConversionRun):
     """A ConversionRun whose library names and part links follow the mapping rules."""
 
-    def __init__(self, out: Path, rules: MappingRules, options: ConvertOptions | None = None) -> None:
-        super().__init__(out, options, LIBRARY_JOBS)
+    def __init__(
+        self, out: Path, rules: MappingRules, options: ConvertOptions | None = None, cache: Path | None = None
+    ) -> None:
+        super().__init__(out, options, LIBRARY_JOBS, ConversionCache(cache) if cache else None)
         self.rules = rules
 
-    def claim_nickname(self, kind: str, source: Path, stem: str) -> str:
-        return super().claim_nickname(kind, source, self.rules.nickname_for(stem))
+    def nickname_stem(self, stem: str) -> str:
+        return self.rules.nickname_for(stem)
+
+    def cache_context(self) -> object:
+        return {"mapping_rules": self.rules.sha256}
 
     def footprint_library(self, path: Path) -> ConvertedLibrary:
         converted = super().footprint_library(path)
@@ -56,9 +62,17 @@ class UnitResult:
 
 
 def convert_unit(
-    unit: Path, out: Path, rules: MappingRules, options: ConvertOptions | None = None
+    unit: Path,
+    out: Path,
+    rules: MappingRules,
+    options: ConvertOptions | None = None,
+    cache: Path | None = None,
 ) -> UnitResult:
-    """Converts one library (with everything a DbLib uses) into `out`; rerunning replaces `out`."""
+    """Converts one library (with everything a DbLib uses) into `out`; rerunning replaces `out`.
+
+    `cache` (the configuration's `caching.folder`, outside every run folder) survives `out`: a
+    retry or a later run with the same library, rules and options copies the stored files
+    instead of converting again, with the same bytes."""
     import shutil
 
     if out.exists():
@@ -67,7 +81,7 @@ def convert_unit(
     options = options or ConvertOptions()
     options.layer_map = options.layer_map or write_layer_map(rules, out.parent / f".{out.name}-rules")
     started = time.perf_counter()
-    run = RuledConversionRun(out, rules, options)
+    run = RuledConversionRun(out, rules, options, cache)
     try:
         run.convert(unit)
     except UsageError:

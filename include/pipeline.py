@@ -234,7 +234,11 @@ def run_test_migration(units: list[str], rules: dict, rc: RunContext | None = No
     lines = []
     for unit in sample:
         res = convert_unit(
-            Path(unit), _unit_folder(rc, "test", unit), rc.rules(), rc.convert_options(Path(unit))
+            Path(unit),
+            _unit_folder(rc, "test", unit),
+            rc.rules(),
+            rc.convert_options(Path(unit)),
+            cache=rc.config.conversion_cache(),
         )
         rows = report_rows(Path(res.report))
         rc.store.put_converted_items(rc.run_id, "test", rows)
@@ -271,7 +275,13 @@ def run_full_migration(unit: str, rules: dict, rc: RunContext | None = None) -> 
     from .conversion import convert_unit, report_rows
 
     rc = rc or current()
-    res = convert_unit(Path(unit), _unit_folder(rc, "full", unit), rc.rules(), rc.convert_options(Path(unit)))
+    res = convert_unit(
+        Path(unit),
+        _unit_folder(rc, "full", unit),
+        rc.rules(),
+        rc.convert_options(Path(unit)),
+        cache=rc.config.conversion_cache(),
+    )
     rc.store.put_converted_items(rc.run_id, "full", report_rows(Path(res.report)))
     return res.to_xcom()
 

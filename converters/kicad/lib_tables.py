@@ -50,6 +50,8 @@ def write_lib_tables(out: Path, libraries: Iterable) -> list[Path]:
         if not entries:
             continue
         target = out / TABLES[kind][1]
-        target.write_text(table_text(kind, entries.values()), encoding="utf-8")
+        text = table_text(kind, entries.values())
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:  # unchanged: left alone
+            target.write_text(text, encoding="utf-8")
         written.append(target)
     return written
