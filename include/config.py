@@ -139,9 +139,45 @@ class Maintenance(Section):
     retention_days: int = Field(30, ge=1)
 
 
+class Thresholds(Section):
+    cpu: float = Field(90, gt=0, le=100)  # percent of all cores, over a one-second sample
+    memory: float = Field(90, gt=0, le=100)  # percent of RAM in use
+    response_time: float = Field(2.0, gt=0)  # seconds for the api-server's health endpoint
+
+
+class Alerting(Section):
+    enabled: bool = True
+    schedule: str | None = "*/5 * * * *"  # the monitoring DAG's schedule (read when it runs)
+    health_url: str | None = None  # default: AIRFLOW__API__BASE_URL + /api/v2/monitor/health
+    thresholds: Thresholds = Thresholds()
+
+
 class Monitoring(Section):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    statsd: bool = False
+    statsd: bool = False  # our metrics (items, quality, durations) through Airflow's StatsD client
+    alerting: Alerting = Alerting()
+
+
+class Scaling(Section):
+    api_servers: int = Field(2, ge=1)  # api-server replicas behind the load balancer
+    workers: int = Field(2, ge=1)  # Celery worker replicas
+    worker_concurrency: int = Field(4, ge=1)  # task slots per worker
+
+
+class LoadBalancer(Section):
+    algorithm: Literal["least_connections", "round_robin"] = "least_connections"
+    health_check_interval: int = Field(10, ge=1)  # seconds a failed api-server is left out
+    max_fails: int = Field(3, ge=1)  # failed requests within that time before it is left out
+    session_persistence: bool = False  # same client, same api-server (nginx hash on the address)
+
+    @model_validator(mode="after")
+    def _one_method(self) -> LoadBalancer:
+        if self.session_persistence and self.algorithm == "least_connections":
+            raise ValueError(
+                "session_persistence pins a client to one api-server, so it cannot balance by "
+                "least_connections as well (nginx allows one method): set algorithm: round_robin"
+            )
+        return self
 
 
 class Caching(Section):
@@ -163,6 +199,8 @@ class PipelineConfig(Section):
     business_continuity: BusinessContinuity = BusinessContinuity()
     maintenance: Maintenance = Maintenance()
     monitoring: Monitoring = Monitoring()
+    scaling: Scaling = Scaling()
+    load_balancer: LoadBalancer = LoadBalancer()
     caching: Caching = Caching()
 
     @model_validator(mode="after")
