@@ -160,8 +160,7 @@ class Thresholds(Section):
 
 
 class Alerting(Section):
-    enabled: bool = True
-    schedule: str | None = "*/5 * * * *"  # the monitoring DAG's schedule (read when it runs)
+    enabled: bool = True  # false: the monitoring DAG skips its check
     health_url: str | None = None  # default: AIRFLOW__API__BASE_URL + /api/v2/monitor/health
     thresholds: Thresholds = Thresholds()
 

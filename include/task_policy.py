@@ -15,13 +15,15 @@ from datetime import timedelta
 from typing import TypeVar
 
 from .config import ConfigError, load_config
+from .operations.monitoring import ThresholdExceeded
 from .quality_gates import GateFailed
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# Raised when retrying cannot help: a failed gate, a wrong configuration, a missing source.
-PERMANENT = (GateFailed, ConfigError, FileNotFoundError)
+# Raised when retrying cannot help: a failed gate, a wrong configuration, a missing source, a
+# monitored value over its threshold (measured again at the next scheduled check).
+PERMANENT = (GateFailed, ConfigError, FileNotFoundError, ThresholdExceeded)
 
 
 def run_step(step: Callable[..., T], *args, **kwargs) -> T:
