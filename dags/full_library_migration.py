@@ -13,13 +13,24 @@ import pendulum
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Param, dag, task, task_group
 
+
+def _task_settings(context) -> None:
+    from include import task_policy
+
+    task_policy.apply_timeout(context)
+
+
+# Transient failures (database, S3, a lost worker) are retried; a failed quality gate or a wrong
+# configuration is not (include.task_policy.run_step raises AirflowFailException for those).
+# execution_timeout: the parsed fallback; each task applies workflows.execution_timeout_minutes
+# when it starts (a pre_execute hook, as the approvals do for their response timeout).
 DEFAULT_ARGS = {
     "owner": "library-team",
     "retries": 2,
     "retry_delay": timedelta(seconds=30),
+    "execution_timeout": timedelta(hours=4),
+    "pre_execute": _task_settings,
 }
-# A quality gate or a deployment check gives the same answer when repeated: no retries there.
-NO_RETRY = {"retries": 0}
 # The parsed DAG's approval timeout (the default of approvals.response_timeout_hours); each approval
 # task replaces it with the configured value when it starts (include.approvals, a pre_execute hook).
 APPROVAL_TIMEOUT = timedelta(hours=72)
@@ -55,6 +66,8 @@ def approval(task_id: str, subject: str, body: str, owner: str) -> ApprovalOpera
         response_timeout=APPROVAL_TIMEOUT,
         pre_execute=_approval_settings,
         retries=0,
+        # bounded by response_timeout instead: a parsed execution_timeout would cut the wait short
+        execution_timeout=None,
         owner=owner,
     )
 
@@ -116,20 +129,23 @@ def full_library_migration():
         def analyze_source_library() -> list[str]:
             """Inventory in the library database; returns the conversion units (library paths)."""
             from include import pipeline
+            from include.task_policy import run_step
 
-            return pipeline.analyze_source_library()
+            return run_step(pipeline.analyze_source_library)
 
         @task(task_id="create_mapping_rules")
         def create_mapping_rules(units: list[str]) -> dict:
             from include import pipeline
+            from include.task_policy import run_step
 
-            return pipeline.create_mapping_rules(units)
+            return run_step(pipeline.create_mapping_rules, units)
 
-        @task(task_id="setup_validation_criteria", **NO_RETRY)
+        @task(task_id="setup_validation_criteria")
         def setup_validation_criteria(units: list[str]) -> dict:
             from include import pipeline
+            from include.task_policy import run_step
 
-            return pipeline.setup_validation_criteria(units)
+            return run_step(pipeline.setup_validation_criteria, units)
 
         analysis = analyze_source_library()
         return analysis, create_mapping_rules(analysis), setup_validation_criteria(analysis)
@@ -139,8 +155,9 @@ def full_library_migration():
         @task(task_id="run_test_migration")
         def run_test_migration(units: list[str], rules: dict) -> dict:
             from include import pipeline
+            from include.task_policy import run_step
 
-            return pipeline.run_test_migration(units, rules)
+            return run_step(pipeline.run_test_migration, units, rules)
 
         review = approval(
             "review_test_results",
@@ -152,8 +169,9 @@ def full_library_migration():
         @task(task_id="run_full_migration", max_active_tis_per_dagrun=MAX_PARALLEL_LIBRARIES)
         def run_full_migration(unit: str, rules: dict) -> dict:
             from include import pipeline
+            from include.task_policy import run_step
 
-            return pipeline.run_full_migration(unit, rules)
+            return run_step(pipeline.run_full_migration, unit, rules)
 
         test = run_test_migration(units, rules)
         criteria >> test  # a source that fails its criteria never reaches a reviewer
@@ -164,23 +182,26 @@ def full_library_migration():
 
     @task_group(group_id="validation", default_args={"owner": STAGE_OWNERS["validation"]})
     def validation(converted, criteria):
-        @task(task_id="validate_symbols", **NO_RETRY)
+        @task(task_id="validate_symbols")
         def validate_symbols(converted: list[dict], criteria: dict) -> dict:
             from include import pipeline
+            from include.task_policy import run_step
 
-            return pipeline.validate("symbols", converted, criteria)
+            return run_step(pipeline.validate, "symbols", converted, criteria)
 
-        @task(task_id="validate_footprints", **NO_RETRY)
+        @task(task_id="validate_footprints")
         def validate_footprints(converted: list[dict], criteria: dict) -> dict:
             from include import pipeline
+            from include.task_policy import run_step
 
-            return pipeline.validate("footprints", converted, criteria)
+            return run_step(pipeline.validate, "footprints", converted, criteria)
 
-        @task(task_id="validate_3d_models", **NO_RETRY)
+        @task(task_id="validate_3d_models")
         def validate_3d_models(converted: list[dict], criteria: dict) -> dict:
             from include import pipeline
+            from include.task_policy import run_step
 
-            return pipeline.validate("models", converted, criteria)
+            return run_step(pipeline.validate, "models", converted, criteria)
 
         @task(task_id="validate_migration", **NO_RETRY)
         def validate_migration(converted: list[dict], criteria: dict) -> dict:
@@ -198,11 +219,12 @@ def full_library_migration():
 
     @task_group(group_id="deployment", default_args={"owner": STAGE_OWNERS["deployment"]})
     def deployment(converted, gates):
-        @task(task_id="deploy_to_test_environment", **NO_RETRY)
+        @task(task_id="deploy_to_test_environment")
         def deploy_to_test_environment(converted: list[dict]) -> dict:
             from include import pipeline
+            from include.task_policy import run_step
 
-            return pipeline.deploy(converted, stage="test")
+            return run_step(pipeline.deploy, converted, stage="test")
 
         uat = approval(
             "user_acceptance_testing",
@@ -211,11 +233,12 @@ def full_library_migration():
             owner="library-admins",
         )
 
-        @task(task_id="deploy_to_production", **NO_RETRY)
+        @task(task_id="deploy_to_production")
         def deploy_to_production(converted: list[dict]) -> dict:
             from include import pipeline
+            from include.task_policy import run_step
 
-            return pipeline.deploy(converted, stage="production")
+            return run_step(pipeline.deploy, converted, stage="production")
 
         to_test = deploy_to_test_environment(converted)
         gates >> to_test >> uat >> deploy_to_production(converted)

@@ -7,6 +7,7 @@ variables and Airflow connections that hold them.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from functools import lru_cache
@@ -23,6 +24,7 @@ DEFAULT_CONFIG = PROJECT_ROOT / "config" / "altium2kicad.yaml"
 CONFIG_ENV = "ALTIUM2KICAD_CONFIG"
 HOME_ENV = "ALTIUM2KICAD_HOME"
 KICAD_CLI_ENV = "ALTIUM2KICAD_KICAD_CLI"
+log = logging.getLogger(__name__)
 
 ValidationLevel = Literal["basic", "full", "strict"]
 
@@ -86,6 +88,18 @@ class Workflows(Section):
     test_environment: str = "testing"
     default_sample_size: int = Field(3, ge=1)
     max_parallel_libraries: int = Field(4, ge=1)
+    # minutes each task may run (by task name; `default` for the rest), applied when a task starts
+    execution_timeout_minutes: dict[str, float] = {"default": 60, "run_full_migration": 240}
+
+    @model_validator(mode="after")
+    def _timeouts(self) -> Workflows:
+        limits = self.execution_timeout_minutes
+        if "default" not in limits:
+            raise ValueError("execution_timeout_minutes needs a 'default' entry")
+        bad = [f"{k}: {v}" for k, v in limits.items() if v <= 0]
+        if bad:
+            raise ValueError(f"execution_timeout_minutes must be positive ({', '.join(bad)})")
+        return self
 
 
 class Approvals(Section):
@@ -141,9 +155,44 @@ class Maintenance(Section):
     retention_days: int = Field(30, ge=1)
 
 
+class Thresholds(Section):
+    cpu: float = Field(90, gt=0, le=100)  # percent of all cores, over a one-second sample
+    memory: float = Field(90, gt=0, le=100)  # percent of RAM in use
+    response_time: float = Field(2.0, gt=0)  # seconds for the api-server's health endpoint
+
+
+class Alerting(Section):
+    enabled: bool = True  # false: the monitoring DAG skips its check
+    health_url: str | None = None  # default: AIRFLOW__API__BASE_URL + /api/v2/monitor/health
+    thresholds: Thresholds = Thresholds()
+
+
 class Monitoring(Section):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    statsd: bool = False
+    statsd: bool = False  # our metrics (items, quality, durations) through Airflow's StatsD client
+    alerting: Alerting = Alerting()
+
+
+class Scaling(Section):
+    api_servers: int = Field(2, ge=1)  # api-server replicas behind the load balancer
+    workers: int = Field(2, ge=1)  # Celery worker replicas
+    worker_concurrency: int = Field(4, ge=1)  # task slots per worker
+
+
+class LoadBalancer(Section):
+    algorithm: Literal["least_connections", "round_robin"] = "least_connections"
+    health_check_interval: int = Field(10, ge=1)  # seconds a failed api-server is left out
+    max_fails: int = Field(3, ge=1)  # failed requests within that time before it is left out
+    session_persistence: bool = False  # same client, same api-server (nginx hash on the address)
+
+    @model_validator(mode="after")
+    def _one_method(self) -> LoadBalancer:
+        if self.session_persistence and self.algorithm == "least_connections":
+            raise ValueError(
+                "session_persistence pins a client to one api-server, so it cannot balance by "
+                "least_connections as well (nginx allows one method): set algorithm: round_robin"
+            )
+        return self
 
 
 class Caching(Section):
@@ -183,8 +232,21 @@ class PipelineConfig(Section):
     business_continuity: BusinessContinuity = BusinessContinuity()
     maintenance: Maintenance = Maintenance()
     monitoring: Monitoring = Monitoring()
+    scaling: Scaling = Scaling()
+    load_balancer: LoadBalancer = LoadBalancer()
     caching: Caching = Caching()
     user_management: UserManagement = UserManagement()
+
+    @model_validator(mode="after")
+    def _timeouts_name_tasks(self) -> PipelineConfig:
+        known = {t for tpl in self.project_templates.values() for s in tpl.stages for t in s.tasks}
+        unknown = sorted(set(self.workflows.execution_timeout_minutes) - known - {"default"})
+        if known and unknown:
+            raise ValueError(
+                f"workflows.execution_timeout_minutes: no task named {', '.join(unknown)} "
+                f"(tasks: {', '.join(sorted(known))})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _environments_known(self) -> PipelineConfig:
@@ -230,12 +292,35 @@ class PipelineConfig(Section):
         return path if path.exists() else None
 
     def library_db_url(self) -> str:
-        """Env var first, then the Airflow connection, then the embedded SQLite default."""
+        """Env var first, then the Airflow connection, then (embedded mode only) the SQLite default.
+
+        Logs which sources were tried. A connection that is set but unreadable is an error; in the
+        distributed mode, finding neither is an error too (workers must never each write their own
+        SQLite file).
+        """
+        from .connections import ConnectionUnusable, sqlalchemy_url
+
         db = self.deployment.library_database
+        tried = [f"env {db.url_env}"]
         if url := os.environ.get(db.url_env):
+            log.debug("library database from env %s", db.url_env)
             return url
-        if db.conn_id and (url := _airflow_connection_uri(db.conn_id)):
-            return url
+        if db.conn_id:
+            tried.append(f"Airflow connection '{db.conn_id}'")
+            try:
+                url = sqlalchemy_url(db.conn_id)
+            except ConnectionUnusable as exc:
+                raise ConfigError(f"deployment.library_database: {exc}") from None
+            if url:
+                log.debug("library database from Airflow connection %s", db.conn_id)
+                return url
+        if self.deployment.mode == "distributed":
+            raise ConfigError(
+                "deployment.library_database: no database URL found (tried "
+                + ", ".join(tried)
+                + "); the distributed mode never falls back to the SQLite default"
+            )
+        log.info("library database: %s not set, using the embedded default", " and ".join(tried))
         return _resolve_sqlite(db.default_url)
 
 
@@ -254,20 +339,6 @@ def _resolve_sqlite(url: str) -> str:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
         return prefix + str(home() / url[len(prefix) :])
     return url
-
-
-def _airflow_connection_uri(conn_id: str) -> str | None:
-    """The connection's URI when Airflow knows it (env AIRFLOW_CONN_* or the metadata DB)."""
-    env = os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")
-    if env:
-        return env.replace("postgres://", "postgresql://", 1)
-    try:
-        from airflow.sdk import BaseHook
-
-        uri = BaseHook.get_connection(conn_id).get_uri()
-    except Exception:  # no Airflow, no such connection, or no API: fall back to the default
-        return None
-    return uri.replace("postgres://", "postgresql://", 1)
 
 
 def _describe(error: ValidationError, source: Path) -> str:

@@ -138,19 +138,29 @@ def _prune_local(target: Path, keep: int, live: str) -> None:
 
 
 # -- S3 (any S3-compatible endpoint) -----------------------------------------------------------
-def s3_client(endpoint_url: str | None, region: str | None, aws_conn_id: str | None):
-    """boto3 S3 client; credentials from the Airflow connection when named, else boto3's chain."""
-    import boto3
+def s3_client(target):
+    """A boto3 S3 client made by the Amazon provider's S3Hook on the target's Airflow connection.
 
-    kwargs: dict = {"endpoint_url": endpoint_url, "region_name": region or "us-east-1"}
-    if aws_conn_id:
-        from airflow.sdk import BaseHook
+    The hook honours what the connection holds (keys, session token, `role_arn` to assume, region,
+    `endpoint_url` in its extra, in URI or JSON form); the target's own `region` and `endpoint_url`
+    win when set. Without `aws_conn_id`, boto3's default chain (environment, instance role) is used.
+    A connection id that does not resolve is an error, never an anonymous client.
+    """
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        conn = BaseHook.get_connection(aws_conn_id)
-        kwargs.update(aws_access_key_id=conn.login or None, aws_secret_access_key=conn.password or None)
-        extra = conn.extra_dejson
-        kwargs["endpoint_url"] = endpoint_url or extra.get("endpoint_url")
-    return boto3.client("s3", **kwargs)
+    hook = S3Hook(aws_conn_id=target.aws_conn_id, region_name=target.region)
+    if target.aws_conn_id:
+        hook.get_connection(target.aws_conn_id)  # raises when the connection is missing or unreadable
+    if not target.endpoint_url:
+        return hook.get_conn()
+    session = hook.get_session(region_name=hook.region_name)
+    return session.client(
+        "s3",
+        endpoint_url=target.endpoint_url,
+        region_name=hook.region_name or "us-east-1",
+        config=hook.config,
+        verify=hook.verify,
+    )
 
 
 def _key(prefix: str, *parts: str) -> str:
@@ -165,7 +175,7 @@ def current_s3(client, bucket: str, prefix: str) -> str | None:
         return None
 
 
-def publish_s3(release: Path, client, bucket: str, prefix: str, version: str) -> Published:
+def publish_s3(release: Path, client, bucket: str, prefix: str, version: str, keep: int = 5) -> Published:
     previous = current_s3(client, bucket, prefix)
     base = _key(prefix, "versions", version)
     # a dangling link is listed too: it must fail the upload (as it fails a local copy), not vanish
@@ -186,6 +196,7 @@ def publish_s3(release: Path, client, bucket: str, prefix: str, version: str) ->
         ContentType="application/json",
         Body=json.dumps(_pointer_doc(version, len(files)), indent=1).encode(),
     )
+    _prune_s3(client, bucket, prefix, keep, version)
     return Published(
         f"s3://{bucket}/{base}",
         f"s3://{bucket}/{_key(prefix, 'current.json')}",
@@ -195,9 +206,33 @@ def publish_s3(release: Path, client, bucket: str, prefix: str, version: str) ->
     )
 
 
+def s3_versions(client, bucket: str, prefix: str) -> dict[str, datetime]:
+    """Each version folder under the prefix with the time its newest object was written."""
+    base = _key(prefix, "versions") + "/"
+    versions: dict[str, datetime] = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=base):
+        for obj in page.get("Contents", []):
+            name = obj["Key"][len(base) :].split("/", 1)[0]
+            if name and (name not in versions or obj["LastModified"] > versions[name]):
+                versions[name] = obj["LastModified"]
+    return versions
+
+
+def _prune_s3(client, bucket: str, prefix: str, keep: int, live: str) -> None:
+    """backup.keep_versions on S3 as on disk: the live version plus the `keep` newest others."""
+    versions = sorted(s3_versions(client, bucket, prefix).items(), key=lambda kv: kv[1])
+    for name, _ in versions[: -keep - 1]:
+        if name == live:
+            continue
+        base = _key(prefix, "versions", name) + "/"
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=base):
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+
+
 def publish(release: Path, target, version: str, keep: int, resolve_path) -> Published:
     """Publishes to a config `Target` (local folder or S3 bucket)."""
     if target.kind == "local":
         return publish_local(release, resolve_path(target.path), version, keep)
-    client = s3_client(target.endpoint_url, target.region, target.aws_conn_id)
-    return publish_s3(release, client, target.bucket, target.prefix, version)
+    return publish_s3(release, s3_client(target), target.bucket, target.prefix, version, keep)

@@ -26,7 +26,12 @@ class LoadResult:
 
 
 def _run(cli: Path, args: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run([str(cli), *args], capture_output=True, text=True, timeout=TIMEOUT)
+    """kicad-cli, stopped after TIMEOUT seconds (a hang is reported as that library's failure)."""
+    try:
+        return subprocess.run([str(cli), *args], capture_output=True, text=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        message = f"kicad-cli {' '.join(args[:2])} did not finish within {TIMEOUT} s"
+        return subprocess.CompletedProcess([str(cli), *args], -9, "", message)
 
 
 def load_symbols(cli: Path, path: Path) -> LoadResult:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -273,8 +274,10 @@ def run_test_migration(units: list[str], rules: dict, rc: RunContext | None = No
 
 def run_full_migration(unit: str, rules: dict, rc: RunContext | None = None) -> dict:
     from .conversion import convert_unit, report_rows
+    from .operations.metrics import emit_conversion
 
     rc = rc or current()
+    started = time.monotonic()
     res = convert_unit(
         Path(unit),
         _unit_folder(rc, "full", unit),
@@ -283,6 +286,7 @@ def run_full_migration(unit: str, rules: dict, rc: RunContext | None = None) -> 
         cache=rc.config.conversion_cache(),
     )
     rc.store.put_converted_items(rc.run_id, "full", report_rows(Path(res.report)))
+    emit_conversion(rc.config, res.counts, time.monotonic() - started)
     return res.to_xcom()
 
 
@@ -478,7 +482,12 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
         release.folder, env.target, rc.safe_run, rc.config.backup.keep_versions, rc.config.path
     )
     run = rc.store.run(rc.run_id)
-    rc.store.put_metrics(rc.run_id, metrics.compute(_all_rows(converted), run.started_at if run else None))
+    progress = metrics.compute(_all_rows(converted), run.started_at if run else None)
+    rc.store.put_metrics(rc.run_id, progress)
+    if stage == "production":
+        from .operations.metrics import emit_run
+
+        emit_run(rc.config, progress)
     rc.store.audit(
         rc.run_id,
         rc.actor,

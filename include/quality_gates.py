@@ -1,16 +1,22 @@
 """Quality gates: Great Expectations suites (JSON in expectations/) run against gate frames.
 
 A suite's expectations carry `meta.levels` (basic, full, strict: which validation levels apply
-them) and `meta.warning_only` (reported, never failing). A failed gate raises GateFailed whose
-message names each failed expectation and the items it failed on. Results are also rendered as
-GE Data Docs, one small GE project per gate (parallel validation tasks never share files).
+them) and `meta.warning_only` (reported, never failing), which becomes GX's own
+`severity: warning` so Data Docs and the recorded gate results say the same; whether an expectation
+only warns is read back from GX's result. A failed gate raises GateFailed whose message names each
+failed expectation and the items it failed on. Results are rendered as GX Data Docs in one GX
+project per run folder (`<docs_root>/gx`), shared by the run's gates under a file lock (parallel
+validation tasks take turns), not one project per gate.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -84,6 +90,39 @@ def _quiet_ge() -> None:
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
+@contextmanager
+def _run_context(docs_root: Path | None) -> Iterator:
+    """The run's one GX file context (under an exclusive lock), or an ephemeral one without docs."""
+    import great_expectations as gx
+
+    if docs_root is None:
+        yield gx.get_context(mode="ephemeral")
+        return
+    docs_root.mkdir(parents=True, exist_ok=True)
+    with open(docs_root / ".gx.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # gates of one run validate in parallel tasks
+        try:
+            yield gx.get_context(mode="file", project_root_dir=str(docs_root))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def data_docs_index(docs_root: Path) -> Path:
+    return docs_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def _is_warning(cfg) -> bool:
+    """GX's own severity on the result's expectation (what Data Docs shows)."""
+    severity = getattr(cfg, "severity", None) or (
+        cfg.to_json_dict() if hasattr(cfg, "to_json_dict") else {}
+    ).get("severity")
+    return str(getattr(severity, "value", severity) or "").lower() == "warning"
+
+
+def _severity(spec: dict) -> str:
+    return "warning" if spec.get("meta", {}).get("warning_only") else "critical"
+
+
 def run_suite(
     name: str, level: str, rows: list[dict], docs_root: Path | None = None, gate: str | None = None
 ) -> GateOutcome:
@@ -94,42 +133,11 @@ def run_suite(
     if not rows or not suite_json["expectations"]:
         return outcome
     _quiet_ge()
-    import great_expectations as gx
     import pandas as pd
 
     frame = pd.DataFrame(rows).reset_index(drop=True)
-    if docs_root is not None:
-        docs_root.mkdir(parents=True, exist_ok=True)
-        context = gx.get_context(mode="file", project_root_dir=str(docs_root / gate))
-    else:
-        context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = {"globally": False}
-    source = context.data_sources.add_or_update_pandas(f"{name}_rows")
-    asset = next((a for a in source.assets if a.name == name), None) or source.add_dataframe_asset(name)
-    batch = next(iter(asset.batch_definitions), None) or asset.add_batch_definition_whole_dataframe(
-        "all rows"
-    )
-    expectations = []
-    for spec in suite_json["expectations"]:
-        cls = gx.expectations.registry.get_expectation_impl(spec["type"])
-        expectations.append(cls(**spec["kwargs"], meta=spec.get("meta", {})))
-    suite = context.suites.add_or_update(
-        gx.ExpectationSuite(name=name, expectations=expectations, meta=suite_json.get("meta", {}))
-    )
-    definition = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=f"{name}_{level}", data=batch, suite=suite)
-    )
-    actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if docs_root is not None else []
-    checkpoint = context.checkpoints.add_or_update(
-        gx.Checkpoint(
-            name=f"{name}_gate",
-            validation_definitions=[definition],
-            actions=actions,
-            result_format={"result_format": "COMPLETE"},
-        )
-    )
-    result = checkpoint.run(batch_parameters={"dataframe": frame})
-    validation = next(iter(result.run_results.values()))
+    with _run_context(docs_root) as context:
+        validation = _validate(context, name, gate, level, suite_json, frame, docs_root is not None)
     for r in validation.results:
         cfg = r.expectation_config
         meta = cfg.meta or {}
@@ -151,7 +159,7 @@ def run_suite(
                 cfg.type,
                 column,
                 bool(r.success),
-                bool(meta.get("warning_only")),
+                _is_warning(cfg),
                 items[:MAX_NAMED],
                 int(count),
                 meta.get("notes", ""),
@@ -159,9 +167,44 @@ def run_suite(
         )
     outcome.success = not outcome.failures()
     if docs_root is not None:
-        site = docs_root / gate / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+        site = data_docs_index(docs_root)
         outcome.data_docs = str(site) if site.exists() else ""
     return outcome
+
+
+def _validate(context, name: str, gate: str, level: str, suite_json: dict, frame, docs: bool):
+    """One checkpoint run; every GX object is named by the gate, so the run's gates coexist."""
+    import great_expectations as gx
+
+    context.variables.progress_bars = {"globally": False}
+    source = context.data_sources.add_or_update_pandas(f"{gate}_rows")
+    asset = next((a for a in source.assets if a.name == gate), None) or source.add_dataframe_asset(gate)
+    batch = next(iter(asset.batch_definitions), None) or asset.add_batch_definition_whole_dataframe(
+        "all rows"
+    )
+    expectations = []
+    for spec in suite_json["expectations"]:
+        cls = gx.expectations.registry.get_expectation_impl(spec["type"])
+        expectations.append(cls(**spec["kwargs"], meta=spec.get("meta", {}), severity=_severity(spec)))
+    suite = context.suites.add_or_update(
+        gx.ExpectationSuite(
+            name=f"{gate}.{level}", expectations=expectations, meta=suite_json.get("meta", {})
+        )
+    )
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=f"{gate}_{level}", data=batch, suite=suite)
+    )
+    actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if docs else []
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=f"{gate}_gate",
+            validation_definitions=[definition],
+            actions=actions,
+            result_format={"result_format": "COMPLETE"},
+        )
+    )
+    result = checkpoint.run(batch_parameters={"dataframe": frame})
+    return next(iter(result.run_results.values()))
 
 
 def suites_for(kind: str) -> list[str]:

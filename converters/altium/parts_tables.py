@@ -142,6 +142,9 @@ class PartsSource:
         pass
 
 
+MDB_TIMEOUT = 600  # seconds for one mdbtools call: a corrupt file must not hang a worker forever
+
+
 class AccessSource(PartsSource):
     """An Access database read with mdbtools (binary columns are dropped to their hex)."""
 
@@ -151,7 +154,12 @@ class AccessSource(PartsSource):
                 raise OSError(f"{tool} is not installed (Debian package mdbtools)")
         self.path = path
         self.description = f"Access database {path}"
-        result = subprocess.run(["mdb-tables", "-1", str(path)], capture_output=True, text=True)
+        try:
+            result = subprocess.run(
+                ["mdb-tables", "-1", str(path)], capture_output=True, text=True, timeout=MDB_TIMEOUT
+            )
+        except subprocess.TimeoutExpired:
+            raise OSError(f"mdb-tables did not finish within {MDB_TIMEOUT} s on {path}") from None
         if result.returncode != 0:
             raise OSError((result.stderr.strip() or f"mdb-tables exit {result.returncode}").splitlines()[-1])
         self._tables = [t for t in result.stdout.splitlines() if t.strip()]
@@ -160,10 +168,26 @@ class AccessSource(PartsSource):
         return self._tables
 
     def read_all(self, name: str) -> PartsTable:
-        result = subprocess.run(
-            ["mdb-export", "-D", "%Y-%m-%d", "-T", "%Y-%m-%d %H:%M:%S", "-b", "hex", str(self.path), name],
-            capture_output=True,
-        )
+        try:
+            result = subprocess.run(
+                [
+                    "mdb-export",
+                    "-D",
+                    "%Y-%m-%d",
+                    "-T",
+                    "%Y-%m-%d %H:%M:%S",
+                    "-b",
+                    "hex",
+                    str(self.path),
+                    name,
+                ],
+                capture_output=True,
+                timeout=MDB_TIMEOUT,
+            )
+        except subprocess.TimeoutExpired:
+            raise TableError(
+                f"mdb-export did not finish within {MDB_TIMEOUT} s on table '{name}' of {self.path}"
+            ) from None
         if result.returncode != 0:
             raise TableError(
                 f"mdb-export failed on table '{name}' of {self.path}: "

@@ -1,8 +1,10 @@
-"""docker-compose.yaml is valid for Debian's docker-compose and refuses to start without secrets."""
+"""docker-compose.yaml, the Dockerfile and the generated nginx config: valid for Debian's
+docker-compose and nginx, secrets only from .env, a healthcheck on every long-running service."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,13 +12,18 @@ from pathlib import Path
 import pytest
 import yaml
 
+from include.config import load_config
+from include.operations import stack
+
 REPO = Path(__file__).resolve().parents[2]
-SECRETS = {
-    "POSTGRES_PASSWORD": "p",
-    "AIRFLOW_JWT_SECRET": "j",
-    "AIRFLOW_ADMIN_PASSWORD": "a",
-    "AIRFLOW_REVIEWER_PASSWORD": "r",
-}
+ENV_EXAMPLE = REPO / ".env.example"
+SECRET_KEYS = re.compile(r"PASSWORD|SECRET|FERNET|ROOT_USER|AUTH$")
+
+
+def _example_keys() -> list[str]:
+    return [
+        line.split("=", 1)[0] for line in ENV_EXAMPLE.read_text().splitlines() if re.match(r"^[A-Z_]+=", line)
+    ]
 
 
 @pytest.fixture
@@ -27,24 +34,314 @@ def compose():
     return tool
 
 
-def test_config_is_valid_with_secrets_from_env(compose):
-    env = {**os.environ, **SECRETS}
-    out = subprocess.run([compose, "config", "-q"], cwd=REPO, env=env, capture_output=True, text=True)
+@pytest.fixture
+def env_file(tmp_path) -> Path:
+    """.env.example with a value for every key, as a user's .env would be."""
+    path = tmp_path / ".env"
+    path.write_text("".join(f"{k}=value-of-{k.lower()}\n" for k in _example_keys()))
+    return path
+
+
+def _config(compose: str, env_file: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in _example_keys()}
+    return subprocess.run(
+        [compose, "--env-file", str(env_file), "config", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _services() -> dict:
+    return yaml.safe_load((REPO / "docker-compose.yaml").read_text())["services"]
+
+
+def test_config_is_valid_with_secrets_from_env_file(compose, env_file):
+    out = _config(compose, env_file, "-q")
     assert out.returncode == 0, out.stderr
-    services = yaml.safe_load((REPO / "docker-compose.yaml").read_text())["services"]
     assert {
         "postgres",
         "redis",
+        "minio",
+        "nginx",
         "airflow-init",
         "airflow-apiserver",
         "airflow-scheduler",
         "airflow-dag-processor",
         "airflow-triggerer",
         "airflow-worker",
-    } <= set(services)
+        "flower",
+    } <= set(_services())
 
 
-def test_missing_secret_is_refused(compose):
-    env = {k: v for k, v in {**os.environ, **SECRETS}.items() if k != "POSTGRES_PASSWORD"}
-    out = subprocess.run([compose, "config", "-q"], cwd=REPO, env=env, capture_output=True, text=True)
-    assert out.returncode != 0 and "POSTGRES_PASSWORD" in out.stderr
+def test_every_key_of_env_example_is_needed(compose, env_file):
+    """Each secret is refused when missing, so .env.example lists exactly what must be set."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    text = env_file.read_text()
+
+    def refused(key: str) -> tuple[str, bool, str]:
+        without = env_file.with_name(f"without-{key}")
+        without.write_text(
+            "".join(line + "\n" for line in text.splitlines() if not line.startswith(key + "="))
+        )
+        out = _config(compose, without, "-q")
+        return key, out.returncode != 0 and key in out.stderr, out.stderr
+
+    with ThreadPoolExecutor(4) as pool:
+        for key, ok, stderr in pool.map(refused, _example_keys()):
+            assert ok, (key, stderr)
+
+
+def test_env_example_has_no_values():
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        if re.match(r"^[A-Z_]+=", line):
+            assert line.endswith("="), f".env.example must list keys only: {line}"
+    assert ".env" in (REPO / ".gitignore").read_text().splitlines()
+
+
+def test_no_secret_inline():
+    """Every password, secret or key in the compose file is a ${VARIABLE}, never a literal."""
+    text = (REPO / "docker-compose.yaml").read_text()
+    for service, spec in _services().items():
+        env = spec.get("environment") or {}
+        for key, value in env.items():
+            if SECRET_KEYS.search(key) and not key.endswith("_FILE") and value is not None:
+                assert str(value).startswith("${"), f"{service}: {key} is inline"
+    for url in re.findall(r"[a-z+]+://[^\s\"']+", text):
+        if "@" in url:
+            userinfo = url.split("://", 1)[1].split("@", 1)[0]
+            assert ":" not in userinfo or "${" in userinfo, f"password inline in {url}"
+
+
+def test_secrets_only_where_needed():
+    services = _services()
+    rendered = yaml.safe_dump(services)
+    assert "LIBRARY_DB_PASSWORD" in rendered
+    for name, spec in services.items():
+        env = yaml.safe_dump(spec.get("environment") or {})
+        if name not in ("postgres", "airflow-init", "airflow-worker"):
+            assert "LIBRARY_DB_PASSWORD" not in env, f"{name} holds the library database's password"
+        if name not in ("postgres",):
+            assert "POSTGRES_PASSWORD" not in env, f"{name} holds the PostgreSQL superuser's password"
+        if name not in ("minio", "minio-init", "airflow-worker"):
+            assert "MINIO_ROOT_PASSWORD" not in env, f"{name} holds MinIO's password"
+        mounts = " ".join(str(v) for v in spec.get("volumes") or [])
+        if name not in ("airflow-init", "airflow-apiserver"):
+            assert "airflow-secrets" not in mounts, f"{name} mounts the users' password file"
+    assert "airflow-secrets:/opt/airflow/secrets:ro" in services["airflow-apiserver"]["volumes"]
+
+
+def test_every_long_running_service_has_a_healthcheck():
+    for name, spec in _services().items():
+        one_shot = spec.get("restart") == "no"
+        if not one_shot:
+            assert "healthcheck" in spec and spec["healthcheck"]["test"], f"{name}: no healthcheck"
+    api = _services()["airflow-apiserver"]["healthcheck"]["test"]
+    assert "http://localhost:8080/api/v2/monitor/health" in api
+
+
+def test_services_run_as_the_airflow_user_on_the_built_image():
+    services = _services()
+    dockerfile = (REPO / "Dockerfile").read_text()
+    pinned = re.search(r"^apache-airflow==(\S+)$", (REPO / "requirements.txt").read_text(), re.M)[1]
+    assert f"FROM apache/airflow:{pinned}-python3.11" in dockerfile
+    assert dockerfile.rstrip().splitlines()[-1] and "USER airflow" in dockerfile
+    assert dockerfile.rindex("USER airflow") > dockerfile.rindex("USER root")
+    for package in ("mdbtools", "unixodbc", "libsqliteodbc", "odbc-postgresql", "odbc-mariadb"):
+        assert package in dockerfile
+    assert "-c /tmp/altium2kicad/constraints.txt" in dockerfile
+    text = (REPO / "docker-compose.yaml").read_text()
+    assert "_PIP_ADDITIONAL_REQUIREMENTS" not in text  # nothing installed at container start
+    for name, spec in services.items():
+        if name.startswith("airflow-") and name != "airflow-init" or name == "flower":
+            assert spec["user"] == "${AIRFLOW_UID:-50000}:0", name
+            assert spec["build"] == "."
+    init = services["airflow-init"]["command"][-1]
+    # the root-run init hands everything it wrote to the Airflow user, after writing it
+    assert init.rindex('chown -R "$${AIRFLOW_UID}:0" /opt/airflow /data') > init.rindex("airflow db migrate")
+    assert "upgrade(load_config().library_db_url())" in init
+
+
+def test_library_database_has_its_own_role():
+    services = _services()
+    script = (REPO / "deploy" / "postgres" / "init-databases.sh").read_text()
+    assert "CREATE ROLE altium2kicad LOGIN" in script and "NOSUPERUSER" in script
+    assert "CREATE DATABASE altium2kicad OWNER altium2kicad" in script
+    assert "REVOKE ALL ON DATABASE altium2kicad FROM PUBLIC" in script
+    worker = services["airflow-worker"]["environment"]["ALTIUM2KICAD_DB_URL"]
+    assert worker.startswith("postgresql+psycopg2://altium2kicad:${LIBRARY_DB_PASSWORD}@")
+    airflow = yaml.safe_load((REPO / "docker-compose.yaml").read_text())["x-airflow-common"]["environment"]
+    assert "airflow:${AIRFLOW_DB_PASSWORD" in airflow["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+
+
+def test_library_database_init_script_runs_on_a_real_server(tmp_path):
+    """The init script on the machine's PostgreSQL: the library role reaches only its database."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    from tests.scratch_databases import PG_SERVER
+
+    psql = shutil.which("psql")
+    if psql is None:
+        pytest.skip("psql not installed")
+    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+    script = (REPO / "deploy" / "postgres" / "init-databases.sh").read_text()
+    tag = os.urandom(4).hex()
+    script = (
+        script.replace("ROLE airflow ", f"ROLE af_{tag} ")
+        .replace("ROLE altium2kicad ", f"ROLE lib_{tag} ")
+        .replace("DATABASE airflow OWNER airflow", f"DATABASE af_{tag} OWNER af_{tag}")
+        .replace("DATABASE altium2kicad OWNER altium2kicad", f"DATABASE lib_{tag} OWNER lib_{tag}")
+        .replace("DATABASE airflow FROM", f"DATABASE af_{tag} FROM")
+        .replace("DATABASE altium2kicad FROM", f"DATABASE lib_{tag} FROM")
+    )
+    (tmp_path / "init.sh").write_text(script)
+    host = PG_SERVER.split("@", 1)[1]
+    env = {
+        **os.environ,
+        "POSTGRES_USER": PG_SERVER.split("://", 1)[1].split("@")[0],
+        "POSTGRES_DB": "postgres",
+        "PGHOST": host.split(":")[0],
+        "PGPORT": host.split(":")[1] if ":" in host else "5432",
+        "AIRFLOW_DB_PASSWORD": "af-pw",
+        "LIBRARY_DB_PASSWORD": "lib-pw",
+    }
+    try:
+        out = subprocess.run(["bash", str(tmp_path / "init.sh")], env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        server = PG_SERVER.split("@", 1)[1]
+        lib = create_engine(f"postgresql+psycopg2://lib_{tag}:lib-pw@{server}/lib_{tag}")
+        with lib.connect() as conn:
+            conn.execute(text("CREATE TABLE t (x int)"))  # owns its database's schema
+            conn.commit()
+        lib.dispose()
+        with pytest.raises(OperationalError, match="permission denied"):
+            other = create_engine(f"postgresql+psycopg2://lib_{tag}:lib-pw@{server}/af_{tag}")
+            try:
+                other.connect().close()
+            finally:
+                other.dispose()
+    finally:
+        with admin.connect() as conn:
+            for db in (f"af_{tag}", f"lib_{tag}"):
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+            for role in (f"af_{tag}", f"lib_{tag}"):
+                conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()
+
+
+def test_distributed_config_differs_only_where_it_says():
+    default = yaml.safe_load((REPO / "config" / "altium2kicad.yaml").read_text())
+    distributed = yaml.safe_load((REPO / "config" / "distributed.yaml").read_text())
+    assert distributed["deployment"]["mode"] == "distributed"
+    assert distributed["environments"]["production"]["target"]["aws_conn_id"] == "altium2kicad_s3"
+    distributed["deployment"]["mode"] = default["deployment"]["mode"]
+    distributed["environments"]["production"] = default["environments"]["production"]
+    assert distributed == default
+    load_config(REPO / "config" / "distributed.yaml")
+
+
+# -- nginx ---------------------------------------------------------------------------------------
+@pytest.fixture
+def nginx():
+    tool = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if tool is None:
+        pytest.skip("nginx not installed (./run setup installs it)")
+    return tool
+
+
+def _nginx_test(nginx: str, text: str, folder: Path) -> subprocess.CompletedProcess:
+    conf = folder / "nginx.conf"
+    conf.write_text(text)
+    return subprocess.run(
+        [nginx, "-t", "-p", str(folder), "-c", str(conf), "-e", str(folder / "error.log")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _rendered_for_test(config, folder: Path) -> str:
+    # nginx -t resolves upstream names, so the test points at localhost instead of the service name
+    return stack.render_nginx(config, "127.0.0.1:9", "127.0.0.1:18080", stack.NginxPaths.under(folder))
+
+
+def test_generated_nginx_config_passes_nginx_t(nginx, tmp_path):
+    config = load_config(stack.STACK_CONFIG)
+    out = _nginx_test(nginx, _rendered_for_test(config, tmp_path), tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "test is successful" in out.stderr
+
+
+def test_nginx_t_fails_on_a_broken_template(nginx, tmp_path, monkeypatch):
+    """The check can fail: a template missing a closing brace is refused by nginx -t."""
+    broken = tmp_path / "broken.template"
+    broken.write_text(stack.TEMPLATE.read_text().rstrip().removesuffix("}"))
+    monkeypatch.setattr(stack, "TEMPLATE", broken)
+    out = _nginx_test(nginx, _rendered_for_test(load_config(stack.STACK_CONFIG), tmp_path), tmp_path)
+    assert out.returncode != 0
+
+
+def test_committed_nginx_config_is_the_rendered_one():
+    """deploy/nginx/nginx.conf (mounted by compose) is what the stack's configuration renders."""
+    assert stack.RENDERED.read_text() == stack.render_nginx(load_config(stack.STACK_CONFIG))
+
+
+def test_load_balancer_settings_reach_nginx():
+    text = (REPO / "config" / "distributed.yaml").read_text()
+    base = yaml.safe_load(text)
+    from include.config import PipelineConfig
+
+    def render(**lb) -> str:
+        data = {**base, "load_balancer": {**base["load_balancer"], **lb}}
+        return stack.render_nginx(PipelineConfig.model_validate(data))
+
+    assert "least_conn;" in render(algorithm="least_connections")
+    round_robin = render(algorithm="round_robin")
+    assert "least_conn;" not in round_robin and "hash $remote_addr" not in round_robin
+    sticky = render(algorithm="round_robin", session_persistence=True)
+    assert "hash $remote_addr consistent;" in sticky
+    checked = render(health_check_interval=17, max_fails=5)
+    assert "max_fails=5 fail_timeout=17s;" in checked
+
+
+def test_session_persistence_with_least_connections_is_refused():
+    from include.config import ConfigError, parse_config
+
+    text = (
+        (REPO / "config" / "distributed.yaml")
+        .read_text()
+        .replace("session_persistence: false", "session_persistence: true")
+    )
+    with pytest.raises(ConfigError, match="load_balancer: session_persistence pins"):
+        parse_config(text, Path("distributed.yaml"))
+
+
+def test_scaling_reaches_compose(compose, env_file, tmp_path):
+    """`render` writes the stack block of .env; docker-compose then scales as configured."""
+    from include.config import PipelineConfig
+
+    base = yaml.safe_load((REPO / "config" / "distributed.yaml").read_text())
+    base["scaling"] = {"api_servers": 3, "workers": 5, "worker_concurrency": 7}
+    base["monitoring"]["statsd"] = True
+    config = PipelineConfig.model_validate(base)
+    stack.render(config, env_file, tmp_path / "nginx.conf")
+    stack.render(config, env_file, tmp_path / "nginx.conf")  # idempotent: one block
+    assert env_file.read_text().count(stack.ENV_BEGIN) == 1
+    assert "AIRFLOW_ADMIN_PASSWORD=value" in env_file.read_text()  # secrets kept
+    out = _config(compose, env_file)
+    assert out.returncode == 0, out.stderr
+    services = yaml.safe_load(out.stdout)["services"]
+    assert services["airflow-apiserver"]["deploy"]["replicas"] == 3
+    assert services["airflow-worker"]["deploy"]["replicas"] == 5
+    env = services["airflow-worker"]["environment"]
+    assert env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "7"
+    assert env["AIRFLOW__METRICS__STATSD_ON"] == "true"

@@ -1,0 +1,51 @@
+"""How a task of the pipeline fails and how long it may run: the line between retry and stop.
+
+A quality gate that fails, or a configuration that is wrong, gives the same answer on every try:
+such a task fails at once (AirflowFailException: Airflow does not retry it). Everything else (a
+database that is restarting, an S3 endpoint that is briefly away, a worker that died) is left to
+the task's retries. Airflow is imported only inside the functions, so the rest of include/ stays
+plain Python.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from .config import ConfigError, load_config
+from .operations.monitoring import ThresholdExceeded
+from .quality_gates import GateFailed
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Raised when retrying cannot help: a failed gate, a wrong configuration, a missing source, a
+# monitored value over its threshold (measured again at the next scheduled check).
+PERMANENT = (GateFailed, ConfigError, FileNotFoundError, ThresholdExceeded)
+
+
+def run_step(step: Callable[..., T], *args, **kwargs) -> T:
+    """Runs one pipeline step; a permanent failure becomes AirflowFailException (no retry)."""
+    try:
+        return step(*args, **kwargs)
+    except PERMANENT as exc:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+
+
+def execution_timeout(task_id: str) -> timedelta:
+    """The configured limit for one task (workflows.execution_timeout_minutes, per task or default)."""
+    limits = load_config().workflows.execution_timeout_minutes
+    name = task_id.rsplit(".", 1)[-1]
+    return timedelta(minutes=limits.get(name, limits["default"]))
+
+
+def apply_timeout(context) -> None:
+    """`pre_execute` of every task: its execution_timeout from the configuration (Airflow reads the
+    attribute right after pre_execute, so the parsed DAG's value is only the fallback)."""
+    task = context["task"]
+    task.execution_timeout = execution_timeout(task.task_id)
+    log.info("%s may run for %s", task.task_id, task.execution_timeout)

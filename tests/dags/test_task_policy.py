@@ -1,0 +1,69 @@
+"""Every task of the DAGs is bounded in time and says whether a failure is worth a retry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(REPO / "dags"))
+
+
+def test_every_task_has_a_time_limit(dagbag):
+    from airflow.providers.standard.operators.hitl import HITLOperator
+
+    for dag_id, dag in dagbag.dags.items():
+        for t in dag.tasks:
+            if isinstance(t, HITLOperator):  # an approval waits for people: its limit is response_timeout
+                assert t.response_timeout and t.execution_timeout is None, t.task_id
+            else:
+                assert t.execution_timeout, f"{dag_id}.{t.task_id} has no execution_timeout"
+                assert t.retries > 0, f"{dag_id}.{t.task_id}: transient failures need retries"
+
+
+def test_every_migration_task_separates_permanent_failures():
+    """Each task body of full_library_migration goes through task_policy.run_step."""
+    source = (REPO / "dags" / "full_library_migration.py").read_text()
+    calls = source.count("return run_step(pipeline.")
+    assert calls == source.count("from include import pipeline") >= 10
+
+
+def test_configured_timeout_applies_when_the_task_starts(tmp_path, monkeypatch):
+    from include import task_policy
+
+    text = (REPO / "config" / "altium2kicad.yaml").read_text()
+    text = text.replace("    run_full_migration: 240", "    run_full_migration: 7\n    validate_symbols: 3")
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    monkeypatch.setenv("ALTIUM2KICAD_CONFIG", str(path))
+
+    class Task:
+        def __init__(self, task_id: str) -> None:
+            self.task_id = task_id
+            self.execution_timeout = timedelta(hours=4)
+
+    for task_id, minutes in (
+        ("migration.run_full_migration", 7),
+        ("validation.validate_symbols", 3),
+        ("preparation.create_mapping_rules", 60),
+    ):
+        task = Task(task_id)
+        task_policy.apply_timeout({"task": task})
+        assert task.execution_timeout == timedelta(minutes=minutes)
+
+
+def test_timeout_for_an_unknown_task_is_refused():
+    from include.config import ConfigError, parse_config
+
+    text = (REPO / "config" / "altium2kicad.yaml").read_text()
+    text = text.replace("    run_full_migration: 240", "    run_ful_migration: 240")
+    with pytest.raises(ConfigError, match="no task named run_ful_migration"):
+        parse_config(text, Path("c.yaml"))

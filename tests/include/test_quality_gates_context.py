@@ -1,0 +1,52 @@
+"""One GX project per run folder, and warnings carried by GX's own severity."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+from include.quality_gates import data_docs_index, run_suite
+
+from .test_quality_gates import ROWS
+
+
+def _project_bytes(root) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+
+
+def test_gates_of_a_run_share_one_project(tmp_path):
+    docs = tmp_path / "data_docs"
+    status = [{"item": "a", "kind": "symbol", "status": "ok", "target": "L:a"}]
+    with ThreadPoolExecutor(3) as pool:  # the validation tasks run side by side
+        outcomes = list(
+            pool.map(
+                lambda gate: run_suite("conversion_results", "full", status, docs, gate=gate),
+                ["conversion_results.symbols", "conversion_results.footprints", "conversion_results.models"],
+            )
+        )
+    symbols = run_suite("symbols", "full", ROWS, docs)
+    assert [p.name for p in docs.iterdir() if p.is_dir()] == ["gx"]  # one project, not one per gate
+    assert {o.data_docs for o in [*outcomes, symbols]} == {str(data_docs_index(docs))}
+    index = data_docs_index(docs).read_text()
+    for gate in ("conversion_results.symbols", "conversion_results.footprints", "symbols"):
+        assert gate in index
+    assert _project_bytes(docs) < 6 * 2**20  # one 4 MB project for all four gates (was 4 MB each)
+
+
+def test_warning_is_gx_severity_and_recorded_alike(tmp_path):
+    docs = tmp_path / "data_docs"
+    outcome = run_suite("symbols", "full", ROWS, docs)
+    stored = [
+        json.loads(p.read_text()) for p in (docs / "gx" / "uncommitted" / "validations").rglob("*.json")
+    ]
+    results = [r for v in stored for r in v["results"]]
+    severity = {
+        r["expectation_config"]["kwargs"].get("column"): r["expectation_config"].get("severity")
+        for r in results
+        if not r["success"]
+    }
+    assert severity["off_grid_pins"] == "warning"  # GX's own field, which Data Docs renders
+    assert severity["duplicate_pins"] == "critical"
+    recorded = {e.column: e.warning_only for e in outcome.expectations if not e.success}
+    assert recorded["off_grid_pins"] is True and recorded["duplicate_pins"] is False
+    assert outcome.warnings() and not outcome.success
