@@ -203,12 +203,13 @@ def full_library_migration():
 
             return run_step(pipeline.validate, "models", converted, criteria)
 
-        @task(task_id="validate_migration", **NO_RETRY)
+        @task(task_id="validate_migration")
         def validate_migration(converted: list[dict], criteria: dict) -> dict:
             """No library lost as a whole, something migrated, migration_quality against its target."""
             from include import pipeline
+            from include.task_policy import run_step
 
-            return pipeline.validate_migration(converted, criteria)
+            return run_step(pipeline.validate_migration, converted, criteria)
 
         return [
             validate_symbols(converted, criteria),
