@@ -205,3 +205,23 @@ def test_no_readable_table_fails_the_dblib(tmp_path):
     messages = [m for r in report.items if r.status.value == "failed" for m in r.messages]
     assert any("no table of the DbLib could be read" in m for m in messages)
     assert not [r for r in report.items if r.kind == "part"]
+
+
+def test_odbc_source_lists_tables_and_views_and_reads_them(tmp_path):
+    """A DbLib whose parts are behind an ODBC string (here unixODBC's SQLite3 driver)."""
+    from converters.altium.parts_tables import OdbcSource
+
+    with sqlite3.connect(tmp_path / "parts.db") as db:
+        db.execute('CREATE TABLE parts ("Part Number" TEXT, "Value" TEXT)')
+        db.execute("INSERT INTO parts VALUES ('P1', '1k')")
+        db.execute("CREATE VIEW cheap AS SELECT * FROM parts WHERE \"Value\" = '1k'")
+    source = OdbcSource(f"Driver={{SQLite3}};Database={tmp_path / 'parts.db'}")
+    try:
+        assert sorted(source.table_names()) == ["cheap", "parts"]
+        table = source.read_all("cheap")
+        assert (table.columns, table.rows) == (
+            ["Part Number", "Value"],
+            [{"Part Number": "P1", "Value": "1k"}],
+        )
+    finally:
+        source.close()
