@@ -73,14 +73,14 @@ def build(dag_id: str, workflow: str, windowed: bool):
             """Fails unless N distinct users approved (the same user twice counts once) and none rejected."""
             from include.workflow import promotion as steps
 
-            return steps.check_approvals(workflow, ti.xcom_pull(task_ids="approve") or [])
+            return steps.check_approvals(workflow, ti.xcom_pull(task_ids="approve") or [], ti.run_id)
 
         @task(task_id="publish")
-        def publish(prepared: dict) -> dict:
+        def publish(prepared: dict, ti=None) -> dict:
             """Publishes exactly the approved files to the target, then switches the pointer."""
             from include.workflow import promotion as steps
 
-            return steps.publish(workflow, prepared)
+            return steps.publish(workflow, prepared, ti.run_id)
 
         checked = check_approvals()
         approve >> checked

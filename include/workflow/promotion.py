@@ -58,12 +58,33 @@ def prepare(workflow: str, version: str | None, config: PipelineConfig | None = 
     }
 
 
-def check_approvals(workflow: str, answers: list, config: PipelineConfig | None = None) -> dict:
-    """Fails unless the level's N distinct users approved and nobody rejected."""
+def _store(config: PipelineConfig):
+    from ..library_db.store import LibraryStore
+
+    return LibraryStore(config.library_db_url())
+
+
+def check_approvals(
+    workflow: str, answers: list, run_id: str | None = None, config: PipelineConfig | None = None
+) -> dict:
+    """Fails unless the level's N distinct users approved and nobody rejected; every decision
+    (who, when, level, answer, comment, automatic or not) goes to the audit log."""
     config = config or load_config()
     flow = config.promotion[workflow]
     level = approvals.level_settings(config, flow.approval_level)
     result = approvals.tally(flow.approval_level, level.required, list(answers))
+    if run_id:
+        store = _store(config)
+        for d in result.decisions:
+            store.audit(
+                run_id,
+                d.user or "airflow:auto",
+                "approval_rejected" if d.option == approvals.REJECT else "approval_granted",
+                {"level": flow.approval_level, "at": d.at, "comment": d.comment, "automatic": d.automatic},
+            )
+        store.audit(
+            run_id, "airflow", "approval_outcome", {"approved": result.approved, "reason": result.reason()}
+        )
     if not result.approved:
         raise PermissionError(result.reason())
     return {"reason": result.reason(), "approvers": result.approvers}
@@ -79,7 +100,9 @@ def window_opening(workflow: str, now: datetime | None = None, config: PipelineC
     return Window.parse(flow.scheduled_window, flow.timezone).opening(now).isoformat()
 
 
-def publish(workflow: str, prepared: dict, config: PipelineConfig | None = None) -> dict:
+def publish(
+    workflow: str, prepared: dict, run_id: str | None = None, config: PipelineConfig | None = None
+) -> dict:
     """Copies exactly the prepared version to the target (manifest re-checked), then switches."""
     from ..deployment import DeploymentError
     from ..deployment import publish as publish_version
@@ -97,4 +120,7 @@ def publish(workflow: str, prepared: dict, config: PipelineConfig | None = None)
     published = publish_version(
         folder, env.target, prepared["version"], config.backup.keep_versions, config.path
     )
-    return {**published.to_json(), "environment": flow.target, "manifest_sha256": digest}
+    result = {**published.to_json(), "environment": flow.target, "manifest_sha256": digest}
+    if run_id:
+        _store(config).audit(run_id, "airflow", f"promoted_{workflow}", result)
+    return result
