@@ -26,10 +26,24 @@ def assigned_users(config: PipelineConfig) -> list[dict[str, str]] | None:
     return [{"id": user, "name": user} for user in config.approvals.reviewers] or None
 
 
+# The migration DAG's approval tasks and the level (approvals.levels) each one follows.
+LEVEL_OF_TASK = {
+    "migration.review_test_results": "technical_review",
+    "deployment.user_acceptance_testing": "quality_review",
+}
+
+
 def apply_settings(context) -> None:
-    """`pre_execute` of an approval task: response timeout and reviewers from the configuration."""
+    """`pre_execute` of an approval task: its configured level (users from its roles, timeout,
+    automatic approval), else the plain response timeout and reviewers."""
     task = context["task"]
     config = load_config()
+    level = LEVEL_OF_TASK.get(task.task_id)
+    if level and level in config.approvals.levels:
+        from .workflow import approvals as levels
+
+        levels.apply_level(task, levels.level_settings(config, level, f"{task.dag_id}.{task.task_id}"))
+        return
     task.response_timeout = response_timeout(config)
     reviewers = assigned_users(config)
     if reviewers:

@@ -102,10 +102,19 @@ class Workflows(Section):
         return self
 
 
+class ApprovalLevel(Section):
+    """One level of approval: how many distinct users, from which roles, and the automatic answer."""
+
+    required_approvers: int = Field(1, ge=1)
+    roles: list[str] = []
+    auto_approve_after: float | None = Field(None, gt=0)  # hours; None: wait response_timeout_hours
+
+
 class Approvals(Section):
     auto_approve: bool = False
     reviewers: list[str] = []
     response_timeout_hours: float = Field(72, gt=0)
+    levels: dict[str, ApprovalLevel] = {}
 
 
 class Notifications(Section):
@@ -125,6 +134,18 @@ class ProjectTemplate(Section):
 class TaskAssignment(Section):
     default_owner: str = "library-team"
     stages: dict[str, str] = {}
+    # role -> Airflow user ids (the simple auth manager's users); read only by include.workflow.roles
+    roles: dict[str, list[str]] = {}
+    # role -> task ids (dag_id.task_id) whose approvals that role may answer
+    assignment_rules: dict[str, list[str]] = {}
+
+
+class PromotionWorkflow(Section):
+    source: str
+    target: str
+    approval_level: str
+    scheduled_window: str | None = None  # e.g. "Sat 01:00-05:00", in `timezone`
+    timezone: str = "UTC"
 
 
 class ProgressTracking(Section):
@@ -236,6 +257,7 @@ class PipelineConfig(Section):
     load_balancer: LoadBalancer = LoadBalancer()
     caching: Caching = Caching()
     user_management: UserManagement = UserManagement()
+    promotion: dict[str, PromotionWorkflow] = {}
 
     @model_validator(mode="after")
     def _timeouts_name_tasks(self) -> PipelineConfig:
@@ -250,6 +272,14 @@ class PipelineConfig(Section):
 
     @model_validator(mode="after")
     def _environments_known(self) -> PipelineConfig:
+        for name, flow in self.promotion.items():
+            for key in ("source", "target"):
+                if getattr(flow, key) not in self.environments:
+                    raise ValueError(f"promotion.{name}.{key} '{getattr(flow, key)}' is not an environment")
+            if flow.approval_level not in self.approvals.levels:
+                raise ValueError(
+                    f"promotion.{name}.approval_level '{flow.approval_level}' is not in approvals.levels"
+                )
         for key in ("default_environment", "test_environment"):
             name = getattr(self.workflows, key)
             if name not in self.environments:

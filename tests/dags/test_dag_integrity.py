@@ -22,7 +22,7 @@ def dagbag():
 def test_no_import_errors(dagbag):
     assert DAG_FILES, "no DAG files found"
     assert dagbag.import_errors == {}, "\n".join(f"{k}: {v}" for k, v in dagbag.import_errors.items())
-    assert "full_library_migration" in dagbag.dags
+    assert {"full_library_migration", "promote_dev_to_test", "promote_test_to_prod"} <= set(dagbag.dags)
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
@@ -116,3 +116,18 @@ def test_full_library_migration_shape(dagbag):
     for task_id, t in tasks.items():
         if not isinstance(t, ApprovalOperator):
             assert t.owner == config.task_assignment.stages[task_id.split(".")[0]], task_id
+
+
+def test_promotion_dags_shape(dagbag):
+    """Approval mapped over the required approvers; only test_to_prod waits for its window, deferred."""
+    from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
+
+    to_test, to_prod = dagbag.dags["promote_dev_to_test"], dagbag.dags["promote_test_to_prod"]
+    assert "wait_for_window" not in to_test.task_dict
+    wait = to_prod.task_dict["wait_for_window"]
+    assert isinstance(wait, DateTimeSensorAsync)
+    assert "check_approvals" in wait.upstream_list[0].upstream_task_ids
+    assert "wait_for_window" in to_prod.task_dict["publish"].upstream_task_ids
+    for dag in (to_test, to_prod):
+        assert dag.task_dict["approve"].partial_kwargs.get("pre_execute") is not None  # levels at run time
+        assert dag.task_dict["check_approvals"].trigger_rule == "all_done"

@@ -1,0 +1,1 @@
+"""Team workflow: roles, approval levels, promotion between environments, the release window."""
