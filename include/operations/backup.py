@@ -189,7 +189,9 @@ def verify_objects(vault: Vault, manifest: dict, progress: Progress | None = Non
     """Opens every object a manifest names: returns the problems (empty when all authenticate)."""
     problems = []
     digests = [(n, d["object"]) for n, d in manifest["databases"].items()]
-    digests += [(f"{t}/{r}", f["sha256"]) for t, tree in manifest["trees"].items() for r, f in tree["files"].items()]
+    digests += [
+        (f"{t}/{r}", f["sha256"]) for t, tree in manifest["trees"].items() for r, f in tree["files"].items()
+    ]
     for label, digest in digests:
         try:
             data = vault.get_object(digest)

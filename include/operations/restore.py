@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from include.operations.backup import Progress, Vault
-from include.operations.sealing import BackupIntegrityError
 from include.operations.databases import RestoreRefused, check_dump, fingerprints, is_empty, load
+from include.operations.sealing import BackupIntegrityError
 
 
 class VerificationFailed(Exception):
@@ -46,7 +46,9 @@ def compare_database(manifest_entry: dict, url: str) -> list[str]:
 
 def compare_tree(manifest_entry: dict, root: Path) -> list[str]:
     expected = manifest_entry["files"]
-    actual = {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file()} if root.is_dir() else {}
+    actual = (
+        {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file()} if root.is_dir() else {}
+    )
     problems = [f"{rel}: missing after restore" for rel in sorted(set(expected) - set(actual))]
     problems += [f"{rel}: not in the backup" for rel in sorted(set(actual) - set(expected))]
     for rel in sorted(set(expected) & set(actual)):
@@ -56,12 +58,19 @@ def compare_tree(manifest_entry: dict, root: Path) -> list[str]:
 
 
 def restore_database(
-    vault: Vault, manifest: dict, name: str, url: str, force: bool = False, verify: bool = True,
+    vault: Vault,
+    manifest: dict,
+    name: str,
+    url: str,
+    force: bool = False,
+    verify: bool = True,
     progress: Progress | None = None,
 ) -> RestoreResult:
     entry = manifest["databases"].get(name)
     if entry is None:
-        raise KeyError(f"set {manifest['set_id']} has no database '{name}' (has: {sorted(manifest['databases'])})")
+        raise KeyError(
+            f"set {manifest['set_id']} has no database '{name}' (has: {sorted(manifest['databases'])})"
+        )
     data = vault.get_object(entry["object"])  # authenticates before anything else happens
     check_dump(entry["format"], data)
     if not force and not is_empty(url):
@@ -76,12 +85,19 @@ def restore_database(
 
 
 def restore_tree(
-    vault: Vault, manifest: dict, name: str, root: Path, force: bool = False, verify: bool = True,
+    vault: Vault,
+    manifest: dict,
+    name: str,
+    root: Path,
+    force: bool = False,
+    verify: bool = True,
     progress: Progress | None = None,
 ) -> RestoreResult:
     entry = manifest["trees"].get(name)
     if entry is None:
-        raise KeyError(f"set {manifest['set_id']} has no file tree '{name}' (has: {sorted(manifest['trees'])})")
+        raise KeyError(
+            f"set {manifest['set_id']} has no file tree '{name}' (has: {sorted(manifest['trees'])})"
+        )
     staging = root.with_name(root.name + ".restoring")
     shutil.rmtree(staging, ignore_errors=True)
     try:
@@ -108,8 +124,14 @@ def restore_tree(
 
 
 def restore_site(
-    vault: Vault, manifest: dict, databases: dict[str, str], trees: dict[str, Path],
-    max_workers: int = 1, force: bool = False, verify: bool = True, progress: Progress | None = None,
+    vault: Vault,
+    manifest: dict,
+    databases: dict[str, str],
+    trees: dict[str, Path],
+    max_workers: int = 1,
+    force: bool = False,
+    verify: bool = True,
+    progress: Progress | None = None,
 ) -> list[RestoreResult]:
     """Every database and tree of the set into the given targets, in parallel when asked."""
     missing = [n for n in manifest["databases"] if n not in databases]
