@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
@@ -121,7 +122,7 @@ def test_round_trip_and_tamper_refused(tmp_path, env, s3_endpoint, capsys):
         )
         assert fingerprints(url) == before
         restored = tmp_path / "restored"
-        site = '{"trees": {"deploy": "%s"}, "databases": {"library_db": "%s"}}' % (restored, url)
+        site = json.dumps({"trees": {"deploy": str(restored)}, "databases": {"library_db": url}})
         # the database is not empty now: a second restore asks for --force
         assert admin([*stores, "restore-site", "--backup-set", "latest", "--target-site", site]) == 2
         assert "--force" in capsys.readouterr().err
