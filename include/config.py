@@ -163,13 +163,25 @@ class Schedule(Section):
     schedule: str | None = None
 
 
+class BackupSchedule(Section):
+    schedule: str
+    keep: int = Field(1, ge=1)
+
+
 class Backup(Section):
-    keep_versions: int = Field(5, ge=1)
+    keep_versions: int = Field(5, ge=1)  # deployed library versions kept beside the live one
+    key_env: str = "ALTIUM2KICAD_BACKUP_KEY"  # base64 AES-256 key; never stored with the backups
+    key_conn_id: str | None = "altium2kicad_backup_key"  # or this Airflow connection's password
+    primary: Target = Target(kind="local", path="var/altium2kicad/backups/primary")
+    secondary: Target = Target(kind="local", path="var/altium2kicad/backups/secondary")
+    full: BackupSchedule = BackupSchedule(schedule="0 1 * * 0", keep=4)
+    incremental: BackupSchedule = BackupSchedule(schedule="0 1 * * *", keep=14)
+    verification: BackupSchedule = BackupSchedule(schedule="0 5 * * 1", keep=1)
 
 
 class BusinessContinuity(Section):
-    rto_hours: float = 24
-    rpo_hours: float = 24
+    rto_hours: float = Field(4, gt=0)
+    rpo_hours: float = Field(1, gt=0)
 
 
 class Maintenance(Section):

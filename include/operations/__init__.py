@@ -1,0 +1,1 @@
+"""Operations: backups, restores, disaster-recovery tests, maintenance and application updates."""

@@ -1,0 +1,88 @@
+"""Backups on the guide's schedules: full (Sunday 01:00), incremental (daily 01:00), verification
+(Monday 05:00). Wiring only: the work is in include/operations/. The schedules are documented in
+config/altium2kicad.yaml (backup.*.schedule); a test keeps the two equal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import dag, task
+
+DEFAULT_ARGS = {"owner": "library-admins", "retries": 1, "retry_delay": timedelta(minutes=5)}
+
+
+def _backup(kind: str) -> dict:
+    from include.config import load_config
+    from include.operations.backup import create_backup
+    from include.operations.site import retention, site_sources, site_vault
+
+    cfg = load_config()
+    vault = site_vault(cfg)
+    manifest = create_backup(vault, site_sources(cfg), kind)
+    deleted = retention(vault, {"full": cfg.backup.full.keep, "incremental": cfg.backup.incremental.keep})
+    return {"set_id": manifest["set_id"], "stats": manifest["stats"], "deleted": deleted}
+
+
+@dag(
+    schedule="0 1 * * 0",
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["operations", "backup"],
+)
+def backup_full():
+    @task
+    def full_backup() -> dict:
+        """A complete backup set of the site, then retention (keep backup.full.keep)."""
+        return _backup("full")
+
+    full_backup()
+
+
+@dag(
+    schedule="0 1 * * *",
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["operations", "backup"],
+)
+def backup_incremental():
+    @task
+    def incremental_backup() -> dict:
+        """A set storing only changed files, then retention (keep backup.incremental.keep)."""
+        return _backup("incremental")
+
+    incremental_backup()
+
+
+@dag(
+    schedule="0 5 * * 1",
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["operations", "backup"],
+)
+def backup_verification():
+    @task
+    def verify_latest_backup() -> dict:
+        """Opens every object of the newest set; a damaged one fails the run naming it."""
+        import json
+
+        from include.config import load_config
+        from include.operations.backup import verify_objects
+        from include.operations.site import site_vault
+
+        vault = site_vault(load_config())
+        set_id = vault.set_ids()[-1]
+        problems = verify_objects(vault, vault.manifest(set_id))
+        if problems:
+            raise RuntimeError(f"backup {set_id} failed verification: " + "; ".join(problems))
+        vault.put(f"sets/{set_id}/verified", json.dumps({"set_id": set_id, "ok": True}).encode())
+        return {"set_id": set_id, "ok": True}
+
+    verify_latest_backup()
+
+
+backup_full()
+backup_incremental()
+backup_verification()

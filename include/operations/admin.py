@@ -1,0 +1,154 @@
+"""`altium2kicad-admin`: list, verify and restore backup sets.
+
+Stores and key come from the command line or the environment (never stored with the backup):
+--store may be given twice (primary, secondary): a folder or s3://bucket/prefix (endpoint from
+--s3-endpoint / AWS_ENDPOINT_URL). The key is read from the env var named by --key-env.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from include.operations.backup import Vault, verify_objects
+from include.operations.databases import RestoreRefused
+from include.operations.restore import restore_database, restore_site
+from include.operations.sealing import BackupIntegrityError, BackupKeyError, load_key, new_key
+from include.operations.stores import LocalStore, S3Store, StoreError
+
+
+def _store(spec: str, endpoint: str | None):
+    if spec.startswith("s3://"):
+        import boto3
+
+        bucket, _, prefix = spec[5:].partition("/")
+        return S3Store(boto3.client("s3", endpoint_url=endpoint), bucket, prefix)
+    return LocalStore(Path(spec))
+
+
+def _progress():
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(unit="B", unit_scale=True, file=sys.stderr)
+
+    def advance(label: str, size: int) -> None:
+        bar.set_description(label[-40:])
+        bar.update(size)
+
+    return advance
+
+
+def _vault(args) -> Vault:
+    stores = [_store(s, args.s3_endpoint) for s in args.store]
+    return Vault(stores, load_key(args.key_env, args.key_conn_id))
+
+
+def _set_id(vault: Vault, value: str) -> str:
+    ids = vault.set_ids()
+    if value == "latest":
+        if not ids:
+            raise StoreError("no backup sets in the stores")
+        return ids[-1]
+    value = value.rstrip("/").removesuffix("/manifest").split("/")[-1]
+    if value not in ids:
+        raise StoreError(f"no backup set {value} (have: {', '.join(ids) or 'none'})")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="altium2kicad-admin", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--store", action="append", default=[], help="backup store (twice: primary, secondary)"
+    )
+    parser.add_argument("--s3-endpoint", default=None)
+    parser.add_argument("--key-env", default="ALTIUM2KICAD_BACKUP_KEY")
+    parser.add_argument("--key-conn-id", default="altium2kicad_backup_key")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("generate-key")
+    sub.add_parser("list-backups")
+    v = sub.add_parser("verify-backup")
+    v.add_argument("--backup-file", default="latest")
+    r = sub.add_parser("restore-database")
+    r.add_argument("--backup-file", default="latest", help="backup set id (or 'latest')")
+    r.add_argument("--database", default="library_db")
+    r.add_argument("--target-server", required=True, help="SQLAlchemy URL of the target database")
+    r.add_argument("--restore-point", default=None, help="point in time (physical backups only)")
+    r.add_argument("--verify", action="store_true")
+    r.add_argument("--force", action="store_true")
+    s = sub.add_parser("restore-site")
+    s.add_argument("--backup-set", default="latest")
+    s.add_argument("--target-site", required=True, help="JSON: {databases: {name: url}, trees: {name: path}}")
+    s.add_argument("--parallel-restore", action="store_true")
+    s.add_argument("--max-workers", type=int, default=4)
+    s.add_argument("--verify-after-restore", action="store_true")
+    s.add_argument("--force", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.store and args.command != "generate-key":
+        parser.error("give at least one --store")
+    try:
+        return _run(args)
+    except (BackupIntegrityError, BackupKeyError, RestoreRefused, StoreError, KeyError) as exc:
+        print(f"altium2kicad-admin {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
+    if args.command == "generate-key":
+        print(new_key())
+        return 0
+    vault = _vault(args)
+    if args.command == "list-backups":
+        for set_id in vault.set_ids():
+            m = vault.manifest(set_id)
+            print(
+                f"{set_id}\t{m['kind']}\t{m['stats']['plain_bytes']} B\tverified={bool(vault.verified(set_id))}"
+            )
+        return 0
+    if args.command == "verify-backup":
+        set_id = _set_id(vault, args.backup_file)
+        problems = verify_objects(vault, vault.manifest(set_id), _progress())
+        for p in problems:
+            print(p, file=sys.stderr)
+        print(f"{set_id}: {'OK' if not problems else f'{len(problems)} damaged objects'}")
+        return 0 if not problems else 2
+    if args.command == "restore-database":
+        if args.restore_point:
+            raise StoreError(
+                "--restore-point needs a physical backup with archived WAL (see docs/operations.md)"
+            )
+        manifest = vault.manifest(_set_id(vault, args.backup_file))
+        result = restore_database(
+            vault, manifest, args.database, args.target_server, args.force, args.verify, _progress()
+        )
+        return _report([result])
+    if args.command == "restore-site":
+        target = json.loads(args.target_site)
+        manifest = vault.manifest(_set_id(vault, args.backup_set))
+        results = restore_site(
+            vault,
+            manifest,
+            target.get("databases", {}),
+            {k: Path(p) for k, p in target.get("trees", {}).items()},
+            args.max_workers if args.parallel_restore else 1,
+            args.force,
+            args.verify_after_restore,
+            _progress(),
+        )
+        return _report(results)
+    return 1
+
+
+def _report(results) -> int:
+    for r in results:
+        print(f"{r.what} -> {r.target}: {'OK' if r.ok else 'DIFFERS'}")
+        for p in r.problems:
+            print(f"  {p}", file=sys.stderr)
+    return 0 if all(r.ok for r in results) else 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

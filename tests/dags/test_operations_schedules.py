@@ -1,0 +1,41 @@
+"""The guide's operation schedules are the schedules of DAGs, and the configuration documents them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(REPO / "dags"))
+
+
+def _cron(dag) -> str:
+    return dag.schedule
+
+
+def test_backup_schedules(dagbag):
+    from include.config import DEFAULT_CONFIG, load_config
+
+    cfg = load_config(DEFAULT_CONFIG)
+    assert dagbag.import_errors == {}
+    expected = {
+        "backup_full": "0 1 * * 0",
+        "backup_incremental": "0 1 * * *",
+        "backup_verification": "0 5 * * 1",
+    }
+    for dag_id, cron in expected.items():
+        assert _cron(dagbag.dags[dag_id]) == cron, dag_id
+    assert cfg.backup.full.schedule == expected["backup_full"] and cfg.backup.full.keep == 4
+    assert (
+        cfg.backup.incremental.schedule == expected["backup_incremental"]
+        and cfg.backup.incremental.keep == 14
+    )
+    assert cfg.backup.verification.schedule == expected["backup_verification"]
+    assert (cfg.business_continuity.rto_hours, cfg.business_continuity.rpo_hours) == (4, 1)
