@@ -8,7 +8,12 @@ from datetime import timedelta
 
 from airflow.sdk import dag, task
 
-DEFAULT_ARGS = {"owner": "library-admins", "retries": 1, "retry_delay": timedelta(minutes=5)}
+DEFAULT_ARGS = {
+    "owner": "library-admins",
+    "retries": 1,
+    "retry_delay": timedelta(minutes=5),
+    "execution_timeout": timedelta(hours=4),  # business_continuity.rto_hours
+}
 
 
 def _backup(kind: str) -> dict:

@@ -14,8 +14,13 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
 from airflow.sdk import Param, dag, task
 
-# transient errors (store, database) retry; approvals and the approval check never do
-DEFAULT_ARGS = {"owner": "release_manager", "retries": 1, "retry_delay": timedelta(seconds=30)}
+# transient errors (store, database) retry once
+DEFAULT_ARGS = {
+    "owner": "release_manager",
+    "retries": 1,
+    "retry_delay": timedelta(seconds=30),
+    "execution_timeout": timedelta(hours=1),
+}
 APPROVAL_TIMEOUT = timedelta(hours=72)  # replaced from approvals.levels when the task starts
 
 
@@ -67,10 +72,9 @@ def build(dag_id: str, workflow: str, windowed: bool):
             subject=f"{workflow}: promote version {{{{ ti.xcom_pull(task_ids='prepare')['version'] }}}}",
             response_timeout=APPROVAL_TIMEOUT,
             pre_execute=_level,
-            retries=0,
         ).expand(body=approval_slots(prepared))
 
-        @task(task_id="check_approvals", trigger_rule="all_done", retries=0)
+        @task(task_id="check_approvals", trigger_rule="all_done")
         def check_approvals(ti=None) -> dict:
             """Fails unless N distinct users approved (the same user twice counts once) and none rejected."""
             from include.workflow import promotion as steps

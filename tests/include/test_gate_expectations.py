@@ -190,10 +190,3 @@ def test_crafted_row_fails_its_expectation(name, key, level):
     else:
         assert not outcome.success and result in outcome.failures()
         assert key[0] in outcome.message() and bad["item"] in outcome.message()
-
-
-def test_data_docs_go_into_a_new_nested_folder_and_again_into_the_same(tmp_path):
-    docs = tmp_path / "report" / "data_docs"  # neither folder exists yet
-    for _ in range(2):  # a rerun, or the next gate, writes beside the first
-        outcome = run_suite("models", "full", GOOD["models"], docs)
-        assert outcome.success and outcome.data_docs.startswith(str(docs / "models"))
