@@ -174,9 +174,10 @@ class ConversionRun:
         for path in paths:
             kind = library_task_kind(path)
             if kind is not None:
-                self._tasks.start(path, kind)
+                self._tasks.start(path, kind, submit=False)
             elif path.suffix.lower() in DATABASE_EXTENSIONS:
                 self.reserve_nickname("symbols", path, path.stem)
+        self._tasks.submit_largest_first()
 
     def convert(self, path: Path) -> list[ConvertedLibrary]:
         """Converts one library file of any supported kind; a file is converted once per run."""

@@ -227,7 +227,7 @@ class TaskRunner:
             names,
         )
 
-    def start(self, path: Path, kind: str) -> Task:
+    def start(self, path: Path, kind: str, submit: bool = True) -> Task:
         """The task converting `path` with `kind`'s job; claims its nicknames when new."""
         task_key = (self.run.resolved(path), kind)
         if task_key in self._tasks:
@@ -266,9 +266,27 @@ class TaskRunner:
             self.run_class,
         )
         task.spec = spec
-        if self.run.workers > 1:
+        if submit and self.run.workers > 1:
             task.future = self._executor().submit(run_library_task, spec)
         return task
+
+    def submit_largest_first(self) -> None:
+        """Hands the waiting tasks to the workers, largest source first, so a large library at the
+        end of the list does not leave a core idle (names and report order are already fixed)."""
+        if self.run.workers <= 1:
+            return
+
+        def size(task: Task) -> int:
+            try:
+                return task.path.stat().st_size
+            except OSError:
+                return 0
+
+        waiting = [
+            t for t in self._tasks.values() if t.spec is not None and t.future is None and t.entry is None
+        ]
+        for task in sorted(waiting, key=size, reverse=True):
+            task.future = self._executor().submit(run_library_task, task.spec)
 
     def finish(self, path: Path, kind: str) -> list[ConvertedLibrary]:
         """What the library became; its report rows join the run's report now (once)."""
