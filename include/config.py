@@ -159,13 +159,11 @@ class ProgressTracking(Section):
 
 
 class Schedule(Section):
-    enabled: bool = False
-    schedule: str | None = None
-
-
-class BackupSchedule(Section):
     schedule: str
-    keep: int = Field(1, ge=1)
+
+
+class BackupSchedule(Schedule):
+    keep: int = Field(1, ge=1)  # sets of this kind retention keeps
 
 
 class Backup(Section):
@@ -176,16 +174,12 @@ class Backup(Section):
     secondary: Target = Target(kind="local", path="var/altium2kicad/backups/secondary")
     full: BackupSchedule = BackupSchedule(schedule="0 1 * * 0", keep=4)
     incremental: BackupSchedule = BackupSchedule(schedule="0 1 * * *", keep=14)
-    verification: BackupSchedule = BackupSchedule(schedule="0 5 * * 1", keep=1)
+    verification: Schedule = Schedule(schedule="0 5 * * 1")
 
 
 class BusinessContinuity(Section):
     rto_hours: float = Field(4, gt=0)
     rpo_hours: float = Field(1, gt=0)
-
-
-class Maintenance(Section):
-    retention_days: int = Field(30, ge=1)
 
 
 class Thresholds(Section):
@@ -259,11 +253,8 @@ class PipelineConfig(Section):
     project_templates: dict[str, ProjectTemplate] = {}
     task_assignment: TaskAssignment = TaskAssignment()
     progress_tracking: ProgressTracking = ProgressTracking()
-    synchronization: Schedule = Schedule()
     backup: Backup = Backup()
-    dr_testing: Schedule = Schedule()
     business_continuity: BusinessContinuity = BusinessContinuity()
-    maintenance: Maintenance = Maintenance()
     monitoring: Monitoring = Monitoring()
     scaling: Scaling = Scaling()
     load_balancer: LoadBalancer = LoadBalancer()
