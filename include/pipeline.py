@@ -190,15 +190,11 @@ def setup_validation_criteria(units: list[str], rc: RunContext | None = None) ->
     (rc.folder / "criteria.json").write_text(json.dumps(criteria, indent=1), encoding="utf-8")
     inv = rc.inventory()
     docs = rc.report_folder / "data_docs"
-    failures = []
-    for suite, gate, frame in (
+    gates = [
         ("libraries", "libraries.source", gate_frames.source_libraries(inv)),
         ("source_parts", "source_parts", gate_frames.source_parts(inv)),
-    ):
-        outcome = quality_gates.run_suite(suite, rc.level, frame, docs, gate=gate)
-        _record_gate(rc, outcome.gate, outcome.success, {**outcome.to_json()})
-        if not outcome.success:
-            failures.append(outcome.message())
+    ]
+    failures, _, _ = _run_gates(rc, rc.level, gates, docs)
     if failures:
         _fail_run(rc, [], failures)
     return criteria
@@ -315,6 +311,26 @@ def _record_gate(rc: RunContext, gate: str, success: bool, summary: dict) -> Non
     rc.store.put_gate(rc.run_id, gate, rc.level, success, summary)
 
 
+def _run_gates(rc: RunContext, level: str, gates: list[tuple[str, str, list[dict]]], docs: Path):
+    """Runs each (suite, gate name, frame) and records it: the failure messages, the per-gate summary
+    the task returns, and the outcomes by gate."""
+    from . import quality_gates
+
+    failures, result, outcomes = [], {}, []
+    for suite, gate, frame in gates:
+        outcome = quality_gates.run_suite(suite, level, frame, docs, gate=gate)
+        _record_gate(rc, gate, outcome.success, outcome.to_json())
+        result[gate] = {
+            "success": outcome.success,
+            "checked": outcome.checked,
+            "warnings": len(outcome.warnings()),
+        }
+        if not outcome.success:
+            failures.append(outcome.message())
+        outcomes.append((gate, outcome))
+    return failures, result, outcomes
+
+
 def validate(kind: str, converted: list[dict], criteria: dict, rc: RunContext | None = None) -> dict:
     """Runs the gates of one kind; a failed gate fails the task naming expectation and items."""
     from . import gate_frames, quality_gates
@@ -337,18 +353,8 @@ def validate(kind: str, converted: list[dict], criteria: dict, rc: RunContext | 
     else:
         _, fp_facts = gate_frames.footprints(inv, rows, written)
         frames["models"] = gate_frames.models(fp_facts, written)
-    failures, result = [], {}
-    for suite, frame in frames.items():
-        gate = f"{suite}.{kind}" if suite == "conversion_results" else suite
-        outcome = quality_gates.run_suite(suite, criteria["level"], frame, docs, gate=gate)
-        _record_gate(rc, gate, outcome.success, outcome.to_json())
-        result[gate] = {
-            "success": outcome.success,
-            "checked": outcome.checked,
-            "warnings": len(outcome.warnings()),
-        }
-        if not outcome.success:
-            failures.append(outcome.message())
+    gates = [(s, f"{s}.{kind}" if s == "conversion_results" else s, frame) for s, frame in frames.items()]
+    failures, result, _ = _run_gates(rc, criteria["level"], gates, docs)
     if criteria.get("kicad_cli") and kind in ("symbols", "footprints"):
         failures += _kicad_load(rc, kind, Path(criteria["kicad_cli"]), written, result)
     if criteria.get("kicad_cli") and kind == "footprints":
@@ -362,7 +368,7 @@ def validate(kind: str, converted: list[dict], criteria: dict, rc: RunContext | 
 
 def validate_migration(converted: list[dict], criteria: dict, rc: RunContext | None = None) -> dict:
     """The run as a whole: no library lost entirely, something migrated, quality against the target."""
-    from . import gate_frames, metrics, quality_gates
+    from . import gate_frames, metrics
 
     rc = rc or current()
     converted = _materialize(converted)
@@ -372,20 +378,12 @@ def validate_migration(converted: list[dict], criteria: dict, rc: RunContext | N
     rc.store.put_metrics(rc.run_id, figures)
     target = rc.config.progress_tracking.quality_target
     docs = rc.report_folder / "data_docs"
-    failures, result = [], {}
-    for suite, gate, frame in (
+    gates = [
         ("libraries", "libraries.converted", gate_frames.converted_libraries(rows)),
         ("migration_outcome", "migration_outcome", gate_frames.migration_outcome(figures, target)),
-    ):
-        outcome = quality_gates.run_suite(suite, criteria["level"], frame, docs, gate=gate)
-        _record_gate(rc, gate, outcome.success, outcome.to_json())
-        result[gate] = {
-            "success": outcome.success,
-            "checked": outcome.checked,
-            "warnings": len(outcome.warnings()),
-        }
-        if not outcome.success:
-            failures.append(outcome.message())
+    ]
+    failures, result, outcomes = _run_gates(rc, criteria["level"], gates, docs)
+    for gate, outcome in outcomes:
         for w in outcome.warnings():
             log.warning(
                 "quality gate '%s' (%s): %s: %s", gate, criteria["level"], w.notes, "; ".join(w.failed_items)
