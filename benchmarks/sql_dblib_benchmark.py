@@ -87,29 +87,13 @@ def run_dag(home: Path, dblib: Path, parts_url: str, library_db_url: str) -> dic
     )
     os.environ["ALTIUM2KICAD_DB_URL"] = library_db_url
     os.environ.pop("ALTIUM2KICAD_KICAD_CLI", None)  # the command line does not ask KiCad either
-    migrate = subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True
-    )
+    from include.airflow_api import AirflowApi, Reviewer, migrate_metadata_db, start_api_server, wait_healthy
+
+    migrate = migrate_metadata_db()
     if migrate.returncode != 0:
         raise SystemExit(migrate.stderr[-3000:])
     log = (home / "airflow" / "api-server.log").open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "airflow",
-            "api-server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    from include.airflow_api import AirflowApi, Reviewer, wait_healthy
+    server = start_api_server(port, log)
 
     try:
         api = AirflowApi(

@@ -8,11 +8,17 @@ browser or script would; nothing here touches the metadata database.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+AIRFLOW = [sys.executable, "-m", "airflow"]
 
 
 class ApiError(Exception):
@@ -123,3 +129,23 @@ def wait_healthy(api: AirflowApi, seconds: float = 120) -> None:
             return
         time.sleep(0.5)
     raise ApiError(f"api-server at {api.base_url} did not answer within {seconds:.0f}s")
+
+
+def migrate_metadata_db(env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """`airflow db migrate` on the configured metadata database (the caller checks returncode)."""
+    return subprocess.run(
+        AIRFLOW + ["db", "migrate"], capture_output=True, text=True, env=env, timeout=timeout
+    )
+
+
+def start_api_server(
+    port: int, log: IO, env: dict | None = None, cwd: Path | None = None
+) -> subprocess.Popen:
+    """One api-server worker on 127.0.0.1:`port`, its output into `log`; wait_healthy() before use."""
+    return subprocess.Popen(
+        AIRFLOW + ["api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=cwd,
+    )

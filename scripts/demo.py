@@ -15,7 +15,6 @@ import json
 import os
 import secrets
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -99,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from converters.fixtures.dblib_writer import write_sample_dblib
     from converters.fixtures.sample_library import write_sample_library
-    from include.airflow_api import AirflowApi, Reviewer, wait_healthy
+    from include.airflow_api import AirflowApi, Reviewer, migrate_metadata_db, start_api_server, wait_healthy
     from include.config import load_config
 
     config = load_config()
@@ -109,29 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     say(f"sample library: {', '.join(p.name for p in files)} in {source}")
 
     say("preparing Airflow's metadata database (SQLite)")
-    migrate = subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True
-    )
+    migrate = migrate_metadata_db()
     if migrate.returncode != 0:
         print(migrate.stderr[-3000:], file=sys.stderr)
         return 1
     log = (args.home / "airflow" / "api-server.log").open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "airflow",
-            "api-server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    server = start_api_server(port, log)
     reviewer = None
     try:
         user = "reviewer"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -62,21 +61,17 @@ def _drop_db(name: str) -> None:
 def airflow_api(pipeline_env):
     """Scratch metadata DB (migrated by `airflow db migrate`) and a running api-server (which sees the
     pipeline's configuration too: it serves the reports)."""
-    from include.airflow_api import AirflowApi, wait_healthy
+    from include.airflow_api import AirflowApi, migrate_metadata_db, start_api_server, wait_healthy
 
     _create_db(METADATA_DB)
     home = Path(os.environ["AIRFLOW_HOME"])
     (home / "passwords.json").write_text(json.dumps({"reviewer": "review-" + uuid.uuid4().hex[:8]}))
-    migrate = subprocess.run(AIRFLOW + ["db", "migrate"], capture_output=True, text=True, timeout=600)
+    migrate = migrate_metadata_db()
     assert migrate.returncode == 0, migrate.stderr[-3000:]
     port = _free_port()
     os.environ["AIRFLOW__API__BASE_URL"] = f"http://127.0.0.1:{port}"
     log = (home / "api-server.log").open("w")
-    server = subprocess.Popen(
-        AIRFLOW + ["api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    server = start_api_server(port, log)
     password = json.loads((home / "passwords.json").read_text())["reviewer"]
     api = AirflowApi(f"http://127.0.0.1:{port}", "reviewer", password)
     try:

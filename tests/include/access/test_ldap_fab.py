@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from include.airflow_api import start_api_server
 from tests import ldap_server
 from tests.scratch_databases import PG_SERVER, create_database, drop_database
 
@@ -164,13 +165,7 @@ def fab_api(directory, tmp_path_factory):
             env,
         )
         with log_path.open("w") as log:
-            server = subprocess.Popen(
-                AIRFLOW + ["api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=REPO,
-            )
+            server = start_api_server(port, log, env=env, cwd=REPO)
         deadline = time.monotonic() + 180
         while not (_up(port) and _call(base, "GET", "/api/v2/monitor/health")[0] == 200):
             if server.poll() is not None or time.monotonic() > deadline:
