@@ -144,7 +144,7 @@ def test_postgres_output_through_psqlodbc(shared, tmp_path):
 def test_shortened_names_on_postgres_through_psqlodbc(tmp_path):
     """A long DbLib name, long table and column names: KiCad's catalog look-ups and keyed SELECTs
     find every table and column under the shortened names the .kicad_dbl lists."""
-    from .test_dblib_output_servers import LONG_COLUMNS, NICKNAME, TABLES, _write_long_dblib
+    from .test_dblib_output_servers import NICKNAME, _write_long_dblib
 
     _require("PostgreSQL Unicode")
     dblib = _write_long_dblib(tmp_path)
@@ -156,6 +156,14 @@ def test_shortened_names_on_postgres_through_psqlodbc(tmp_path):
         dbl = json.loads(dbl_path.read_text(encoding="utf-8"))
         assert sum(len(lib["table"]) < len(f"{NICKNAME}_{lib['name']}") for lib in dbl["libraries"]) == 3
         parts = read_like_kicad(dbl_path)
+    _assert_every_long_part_read_back(parts, dbl)
+
+
+def _assert_every_long_part_read_back(parts: dict, dbl: dict) -> None:
+    """Every row of the long-named tables, read as KiCad reads it, with its symbol link and its
+    long-named columns under the names the .kicad_dbl gives."""
+    from .test_dblib_output_servers import LONG_COLUMNS, TABLES
+
     assert {name: len(rows) for name, rows in parts.items()} == {
         name: len(rows) for name, rows in TABLES.items()
     }
@@ -174,7 +182,7 @@ def test_mariadb_output_through_the_mariadb_odbc_driver(dialect, tmp_path, monke
     from converters.kicad.dbl_writer import MYSQL_DRIVER_ENV
 
     from .dblib_helpers import scratch_mariadb
-    from .test_dblib_output_servers import LONG_COLUMNS, NICKNAME, TABLES, _write_long_dblib
+    from .test_dblib_output_servers import NICKNAME, _write_long_dblib
 
     _require("MariaDB Unicode")
     if dialect.startswith("mysql"):  # a mysql:// URL names MySQL's driver unless told otherwise
@@ -192,12 +200,4 @@ def test_mariadb_output_through_the_mariadb_odbc_driver(dialect, tmp_path, monke
             "Driver={MariaDB Unicode};Server=127.0.0.1;Port=3306;"
         )
         parts = read_like_kicad(dbl_path)
-    assert {name: len(rows) for name, rows in parts.items()} == {
-        name: len(rows) for name, rows in TABLES.items()
-    }
-    for lib in dbl["libraries"]:
-        fields = {f["name"]: f["column"] for f in lib["fields"]}
-        for key, row in parts[lib["name"]].items():
-            assert row[lib["symbols"]].startswith("Passives:")
-            for name in LONG_COLUMNS:
-                assert row[fields[name]].startswith(f"{key} {name[-9:]}")
+    _assert_every_long_part_read_back(parts, dbl)
