@@ -61,22 +61,22 @@ def generated_libraries(folder: Path, count: int, items: int) -> list[Path]:
     written = []
     for n in range(count):
         if n % 2 == 0:
-            base = sample_symbols()
-            symbols = []
-            for i in range(items):
-                symbol = copy.deepcopy(base[i % len(base)])
-                symbol.name = f"{symbol.name}_{n}_{i}"
-                symbols.append(symbol)
+            symbols = _renamed_copies(sample_symbols(), n, items)
             written.append(write_schlib(folder / f"Generated{n}.SchLib", symbols))
         else:
-            base = sample_footprints()
-            footprints = []
-            for i in range(items):
-                footprint = copy.deepcopy(base[i % len(base)])
-                footprint.name = f"{footprint.name}_{n}_{i}"
-                footprints.append(footprint)
+            footprints = _renamed_copies(sample_footprints(), n, items)
             written.append(write_pcblib(folder / f"Generated{n}.PcbLib", footprints, LAYER_NAMES))
     return written
+
+
+def _renamed_copies(base: list, n: int, items: int) -> list:
+    """`items` copies of the sample items, each renamed so library `n` differs from the others."""
+    copies = []
+    for i in range(items):
+        item = copy.deepcopy(base[i % len(base)])
+        item.name = f"{item.name}_{n}_{i}"
+        copies.append(item)
+    return copies
 
 
 def run_ours(source: Path, out: Path, jobs: int, extra: list[str] = ()) -> float:
