@@ -50,8 +50,6 @@ def get_connection(conn_id: str):
 
 def sqlalchemy_url(conn_id: str) -> str | None:
     """The connection as a SQLAlchemy URL for the library database (None when undefined)."""
-    from sqlalchemy.engine import URL
-
     conn = get_connection(conn_id)
     if conn is None:
         return None
@@ -61,13 +59,22 @@ def sqlalchemy_url(conn_id: str) -> str | None:
             f"connection '{conn_id}': type '{conn.conn_type}' is not a database the library can use "
             f"({', '.join(sorted(DRIVERS))})"
         )
-    if driver == "sqlite":
+    return url_of(conn, driver)
+
+
+def url_of(conn, dialect: str, query: dict[str, str] | None = None) -> str:
+    """An Airflow connection's fields as a SQLAlchemy URL of `dialect` (password included: for
+    engines only, never for logs)."""
+    from sqlalchemy.engine import URL
+
+    if dialect == "sqlite":
         return f"sqlite:///{conn.host or conn.schema}"
     return URL.create(
-        driver,
+        dialect,
         username=conn.login or None,
         password=conn.password or None,
         host=conn.host or None,
         port=conn.port or None,
         database=conn.schema or None,
+        query=query or {},
     ).render_as_string(hide_password=False)

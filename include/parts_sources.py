@@ -16,15 +16,10 @@ from pathlib import Path
 
 from converters.library_files import DATABASE_EXTENSIONS
 
+from .connections import DRIVERS, url_of
+
 # Airflow conn_type -> SQLAlchemy dialect+driver (installed in the venv or documented in pipeline.md)
-DIALECTS = {
-    "postgres": "postgresql+psycopg2",
-    "postgresql": "postgresql+psycopg2",
-    "mysql": "mysql+pymysql",
-    "mariadb": "mysql+pymysql",
-    "mssql": "mssql+pyodbc",
-    "sqlite": "sqlite",
-}
+DIALECTS = {**DRIVERS, "mssql": "mssql+pyodbc"}  # the library DB's servers, and SQL Server
 # SQL Server over pyodbc needs an ODBC driver by name: Microsoft's (msodbcsql18) unless the
 # connection's extra says `"driver": "FreeTDS"` (Debian tdsodbc).
 MSSQL_DEFAULT_DRIVER = "ODBC Driver 18 for SQL Server"
@@ -101,7 +96,6 @@ def match(ident: DbLibIdentity, rules: list, override: str | None = None) -> tup
 def connection_url(conn_id: str) -> str:
     """The SQLAlchemy URL of an Airflow connection (read through Airflow's hook API)."""
     from airflow.sdk import BaseHook
-    from sqlalchemy.engine import URL
 
     try:
         conn = BaseHook.get_connection(conn_id)
@@ -114,22 +108,11 @@ def connection_url(conn_id: str) -> str:
             f"{', '.join(sorted(DIALECTS))}"
         )
     extra = {k: str(v) for k, v in (conn.extra_dejson or {}).items() if v is not None}
-    if kind == "sqlite":
-        return f"sqlite:///{conn.host or conn.schema}"
     if kind == "mssql":
         extra.setdefault("driver", MSSQL_DEFAULT_DRIVER)
     if kind in ("mysql", "mariadb"):
         extra.setdefault("charset", "utf8mb4")
-    url = URL.create(
-        DIALECTS[kind],
-        username=conn.login or None,
-        password=conn.password or None,
-        host=conn.host or None,
-        port=conn.port or None,
-        database=conn.schema or None,
-        query=extra,
-    )
-    return url.render_as_string(hide_password=False)
+    return url_of(conn, DIALECTS[kind], extra)
 
 
 def resolve(path: Path, rules: list, override: str | None = None) -> ResolvedSource | None:
