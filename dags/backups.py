@@ -12,7 +12,7 @@ DEFAULT_ARGS = {
     "owner": "library-admins",
     "retries": 1,
     "retry_delay": timedelta(minutes=5),
-    "execution_timeout": timedelta(hours=4),  # business_continuity.rto_hours
+    "execution_timeout": timedelta(hours=4),  # a backup that takes longer is stuck
 }
 
 
