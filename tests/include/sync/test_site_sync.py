@@ -295,3 +295,49 @@ def test_preferences_table_is_synced_by_key_not_local_id(sites):
     _edit_preference(sites["hub"], "fay", "units", {"unit": "mil"})
     sync_site(cfg, "europe", ["user_preferences"])
     assert _count(sites["hub"], UserPreference) == _count(sites["europe"], UserPreference) == 1
+
+
+def test_a_site_whose_store_is_s3(sites, tmp_path, monkeypatch):
+    """asia's store on an S3 endpoint (moto's server): same files, pointer current.json, incremental."""
+    import socket
+    import urllib.parse
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        extra = urllib.parse.urlencode({"endpoint_url": endpoint, "region_name": "us-east-1"})
+        monkeypatch.setenv("AIRFLOW_CONN_ASIA_S3", f"aws://key:secret@/?{extra}")
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="key",
+            aws_secret_access_key="secret",
+        )
+        client.create_bucket(Bucket="kicad-asia")
+        text = CONFIG.format(root=tmp_path, strategy="master_slave", resolution="master_wins", threshold=360)
+        text = text.replace(
+            f'store: {{kind: local, path: "{tmp_path}/sites/asia"}}',
+            "store: {kind: s3, bucket: kicad-asia, prefix: lib, aws_conn_id: asia_s3}",
+        )
+        cfg = parse_config(text, Path("sites.yaml"))
+        prod = tmp_path / "deploy/production"
+        publish_local(_release(tmp_path / "r1", [("R1", "10k")], "(footprint v1)\n"), prod, "v1")
+        assert sync_site(cfg, "asia", ["component_libraries"])["component_libraries"]["sent"] == 3
+        publish_local(_release(tmp_path / "r2", [("R1", "10k")], "(footprint v2)\n"), prod, "v2")
+        out = sync_site(cfg, "asia", ["component_libraries"])["component_libraries"]
+        assert (out["sent"], out["reused"], out["switched"]) == (1, 2, True)
+        pointer = json.loads(client.get_object(Bucket="kicad-asia", Key="lib/current.json")["Body"].read())
+        assert pointer["version"] == "v2"
+        for rel, sha in _tree(prod / "current").items():
+            body = client.get_object(Bucket="kicad-asia", Key=f"lib/versions/v2/{rel}")["Body"].read()
+            assert hashlib.sha256(body).hexdigest() == sha, rel
+    finally:
+        server.stop()
