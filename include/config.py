@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from include.access.settings import UserManagement
+from include.config_base import Section, Target
+from include.sync.settings import Site, Synchronization
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "altium2kicad.yaml"
@@ -31,10 +33,6 @@ ValidationLevel = Literal["basic", "full", "strict"]
 
 class ConfigError(Exception):
     """The configuration file is missing, unreadable or invalid (message names key and problem)."""
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class LibraryDatabase(Section):
@@ -58,24 +56,6 @@ class Deployment(Section):
     work_dir: str = "var/altium2kicad"
     library_database: LibraryDatabase = LibraryDatabase()
     kicad_cli: str | None = None
-
-
-class Target(Section):
-    kind: Literal["local", "s3"] = "local"
-    path: str | None = None
-    bucket: str | None = None
-    prefix: str = ""
-    endpoint_url: str | None = None
-    region: str | None = None
-    aws_conn_id: str | None = None
-
-    @model_validator(mode="after")
-    def _complete(self) -> Target:
-        if self.kind == "local" and not self.path:
-            raise ValueError("a local target needs 'path'")
-        if self.kind == "s3" and not self.bucket:
-            raise ValueError("an s3 target needs 'bucket'")
-        return self
 
 
 class Environment(Section):
@@ -261,6 +241,8 @@ class PipelineConfig(Section):
     caching: Caching = Caching()
     user_management: UserManagement = UserManagement()
     promotion: dict[str, PromotionWorkflow] = {}
+    sites: dict[str, Site] = {}
+    synchronization: Synchronization | None = None  # None: a single site, nothing to sync
 
     @model_validator(mode="after")
     def _timeouts_name_tasks(self) -> PipelineConfig:
@@ -289,6 +271,32 @@ class PipelineConfig(Section):
                 raise ValueError(
                     f"workflows.{key} '{name}' is not one of environments: {sorted(self.environments)}"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _sites_known(self) -> PipelineConfig:
+        sync = self.synchronization
+        if sync is None:
+            return self
+        names = [sync.master_site, *sync.slave_sites]
+        missing = [n for n in names if n not in self.sites]
+        if missing:
+            raise ValueError(f"synchronization names sites {', '.join(missing)} that sites does not define")
+        if sync.master_site in sync.slave_sites:
+            raise ValueError(f"synchronization: {sync.master_site} is the master and a slave")
+        primaries = sorted(n for n, site in self.sites.items() if site.primary)
+        if primaries != [sync.master_site]:
+            raise ValueError(
+                f"sites: exactly the master site ({sync.master_site}) is primary: true (found: {primaries})"
+            )
+        if sync.environment not in self.environments:
+            raise ValueError(f"synchronization.environment '{sync.environment}' is not an environment")
+        for name in sync.slave_sites:
+            site = self.sites[name]
+            if "component_libraries" in sync.sync_items and site.store is None:
+                raise ValueError(f"sites.{name}.store: component_libraries travel to a store at the site")
+            if not (site.database.conn_id or site.database.url):
+                raise ValueError(f"sites.{name}.database: give conn_id (or a SQLite url)")
         return self
 
     # -- resolved values --------------------------------------------------------------------

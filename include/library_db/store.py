@@ -22,6 +22,7 @@ from .models import (
     MigrationRun,
     ProgressMetric,
     SourceItem,
+    UserPreference,
 )
 
 BATCH = 5000  # rows per executemany: a 70,000-part run is 14 round trips, each one statement
@@ -262,6 +263,22 @@ class LibraryStore:
             return list(
                 s.scalars(select(AuditEntry).where(AuditEntry.run_id == run_id).order_by(AuditEntry.id))
             )
+
+    # -- user preferences (synced to every site) -------------------------------------------
+    def set_preference(self, user_id: str, key: str, value: dict) -> None:
+        """Replaces one setting; the edit time is what last_write_wins compares between sites."""
+        now = utcnow()
+        with self._session() as s, s.begin():
+            found = s.get(UserPreference, (user_id, key))
+            if found is None:
+                s.add(UserPreference(user_id=user_id, key=key, value=value, updated_at=now, changed_at=now))
+            else:
+                found.value, found.updated_at, found.changed_at, found.site = value, now, now, ""
+
+    def preferences(self, user_id: str) -> dict[str, dict]:
+        with self._session() as s:
+            rows = s.scalars(select(UserPreference).where(UserPreference.user_id == user_id))
+            return {r.key: r.value for r in rows}
 
 
 def _dedupe(rows: list[dict], keys: tuple[str, ...]) -> list[dict]:
