@@ -134,7 +134,7 @@ class ProjectTemplate(Section):
 class TaskAssignment(Section):
     default_owner: str = "library-team"
     stages: dict[str, str] = {}
-    # role -> Airflow user ids (the simple auth manager's users); read only by include.workflow.roles
+    # role -> login names, beside the directory's members (include.workflow.roles.users_for_role)
     roles: dict[str, list[str]] = {}
     # role -> task ids (dag_id.task_id) whose approvals that role may answer
     assignment_rules: dict[str, list[str]] = {}

@@ -153,8 +153,9 @@ SECRET_HOLDERS = {
     "AIRFLOW_ADMIN_PASSWORD": {"airflow-init"},
     "MINIO_ROOT_USER": {"minio", "minio-init", "airflow-worker"},
     "MINIO_ROOT_PASSWORD": {"minio", "minio-init", "airflow-worker"},
-    # the directory's secrets: only where people sign in (api-server) and roles are set up (init)
-    "ALTIUM2KICAD_LDAP_BIND_PASSWORD": {"airflow-init", "airflow-apiserver"},
+    # the directory's secrets: where people sign in (api-server), roles are set up (init) and, for
+    # LDAP, approvals list the members of their roles' groups (workers run the approval tasks)
+    "ALTIUM2KICAD_LDAP_BIND_PASSWORD": {"airflow-init", "airflow-apiserver", "airflow-worker"},
     "ALTIUM2KICAD_OAUTH_CLIENT_SECRET": {"airflow-init", "airflow-apiserver"},
 }
 
