@@ -18,6 +18,7 @@ from include.operations import stack
 
 REPO = Path(__file__).resolve().parents[2]
 ENV_EXAMPLE = REPO / ".env.example"
+MODELS = REPO / "deploy" / "compose"  # the multi-host placements of the deployment models
 SECRET_KEYS = re.compile(r"PASSWORD|SECRET|FERNET|ROOT_USER|AUTH$")
 
 
@@ -34,7 +35,9 @@ def _optional_keys() -> list[str]:
 
 
 def test_env_example_lists_every_variable_of_the_compose_file():
-    used = set(re.findall(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*)", (REPO / "docker-compose.yaml").read_text()))
+    files = [REPO / "docker-compose.yaml", *MODELS.glob("*.yaml")]
+    text = "".join(path.read_text() for path in files)
+    used = set(re.findall(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*)", text))
     listed = (
         set(_example_keys()) | set(_optional_keys()) | set(stack.stack_env(load_config(stack.STACK_CONFIG)))
     )
@@ -58,10 +61,13 @@ def env_file(tmp_path) -> Path:
     return path
 
 
-def _config(compose: str, env_file: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in _example_keys()}
+def _config(
+    compose: str, env_file: Path, *args: str, overrides: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in _example_keys() + _optional_keys()}
+    files = [arg for name in ("docker-compose.yaml", *overrides) for arg in ("-f", str(REPO / name))]
     return subprocess.run(
-        [compose, "--env-file", str(env_file), "config", *args],
+        [compose, *files, "--env-file", str(env_file), "config", *args],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -487,3 +493,45 @@ def test_scaling_reaches_compose(compose, env_file, tmp_path):
     env = services["airflow-worker"]["environment"]
     assert env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "7"
     assert env["AIRFLOW__METRICS__STATSD_ON"] == "true"
+
+
+# -- deployment models on several hosts ----------------------------------------------------------
+def test_distributed_model_control_plane_and_worker_host(compose, env_file):
+    """The two placements of the distributed/hybrid models are valid overrides of this stack."""
+    with env_file.open("a") as f:
+        f.write("CONTROL_PLANE_HOST=cp.example.internal\nSHARED_STORAGE_HOST=nfs.example.internal\n")
+    storage = "deploy/compose/shared-storage.yaml"
+
+    out = _config(compose, env_file, overrides=(storage, "deploy/compose/control-plane.yaml"))
+    assert out.returncode == 0, out.stderr
+    control = yaml.safe_load(out.stdout)
+    assert control["services"]["airflow-worker"]["deploy"]["replicas"] == 0
+    published = {
+        name: {str(p["target"]) for p in control["services"][name]["ports"]}
+        for name in ("postgres", "redis", "minio")
+    }
+    assert published == {"postgres": {"5432"}, "redis": {"6379"}, "minio": {"9000"}}
+    for volume in ("airflow-logs", "altium2kicad-data"):
+        opts = control["volumes"][volume]["driver_opts"]
+        assert opts["type"] == "nfs" and "addr=nfs.example.internal" in opts["o"], volume
+
+    out = _config(compose, env_file, overrides=(storage, "deploy/compose/worker-host.yaml"))
+    assert out.returncode == 0, out.stderr
+    worker = yaml.safe_load(out.stdout)["services"]["airflow-worker"]["environment"]
+    for key in (
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+        "AIRFLOW__CELERY__RESULT_BACKEND",
+        "AIRFLOW__CELERY__BROKER_URL",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+        "ALTIUM2KICAD_DB_URL",
+        "AIRFLOW_CONN_ALTIUM2KICAD_S3",
+    ):
+        assert "cp.example.internal" in worker[key], key
+        assert "@postgres/" not in worker[key] and "redis:6379" not in worker[key], key
+    # the worker host's own settings are still the base file's (auth manager, metrics)
+    assert worker["AIRFLOW__CORE__AUTH_MANAGER"] == "include.access.auth_manager.Altium2KicadAuthManager"
+
+    missing = env_file.with_name("no-host.env")
+    missing.write_text(env_file.read_text().replace("CONTROL_PLANE_HOST=cp.example.internal\n", ""))
+    out = _config(compose, missing, "-q", overrides=(storage, "deploy/compose/worker-host.yaml"))
+    assert out.returncode != 0 and "CONTROL_PLANE_HOST" in out.stderr
