@@ -190,7 +190,9 @@ class Thresholds(Section):
 
 class Alerting(Section):
     enabled: bool = True  # false: the monitoring DAG skips its check
-    health_url: str | None = None  # default: AIRFLOW__API__BASE_URL + /api/v2/monitor/health
+    health_url: str | None = (
+        None  # default: the execution API server host (else the base URL) + /api/v2/monitor/health
+    )
     thresholds: Thresholds = Thresholds()
 
 
