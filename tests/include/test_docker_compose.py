@@ -208,6 +208,8 @@ def test_production_auth_manager(compose, env_file):
         assert f"COPY --chown=airflow:0 deploy/webserver_config.py {config_file}" in dockerfile
         assert env["ALTIUM2KICAD_CONFIG"] == "/opt/altium2kicad/config/distributed.yaml", name
     assert issubclass(Altium2KicadAuthManager, FabAuthManager)
+    api = yaml.safe_load(out.stdout)["services"]["airflow-apiserver"]["environment"]
+    assert api["AIRFLOW__FAB__ENABLE_PROXY_FIX"] == "true"  # behind nginx
     # the stack's configuration is one the FAB webserver_config.py accepts
     users = load_config(REPO / "config" / "distributed.yaml").user_management
     assert fab_settings(users, environ={})["AUTH_TYPE"] == AUTH_DB
