@@ -114,7 +114,7 @@ class ProjectTemplate(Section):
 class TaskAssignment(Section):
     default_owner: str = "library-team"
     stages: dict[str, str] = {}
-    # role -> Airflow user ids (the simple auth manager's users); read only by include.workflow.roles
+    # role -> login names, beside the directory's members (include.workflow.roles.users_for_role)
     roles: dict[str, list[str]] = {}
     # role -> task ids (dag_id.task_id) whose approvals that role may answer
     assignment_rules: dict[str, list[str]] = {}
@@ -170,7 +170,9 @@ class Thresholds(Section):
 
 class Alerting(Section):
     enabled: bool = True  # false: the monitoring DAG skips its check
-    health_url: str | None = None  # default: AIRFLOW__API__BASE_URL + /api/v2/monitor/health
+    health_url: str | None = (
+        None  # default: the execution API server host (else the base URL) + /api/v2/monitor/health
+    )
     thresholds: Thresholds = Thresholds()
 
 
