@@ -80,7 +80,9 @@ def primary(root: Path, settings: dict[str, str] | None = None) -> Node:
     assert bindir, "no PostgreSQL server binaries"
     _owned_dir(root)
     data = root / "primary"
-    _as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"])
+    _as_postgres(
+        [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]
+    )
     node = Node(data, free_port(), bindir)
     conf = {
         "port": str(node.port),
@@ -104,7 +106,7 @@ def standby(root: Path, of: Node) -> Node:
     shutil.rmtree(data)
     _as_postgres(
         [str(of.bin / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(of.port), "-U", "postgres",
-         "-D", str(data), "-R", "-X", "stream"]
+         "-D", str(data), "-R", "-X", "stream", "-c", "fast", "--no-sync"]
     )  # fmt: skip
     node = Node(data, free_port(), of.bin)
     with (data / "postgresql.conf").open("a") as f:

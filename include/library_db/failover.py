@@ -113,7 +113,7 @@ def _shown(url: str) -> str:
 
 def call(url: str, policy: FailoverPolicy, operation: Callable[[], T], what: str = "operation") -> T:
     """Runs `operation`, retrying transient failures under `policy`; raises DatabaseUnavailable."""
-    from include.library_db.database import engine
+    from include.library_db.database import dispose
 
     guard = breaker(url, policy)
     started = time.monotonic()
@@ -135,7 +135,7 @@ def call(url: str, policy: FailoverPolicy, operation: Callable[[], T], what: str
                 raise
             guard.failure()
             attempt += 1
-            engine(url).dispose()  # pooled connections may all point at the old primary
+            dispose(url)  # pooled connections may all point at the old primary
             reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
             elapsed = time.monotonic() - started
             if attempt > policy.max_retries or elapsed + policy.retry_interval > policy.failover_timeout:
