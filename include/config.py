@@ -225,6 +225,26 @@ class PartsSource(Section):
         return self
 
 
+class CircuitBreakerSettings(Section):
+    failure_threshold: int = Field(5, ge=1)  # failures in a row that open it
+    reset_timeout: float = Field(30, gt=0)  # seconds open (no connection attempts) before one probe
+
+
+class ConnectionFailover(Section):
+    retry_interval: float = Field(5, gt=0)  # seconds between attempts of an idempotent operation
+    max_retries: int = Field(10, ge=0)
+    circuit_breaker: CircuitBreakerSettings = CircuitBreakerSettings()
+
+
+class DatabaseAvailability(Section):
+    connection_failover: ConnectionFailover = ConnectionFailover()
+    failover_timeout: float = Field(60, gt=0)  # an operation gives up after this long in all
+
+
+class HighAvailability(Section):
+    database: DatabaseAvailability = DatabaseAvailability()
+
+
 class PipelineConfig(Section):
     deployment: Deployment = Deployment()
     parts_sources: list[PartsSource] = []
@@ -238,6 +258,7 @@ class PipelineConfig(Section):
     backup: Backup = Backup()
     business_continuity: BusinessContinuity = BusinessContinuity()
     monitoring: Monitoring = Monitoring()
+    high_availability: HighAvailability = HighAvailability()
     scaling: Scaling = Scaling()
     load_balancer: LoadBalancer = LoadBalancer()
     caching: Caching = Caching()
