@@ -12,12 +12,13 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from include.access.settings import UserManagement
+from include.access.settings import Role, UserManagement
+from include.notifications.settings import APPROVERS, PARTICIPANTS, Notifications
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "altium2kicad.yaml"
@@ -115,11 +116,6 @@ class Approvals(Section):
     reviewers: list[str] = []
     response_timeout_hours: float = Field(72, gt=0)
     levels: dict[str, ApprovalLevel] = {}
-
-
-class Notifications(Section):
-    slack_conn_id: str | None = None
-    notify_on: list[Literal["approval_needed", "failure", "success"]] = ["approval_needed", "failure"]
 
 
 class Stage(Section):
@@ -289,6 +285,18 @@ class PipelineConfig(Section):
                 raise ValueError(
                     f"workflows.{key} '{name}' is not one of environments: {sorted(self.environments)}"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _recipients_known(self) -> PipelineConfig:
+        roles = set(get_args(Role)) | set(self.task_assignment.roles)
+        for event, route in self.notifications.events.items():
+            for who in route.recipients:
+                if "@" not in who and who not in roles | {APPROVERS, PARTICIPANTS}:
+                    raise ValueError(
+                        f"notifications.events.{event}.recipients: '{who}' is neither an address, "
+                        f"'{APPROVERS}', '{PARTICIPANTS}' nor a role ({', '.join(sorted(roles))})"
+                    )
         return self
 
     # -- resolved values --------------------------------------------------------------------

@@ -1,0 +1,84 @@
+"""What a message can say, taken from the Airflow callback context: the facts templates render.
+
+One function for every kind of callback: a task's (ti, task, exception), a HITL task's (its
+subject, body, assigned users and, once answered, the answer) and a DAG run's (no task instance).
+Every key is always present (None when the context has no value), so a template can test it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import links
+
+
+def _answer(task: Any) -> dict[str, Any]:
+    """A HITL task's answer as Airflow's operator recorded it in `hitl_summary_extra`."""
+    extra = getattr(task, "hitl_summary_extra", None) or {}
+    who = extra.get("responded_by_user") or {}
+    chosen = extra.get("chosen_options") or []
+    params = extra.get("params_input") or {}
+    return {
+        "answer": chosen[0] if chosen else None,
+        "answered_by": who.get("name")
+        or who.get("id")
+        or (None if not chosen else "airflow (timeout default)"),
+        "comment": params.get("comment") or None,
+    }
+
+
+def _error(exception: Any) -> str | None:
+    if exception is None:
+        return None
+    text = str(exception)
+    return f"{type(exception).__name__}: {text}" if text else type(exception).__name__
+
+
+def from_context(event: str, context: dict, **fixed: Any) -> dict[str, Any]:
+    """The facts of `event` in this callback context, plus the caller's fixed ones."""
+    base = links.base_url()
+    ti = context.get("ti") or context.get("task_instance")
+    task = context.get("task")
+    dag_run = context.get("dag_run")
+    dag = context.get("dag")
+    dag_id = getattr(ti, "dag_id", None) or getattr(dag_run, "dag_id", None) or getattr(dag, "dag_id", None)
+    run_id = getattr(ti, "run_id", None) or getattr(dag_run, "run_id", None) or context.get("run_id")
+    task_id = getattr(ti, "task_id", None)
+    map_index = getattr(ti, "map_index", -1)
+    map_index = -1 if map_index is None else map_index
+    try_number = getattr(ti, "try_number", 0) or 0
+    facts: dict[str, Any] = {
+        "event": event,
+        "dag_id": dag_id,
+        "run_id": run_id,
+        "task_id": task_id,
+        "map_index": map_index,
+        "try_number": try_number,
+        "params": dict(context.get("params") or {}),
+        "error": _error(context.get("exception")),
+        "reason": context.get("reason"),
+        "state": str(getattr(dag_run, "state", "") or "") or None,
+        "base_url": base,
+        "run_url": links.run_url(base, dag_id, run_id) if dag_id and run_id else None,
+        "task_url": links.task_url(base, dag_id, run_id, task_id, map_index) if task_id else None,
+        "log_url": links.log_url(base, dag_id, run_id, task_id, map_index, try_number) if task_id else None,
+        "approval_url": None,
+        "subject": None,
+        "body": None,
+        "approvers": [],
+        "stage": None,
+        "next_stage": None,
+        "answer": None,
+        "answered_by": None,
+        "comment": None,
+    }
+    if task is not None and hasattr(task, "hitl_summary_extra") and task_id:
+        facts["approval_url"] = links.approval_url(base, dag_id, run_id, task_id, map_index)
+        facts["subject"] = getattr(task, "subject", None)
+        facts["body"] = getattr(task, "body", None)
+        facts["approvers"] = [
+            u.get("name") or u.get("id") for u in (getattr(task, "assigned_users", None) or [])
+        ]
+        facts.update(_answer(task))
+    facts.update(fixed)
+    return facts
