@@ -58,6 +58,21 @@ def _drop_db(name: str) -> None:
 
 
 @pytest.fixture(scope="module")
+def metadata_db():
+    """The scratch metadata database, migrated, for dag.test() without an api-server."""
+    import subprocess
+
+    try:
+        create_database("postgresql", METADATA_DB)
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        pytest.skip(f"PostgreSQL at {PG_SERVER} not reachable: {exc}")
+    migrate = subprocess.run(AIRFLOW + ["db", "migrate"], capture_output=True, text=True, timeout=600)
+    assert migrate.returncode == 0, migrate.stderr[-3000:]
+    yield
+    drop_database("postgresql", METADATA_DB)
+
+
+@pytest.fixture(scope="module")
 def airflow_api(pipeline_env):
     """Scratch metadata DB (migrated by `airflow db migrate`) and a running api-server (which sees the
     pipeline's configuration too: it serves the reports)."""

@@ -1,85 +1,10 @@
-"""Real protocol peers on this machine: an HTTP server taking the Slack and Teams webhooks, an SMTP
-server (aiosmtpd) taking the mail; and a configuration whose channels point at them through
-Airflow connections (AIRFLOW_CONN_*), as a deployment would."""
+"""The notification peers (tests/notification_peers.py) as fixtures."""
 
 from __future__ import annotations
 
-import json
-import socket
-import threading
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
-from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-
 import pytest
-import yaml
 
-from include.config import PipelineConfig
-
-REPO = Path(__file__).resolve().parents[3]
-
-
-@dataclass
-class Post:
-    path: str
-    body: dict
-
-
-class Webhook:
-    """Records every POST (path and JSON body) and answers 200 "ok", like Slack and Teams do."""
-
-    def __init__(self) -> None:
-        self.posts: list[Post] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                raw = self.rfile.read(int(self.headers["Content-Length"]))
-                owner.posts.append(Post(self.path, json.loads(raw)))
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def on(self, path_prefix: str) -> list[dict]:
-        return [p.body for p in self.posts if p.path.startswith(path_prefix)]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@dataclass
-class Mail:
-    mail_from: str
-    rcpt_tos: list[str]
-    message: EmailMessage
-
-    @property
-    def html(self) -> str:
-        part = self.message.get_body(preferencelist=("html",))
-        return part.get_content() if part else ""
-
-
-@dataclass
-class MailServer:
-    port: int
-    received: list[Mail] = field(default_factory=list)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.notification_peers import CONN_IDS, Webhook, connections, mail_server
 
 
 @pytest.fixture
@@ -91,64 +16,13 @@ def webhook():
 
 @pytest.fixture
 def smtp_server():
-    from aiosmtpd.controller import Controller
-
-    box = MailServer(free_port())
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802
-            msg = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
-            box.received.append(Mail(envelope.mail_from, list(envelope.rcpt_tos), msg))
-            return "250 Message accepted for delivery"
-
-    controller = Controller(Handler(), hostname="127.0.0.1", port=box.port)
-    controller.start()
-    yield box
-    controller.stop()
-
-
-ADDRESSES = {"alice": "alice@example.com", "bob": "bob@example.com", "carol": "carol@example.com"}
+    with mail_server() as box:
+        yield box
 
 
 @pytest.fixture
 def channels(webhook, smtp_server, monkeypatch):
     """Airflow connections for the three channels, pointing at the local servers."""
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_TEST_SLACK",
-        json.dumps({"conn_type": "slackwebhook", "host": webhook.url + "/slack", "password": "T0/B0/X0"}),
-    )
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_TEST_TEAMS",
-        json.dumps({"conn_type": "http", "host": webhook.url + "/teams/webhookb2/abc"}),
-    )
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_TEST_SMTP",
-        json.dumps(
-            {
-                "conn_type": "smtp",
-                "host": "127.0.0.1",
-                "port": smtp_server.port,
-                "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "airflow@example.com"},
-            }
-        ),
-    )
-    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "http://airflow.example.com:8080")
-    return {"slack": "test_slack", "email": "test_smtp", "teams": "test_teams"}
-
-
-def make_config(conns: dict[str, str] | None = None, **notifications) -> PipelineConfig:
-    """The shipped configuration with its channels set to `conns`, fast retries, team members."""
-    data = yaml.safe_load((REPO / "config" / "altium2kicad.yaml").read_text())
-    section = data["notifications"]
-    for name, conn_id in (conns or {}).items():
-        section["channels"][name]["conn_id"] = conn_id
-    section["channels"]["email"]["addresses"] = ADDRESSES
-    section["retry"] = {"attempts": 3, "backoff_seconds": 0.05}
-    section.update(notifications)
-    data["task_assignment"]["roles"] = {"library_manager": ["alice"], "qa_engineer": ["carol"]}
-    return PipelineConfig.model_validate(data)
-
-
-def write_config(path: Path, config: PipelineConfig) -> Path:
-    path.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
-    return path
+    for key, value in connections(webhook, smtp_server).items():
+        monkeypatch.setenv(key, value)
+    return dict(CONN_IDS)

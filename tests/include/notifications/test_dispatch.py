@@ -15,8 +15,7 @@ from include import notifications
 from include.config import ConfigError, parse_config
 from include.notifications import links
 from include.notifications.dispatch import FAILED, OFF, SENT
-
-from .conftest import REPO, free_port, make_config
+from tests.notification_peers import REPO, free_port, make_config, write_config
 
 RUN_ID = "manual__2026-12-02T10_00_00"
 
@@ -93,7 +92,9 @@ def test_failure_names_task_error_and_log_link_on_every_channel(channels, webhoo
     (mail,) = smtp_server.received
     assert mail.rcpt_tos == ["alice@example.com"]  # error_occurred -> library_manager -> alice
     assert mail.mail_from == "airflow@example.com"
-    assert mail.message["Subject"] == "[altium2kicad] Task validate_footprints failed in full_library_migration"
+    assert (
+        mail.message["Subject"] == "[altium2kicad] Task validate_footprints failed in full_library_migration"
+    )
     assert f'href="{log}"' in mail.html.replace("&amp;", "&") and "pad 2 has no size" in mail.html
 
 
@@ -105,7 +106,9 @@ def test_approval_required_links_the_approval_page(channels, webhook, smtp_serve
     assert outcome == {"slack": SENT, "email": SENT, "teams": SENT}
 
     link = op.generate_link_to_ui(task_instance=ti, base_url="http://airflow.example.com:8080")
-    assert link.endswith(f"/dags/promote_test_to_prod/runs/{RUN_ID}/tasks/approve/required_actions?map_index=1")
+    assert link.endswith(
+        f"/dags/promote_test_to_prod/runs/{RUN_ID}/tasks/approve/required_actions?map_index=1"
+    )
     (slack,) = webhook.on("/slack")
     assert f"<{link}|Open the approval in Airflow>" in slack["text"]
     assert "test_to_prod: promote version v7" in slack["text"] and "alice, bob" in slack["text"]
@@ -138,11 +141,17 @@ def test_a_rejection_is_sent_as_approval_rejected_with_the_reason(channels, webh
     assert "*Approved* by bob" in webhook.on("/slack")[-1]["text"]
 
 
-def test_unreachable_channels_are_retried_then_logged_and_never_raise(monkeypatch, caplog, smtp_server):
+def test_unreachable_channels_are_retried_then_logged_and_never_raise(
+    monkeypatch, caplog, smtp_server, tmp_path
+):
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    monkeypatch.setenv("AIRFLOW_CONN_DEAD_SLACK", f'{{"conn_type": "slackwebhook", "host": "{dead}", "password": "x"}}')
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DEAD_SLACK", f'{{"conn_type": "slackwebhook", "host": "{dead}", "password": "x"}}'
+    )
     monkeypatch.setenv("AIRFLOW_CONN_DEAD_TEAMS", f'{{"conn_type": "http", "host": "{dead}/teams"}}')
-    monkeypatch.setenv("AIRFLOW_CONN_DEAD_SMTP", f'{{"conn_type": "smtp", "host": "127.0.0.1", "port": {free_port()}}}')
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DEAD_SMTP", f'{{"conn_type": "smtp", "host": "127.0.0.1", "port": {free_port()}}}'
+    )
     config = make_config({"slack": "dead_slack", "email": "dead_smtp", "teams": "dead_teams"})
     caplog.set_level(logging.INFO, logger="include.notifications")
     started = time.monotonic()
@@ -155,23 +164,15 @@ def test_unreachable_channels_are_retried_then_logged_and_never_raise(monkeypatc
     assert smtp_server.received == []
 
     # the DAG's callback path: the same failure, and the callback returns normally
-    monkeypatch.setenv("ALTIUM2KICAD_CONFIG", str(_written(config, monkeypatch)))
+    monkeypatch.setenv("ALTIUM2KICAD_CONFIG", str(write_config(tmp_path / "config.yaml", config)))
     notifications.send("error_occurred", failure_context())
-
-
-def _written(config, monkeypatch):
-    import tempfile
-    from pathlib import Path
-
-    from .conftest import write_config
-
-    folder = Path(tempfile.mkdtemp(prefix="a2k-notify-"))
-    return write_config(folder / "config.yaml", config)
 
 
 def test_a_channel_without_a_connection_is_off(webhook, smtp_server, caplog, channels):
     caplog.set_level(logging.INFO, logger="include.notifications")
-    outcome = notifications.notifier("error_occurred").send(failure_context(), make_config({"slack": "test_slack"}))
+    outcome = notifications.notifier("error_occurred").send(
+        failure_context(), make_config({"slack": "test_slack"})
+    )
     assert outcome == {"slack": SENT, "email": OFF, "teams": OFF}
     assert len(webhook.on("/slack")) == 1 and webhook.on("/teams") == [] and smtp_server.received == []
     assert "notifications.channels.teams.conn_id is not set" in caplog.text
@@ -221,7 +222,10 @@ def test_links_follow_airflow_and_keep_a_path_prefix():
 @pytest.mark.parametrize(
     ("events", "message"),
     [
-        ({"error_occurred": {"channels": ["email"]}}, "events.error_occurred: the email channel needs recipients"),
+        (
+            {"error_occurred": {"channels": ["email"]}},
+            "events.error_occurred: the email channel needs recipients",
+        ),
         (
             {"error_occurred": {"channels": ["email"], "recipients": ["approvers"]}},
             "events.error_occurred: 'approvers' names the users of an approval task",
