@@ -132,13 +132,16 @@ CONN_IDS = {"slack": "test_slack", "email": "test_smtp", "teams": "test_teams"}
 
 
 def make_config(conns: dict[str, str] | None = None, **notifications) -> PipelineConfig:
-    """The shipped configuration with its channels set to `conns`, fast retries, team members."""
+    """The shipped configuration with its channels set to `conns`, fast retries, team members;
+    `events` entries replace the shipped route of that event."""
     data = yaml.safe_load((REPO / "config" / "altium2kicad.yaml").read_text())
     section = data["notifications"]
     for name, conn_id in (conns or {}).items():
         section["channels"][name]["conn_id"] = conn_id
     section["channels"]["email"]["addresses"] = ADDRESSES
     section["retry"] = {"attempts": 3, "backoff_seconds": 0.05}
+    for event, route in notifications.pop("events", {}).items():  # None: the event is not routed
+        section["events"].pop(event) if route is None else section["events"].update({event: route})
     section.update(notifications)
     data["task_assignment"]["roles"] = {"library_manager": ["alice"], "qa_engineer": ["carol"]}
     return PipelineConfig.model_validate(data)

@@ -183,7 +183,9 @@ def test_a_channel_without_a_connection_is_off(webhook, smtp_server, caplog, cha
 
 
 def test_an_event_without_a_route_is_not_sent(channels, webhook):
-    config = make_config(channels, events={"error_occurred": {"channels": ["slack"]}})
+    config = make_config(
+        channels, events={"error_occurred": {"channels": ["slack"]}, "migration_started": None}
+    )
     assert notifications.notifier("migration_started").send(failure_context(), config) == {}
     assert notifications.notifier("error_occurred").send(failure_context(), config) == {"slack": SENT}
     assert len(webhook.posts) == 1
