@@ -25,6 +25,7 @@ COPY --chown=airflow:0 dags /opt/altium2kicad/dags
 COPY --chown=airflow:0 plugins /opt/altium2kicad/plugins
 COPY --chown=airflow:0 expectations /opt/altium2kicad/expectations
 COPY --chown=airflow:0 config /opt/altium2kicad/config
+COPY --chown=airflow:0 templates /opt/altium2kicad/templates
 ENV PYTHONPATH=/opt/altium2kicad \
     AIRFLOW__CORE__DAGS_FOLDER=/opt/altium2kicad/dags \
     AIRFLOW__CORE__PLUGINS_FOLDER=/opt/altium2kicad/plugins \

@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -150,3 +152,23 @@ def make_config(conns: dict[str, str] | None = None, **notifications) -> Pipelin
 def write_config(path: Path, config: PipelineConfig) -> Path:
     path.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
     return path
+
+
+RUN_ID = "manual__2026-12-02T10_00_00"
+
+
+def runtime_ti(task, dag_id: str, map_index: int = -1, try_number: int = 1):
+    """Airflow's own RuntimeTaskInstance for `task` (what a callback's context holds as `ti`)."""
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    return RuntimeTaskInstance.model_construct(
+        id=uuid.uuid4(),
+        task_id=task.task_id,
+        dag_id=dag_id,
+        run_id=RUN_ID,
+        try_number=try_number,
+        dag_version_id=uuid.uuid4(),
+        map_index=map_index,
+        task=task,
+        start_date=datetime.now(UTC),
+    )

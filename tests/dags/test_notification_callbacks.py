@@ -1,6 +1,9 @@
-"""Notifications sent by Airflow's own task runner: dag.test() runs a small DAG wired like the
-migration DAG (the same callback helper), and the monitoring DAG itself on a slow api-server;
-the messages are read back from the local webhook and SMTP servers."""
+"""Notifications wired into the project's DAGs and sent by Airflow's own task runner.
+
+The shipped DAGs carry the callbacks of every event; the migration DAG's approval notifier,
+called with a real context after its own pre_execute, mails the approval link to the level's
+users. dag.test() runs a small DAG wired like the migration DAG (the same callback helper) and the
+monitoring DAG itself on a slow api-server; messages are read back from the local servers."""
 
 from __future__ import annotations
 
@@ -8,9 +11,15 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.notification_peers import CONN_IDS, Webhook, connections, mail_server, make_config, write_config
-
-pytestmark = [pytest.mark.slow]
+from tests.notification_peers import (
+    CONN_IDS,
+    Webhook,
+    connections,
+    mail_server,
+    make_config,
+    runtime_ti,
+    write_config,
+)
 
 DAGS = '''
 import pendulum
@@ -93,6 +102,7 @@ def _bag(folder):
     return bag
 
 
+@pytest.mark.slow
 def test_a_run_sends_start_stage_and_failure(metadata_db, wired, tmp_path, monkeypatch):
     from airflow import settings
 
@@ -128,6 +138,7 @@ def test_a_run_sends_start_stage_and_failure(metadata_db, wired, tmp_path, monke
     assert cards[1]["actions"][0]["url"] == log
 
 
+@pytest.mark.slow
 def test_a_monitoring_breach_is_sent_by_the_dag_failure_callback(metadata_db, wired, monkeypatch, tmp_path):
     """The monitoring DAG (dags/monitoring.py) on an api-server slower than its threshold."""
     import time
@@ -171,3 +182,78 @@ def test_a_monitoring_breach_is_sent_by_the_dag_failure_callback(metadata_db, wi
     assert "/dags/monitoring/runs/" in failure and "/tasks/check_thresholds?try_number=1" in failure
     (mail_,) = mail.received
     assert mail_.rcpt_tos == ["alice@example.com"]
+
+
+def _names(callbacks) -> list[str]:
+    callbacks = callbacks if isinstance(callbacks, list | tuple) else [callbacks] if callbacks else []
+    return [c.__name__ for c in callbacks]
+
+
+@pytest.fixture(scope="module")
+def project_dags():
+    from tests.dags.conftest import REPO
+
+    return _bag(REPO / "dags").dags
+
+
+def test_the_dags_carry_every_event(project_dags):
+    migration = project_dags["full_library_migration"]
+    for task in migration.tasks:
+        assert "notify_error_occurred" in _names(task.on_failure_callback), task.task_id
+    start = migration.get_task("preparation.analyze_source_library")
+    assert _names(start.on_execute_callback) == ["notify_migration_started"]
+    for task_id in ("migration.review_test_results", "deployment.user_acceptance_testing"):
+        task = migration.get_task(task_id)
+        assert _names(task.notifiers) == ["notify_approval_required"]
+        assert _names(task.on_success_callback) == ["notify_approval_answered", "notify_stage_complete"]
+    for task in migration.tasks:
+        assert "notify_stage_complete" in _names(task.on_success_callback), task.task_id
+    deploy = migration.get_task("deployment.deploy_to_production")
+    assert "notify_migration_completed" in _names(deploy.on_success_callback)
+    for dag_id, done in (
+        ("promote_dev_to_test", "stage_complete"),
+        ("promote_test_to_prod", "workflow_complete"),
+    ):
+        dag = project_dags[dag_id]
+        approve = dag.get_task("approve")
+        assert _names(approve.partial_kwargs["notifiers"]) == ["notify_approval_required"]
+        assert _names(approve.partial_kwargs["on_success_callback"]) == ["notify_approval_answered"]
+        assert _names(dag.get_task("publish").on_success_callback) == [f"notify_{done}"]
+        assert all(
+            "notify_error_occurred" in _names(t.on_failure_callback)
+            for t in dag.tasks
+            if t.task_id != "approve"
+        )
+    check = project_dags["monitoring"].get_task("check_thresholds")
+    assert _names(check.on_failure_callback) == ["notify_error_occurred"]
+
+
+def test_the_migration_approval_mails_its_link_to_the_levels_users(project_dags, wired):
+    """review_test_results' own pre_execute (technical_review: engineer, library_manager) and then
+    its notifiers, as the operator's execute calls them."""
+    webhook, mail, _ = wired
+    dag = project_dags["full_library_migration"]
+    task = dag.get_task("migration.review_test_results")
+    ti = runtime_ti(task, dag.dag_id)
+    context = {
+        "ti": ti,
+        "task_instance": ti,
+        "task": task,
+        "dag": dag,
+        "params": {"source": "/libs/Passives"},
+    }
+    task.subject = "Review the test migration of /libs/Passives"  # as rendered from its template
+    task._pre_execute_hook(context)  # what the task runner calls before execute
+    assert task.assigned_users == [{"id": "alice", "name": "alice"}]  # library_manager
+    for notify in task.notifiers:
+        notify(context)
+    link = task.generate_link_to_ui(task_instance=ti, base_url="http://airflow.example.com:8080")
+    (slack,) = webhook.on("/slack")
+    assert f"<{link}|Open the approval in Airflow>" in slack["text"]
+    (mailed,) = mail.received
+    assert mailed.rcpt_tos == ["alice@example.com"]
+    assert (
+        mailed.message["Subject"]
+        == "[altium2kicad] Approval required: Review the test migration of /libs/Passives"
+    )
+    assert f'href="{link}"' in mailed.html

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
-from datetime import UTC, datetime
 
 import pytest
 
@@ -15,26 +13,7 @@ from include import notifications
 from include.config import ConfigError, parse_config
 from include.notifications import links
 from include.notifications.dispatch import FAILED, OFF, SENT
-from tests.notification_peers import REPO, free_port, make_config, write_config
-
-RUN_ID = "manual__2026-12-02T10_00_00"
-
-
-def runtime_ti(task, dag_id: str, map_index: int = -1, try_number: int = 1):
-    """Airflow's own RuntimeTaskInstance for `task` (what a callback's context holds as `ti`)."""
-    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
-
-    return RuntimeTaskInstance.model_construct(
-        id=uuid.uuid4(),
-        task_id=task.task_id,
-        dag_id=dag_id,
-        run_id=RUN_ID,
-        try_number=try_number,
-        dag_version_id=uuid.uuid4(),
-        map_index=map_index,
-        task=task,
-        start_date=datetime.now(UTC),
-    )
+from tests.notification_peers import REPO, RUN_ID, free_port, make_config, runtime_ti, write_config
 
 
 def approval_task(**kwargs):
