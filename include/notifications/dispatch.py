@@ -73,8 +73,9 @@ class AnswerNotifier(EventNotifier):
         super().__init__("approval_granted")
 
     def event_for(self, context: dict) -> str | None:
-        extra = getattr(context.get("task"), "hitl_summary_extra", None) or {}
-        chosen = extra.get("chosen_options") or []
+        from .facts import answer_of
+
+        chosen = answer_of(context).get("chosen_options") or []
         if not chosen:
             log.info("approval task finished without an answer; no approval notification")
             return None

@@ -12,17 +12,28 @@ from typing import Any
 from . import links
 
 
-def _answer(task: Any) -> dict[str, Any]:
-    """A HITL task's answer as Airflow's operator recorded it in `hitl_summary_extra`."""
-    extra = getattr(task, "hitl_summary_extra", None) or {}
-    who = extra.get("responded_by_user") or {}
-    chosen = extra.get("chosen_options") or []
-    params = extra.get("params_input") or {}
+def answer_of(context: dict) -> dict[str, Any]:
+    """A HITL task's answer: what the operator's execute_complete recorded on the task
+    (`hitl_summary_extra`), else the payload it returned (its XCom)."""
+    task, ti = context.get("task"), context.get("ti")
+    recorded = getattr(task, "hitl_summary_extra", None) or {}
+    if recorded.get("chosen_options"):
+        return recorded
+    try:
+        returned = ti.xcom_pull(task_ids=ti.task_id, map_index=ti.map_index) if ti is not None else None
+    except Exception:  # no XCom backend reachable (outside a task run): no answer known
+        returned = None
+    return returned if isinstance(returned, dict) else {}
+
+
+def _answer(context: dict) -> dict[str, Any]:
+    answer = answer_of(context)
+    who = answer.get("responded_by_user") or {}
+    chosen = answer.get("chosen_options") or []
+    params = answer.get("params_input") or {}
     return {
         "answer": chosen[0] if chosen else None,
-        "answered_by": who.get("name")
-        or who.get("id")
-        or (None if not chosen else "airflow (timeout default)"),
+        "answered_by": who.get("name") or who.get("id") or ("airflow (timeout default)" if chosen else None),
         "comment": params.get("comment") or None,
     }
 
@@ -79,6 +90,6 @@ def from_context(event: str, context: dict, **fixed: Any) -> dict[str, Any]:
         facts["approvers"] = [
             u.get("name") or u.get("id") for u in (getattr(task, "assigned_users", None) or [])
         ]
-        facts.update(_answer(task))
+        facts.update(_answer(context))
     facts.update(fixed)
     return facts

@@ -81,6 +81,7 @@ def test_approval_required_links_the_approval_page(channels, webhook, smtp_serve
     dag, op = approval_task()
     ti = runtime_ti(op, dag.dag_id, map_index=1)
     config = make_config(channels)
+    config.notifications.channels.email.from_email = "library-bot@example.com"  # over the connection's
     outcome = notifications.notifier("approval_required").send({"ti": ti, "task": op, "dag": dag}, config)
     assert outcome == {"slack": SENT, "email": SENT, "teams": SENT}
 
@@ -95,6 +96,7 @@ def test_approval_required_links_the_approval_page(channels, webhook, smtp_serve
     assert teams["attachments"][0]["content"]["actions"][0]["url"] == link
     (mail,) = smtp_server.received
     assert sorted(mail.rcpt_tos) == ["alice@example.com", "bob@example.com"]  # the task's approvers
+    assert mail.mail_from == "library-bot@example.com"
     assert mail.message["Subject"] == "[altium2kicad] Approval required: test_to_prod: promote version v7"
     assert f'href="{link}"' in mail.html
 
