@@ -1,6 +1,6 @@
 """The message of an event on a channel, rendered from the Jinja2 files users edit.
 
-templates/<channel>/<event>.<ext>: slack `.txt` (Slack mrkdwn), email `.html` (its first line is
+templates/<channel>/<event>.<ext>: slack `.txt` (Slack mrkdwn, every value escaped), email `.html` (its first line is
 `Subject: ...`), teams `.json` (the webhook's JSON body, an Adaptive Card). With
 `notifications.templates_dir` set, a file found there wins over the shipped one of the same name,
 so a team copies and edits only the messages it wants different.
@@ -39,12 +39,21 @@ def folders(config: PipelineConfig) -> list[Path]:
     return ([config.path(edited)] if edited else []) + [SHIPPED]
 
 
+def slack_escape(value: Any) -> Any:
+    """Slack mrkdwn's three control characters in a value (an error's `<Pad 2>` would otherwise
+    be read as a link); Slack shows them as typed, URLs included."""
+    if not isinstance(value, str):
+        return value
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _environment(config: PipelineConfig, channel: str):
     import jinja2
 
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(f) for f in folders(config)]),
-        autoescape=channel == "email",
+        autoescape=channel == "email",  # HTML; Teams values go through tojson in the templates
+        finalize=slack_escape if channel == "slack" else None,
         keep_trailing_newline=False,
         trim_blocks=True,
         lstrip_blocks=True,

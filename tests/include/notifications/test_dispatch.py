@@ -42,7 +42,7 @@ def failure_context():
 
         op = validate_footprints().operator
     ti = runtime_ti(op, dag.dag_id, try_number=2)
-    error = ValueError("Resistors.PcbLib: footprint R0603: pad 2 has no size {{ not jinja }}")
+    error = ValueError("Resistors.PcbLib: footprint R0603: pad 2 has no size {{ not jinja }} <Pad & co>")
     return {"ti": ti, "task_instance": ti, "task": op, "dag": dag, "exception": error, "params": {}}
 
 
@@ -59,13 +59,14 @@ def test_failure_names_task_error_and_log_link_on_every_channel(channels, webhoo
     assert log == context["ti"].log_url  # the same link Airflow's task instance gives
     (slack,) = webhook.on("/slack")
     assert "validate_footprints" in slack["text"] and f"<{log}|" in slack["text"]
-    assert "ValueError: Resistors.PcbLib: footprint R0603: pad 2 has no size {{ not jinja }}" in slack["text"]
+    # Slack's control characters escaped, Jinja in the error left as text
+    assert "pad 2 has no size {{ not jinja }} &lt;Pad &amp; co&gt;```" in slack["text"]
 
     (teams,) = webhook.on("/teams/webhookb2/abc")
     card = teams["attachments"][0]["content"]
     assert card["type"] == "AdaptiveCard"
     assert card["body"][0]["text"] == "Task validate_footprints failed in full_library_migration"
-    assert "pad 2 has no size" in card["body"][1]["text"]
+    assert card["body"][1]["text"].endswith("pad 2 has no size {{ not jinja }} <Pad & co>")
     assert card["actions"][0]["url"] == log
 
     (mail,) = smtp_server.received
@@ -74,7 +75,9 @@ def test_failure_names_task_error_and_log_link_on_every_channel(channels, webhoo
     assert (
         mail.message["Subject"] == "[altium2kicad] Task validate_footprints failed in full_library_migration"
     )
-    assert f'href="{log}"' in mail.html.replace("&amp;", "&") and "pad 2 has no size" in mail.html
+    assert (
+        f'href="{log}"' in mail.html and "has no size {{ not jinja }} &lt;Pad &amp; co&gt;</pre>" in mail.html
+    )
 
 
 def test_approval_required_links_the_approval_page(channels, webhook, smtp_server):
