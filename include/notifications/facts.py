@@ -88,8 +88,9 @@ def from_context(event: str, context: dict, **fixed: Any) -> dict[str, Any]:
         facts["subject"] = getattr(task, "subject", None)
         facts["body"] = getattr(task, "body", None)
         facts["approvers"] = [
-            u.get("name") or u.get("id") for u in (getattr(task, "assigned_users", None) or [])
+            u.get("id") or u.get("name") for u in (getattr(task, "assigned_users", None) or [])
         ]
-        facts.update(_answer(context))
+        if event != "approval_required":  # asked, not answered yet
+            facts.update(_answer(context))
     facts.update(fixed)
     return facts
