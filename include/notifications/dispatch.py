@@ -149,6 +149,9 @@ def _send_on(config, channel: str, event: str, facts: dict, context: dict) -> st
     except TemplateProblem as exc:
         log.error("notification %s on %s not sent: %s", event, channel, exc)
         return FAILED
+    except Exception:  # a filter that raised on an unexpected value: this channel only
+        log.exception("notification %s on %s not sent: its template failed", event, channel)
+        return FAILED
     recipients = addresses(config, event, facts) if channel == "email" else []
     if channel == "email" and not recipients:
         log.warning("notification %s: no e-mail address for its recipients; not mailed", event)

@@ -231,3 +231,20 @@ def test_the_configuration_refuses_routes_it_cannot_act_on(events, message):
     data["notifications"]["events"] = events
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         parse_config(yaml.safe_dump(data), REPO / "config" / "altium2kicad.yaml")
+
+
+@pytest.mark.parametrize("channel", ["slack", "email", "teams"])
+def test_every_shipped_template_renders_with_and_without_a_task(channel):
+    """A DAG-level context has no task, no error and no approval: every value may be None."""
+    from include.notifications.facts import from_context
+    from include.notifications.settings import EVENTS
+    from include.notifications.templates import render
+
+    config = make_config()
+    full = failure_context()
+    for event in EVENTS:
+        for context in (full, {"params": {}}):
+            message = render(config, channel, event, from_context(event, context, stage="validation"))
+            assert message.text or message.card, (channel, event)
+            if channel == "email":
+                assert message.subject.startswith("[altium2kicad] ")
