@@ -2,7 +2,11 @@
 
 Wiring only: every task calls one function of `include.pipeline`, imported inside the task so
 parsing this file stays fast. Stages, task ids and their order follow
-config/altium2kicad.yaml `project_templates.full_library_migration`.
+config/altium2kicad.yaml `project_templates.full_library_migration`. Notifications are callbacks
+(include.notifications, routed by `notifications.events`): migration_started when the first task
+starts, stage_complete when a stage's last task succeeds, approval_required/granted/rejected from
+the approval tasks, error_occurred from any failed task, migration_completed after
+deploy_to_production.
 """
 
 from __future__ import annotations
@@ -20,6 +24,18 @@ def _task_settings(context) -> None:
     task_policy.apply_timeout(context)
 
 
+def _notify(event: str, **kwargs):
+    """A callback sending `event` (include.notifications, imported only when the callback runs)."""
+
+    def callback(context) -> None:
+        from include import notifications
+
+        notifications.send(event, context, **kwargs)
+
+    callback.__name__ = callback.__qualname__ = f"notify_{event}"
+    return callback
+
+
 # Transient failures (database, S3, a lost worker) are retried; a failed quality gate or a wrong
 # configuration is not (include.task_policy.run_step raises AirflowFailException for those).
 # execution_timeout: the parsed fallback; each task applies workflows.execution_timeout_minutes
@@ -30,6 +46,7 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(seconds=30),
     "execution_timeout": timedelta(hours=4),
     "pre_execute": _task_settings,
+    "on_failure_callback": _notify("error_occurred"),
 }
 # The parsed DAG's approval timeout (the default of approvals.response_timeout_hours); each approval
 # task replaces it with the configured value when it starts (include.approvals, a pre_execute hook).
@@ -46,6 +63,12 @@ STAGE_OWNERS = {
     "validation": "qa",
     "deployment": "library-admins",
 }
+
+
+def _stage_args(stage: str) -> dict:
+    """A stage's task group defaults: its owner, and stage_complete when its last task succeeds."""
+    return {"owner": STAGE_OWNERS[stage], "on_success_callback": _notify("stage_complete")}
+
 
 TEST_SUMMARY = "{{ ti.xcom_pull(task_ids='migration.run_test_migration')['summary'] }}"
 UAT_SUMMARY = "{{ ti.xcom_pull(task_ids='deployment.deploy_to_test_environment')['summary'] }}"
@@ -65,6 +88,8 @@ def approval(task_id: str, subject: str, body: str, owner: str) -> ApprovalOpera
         body=body,
         response_timeout=APPROVAL_TIMEOUT,
         pre_execute=_approval_settings,
+        notifiers=[_notify("approval_required")],
+        on_success_callback=[_notify("approval_answered"), _notify("stage_complete")],
         retries=0,
         # bounded by response_timeout instead: a parsed execution_timeout would cut the wait short
         execution_timeout=None,
@@ -123,9 +148,11 @@ def approval(task_id: str, subject: str, body: str, owner: str) -> ApprovalOpera
 )
 def full_library_migration():
 
-    @task_group(group_id="preparation", default_args={"owner": STAGE_OWNERS["preparation"]})
+    @task_group(group_id="preparation", default_args=_stage_args("preparation"))
     def preparation():
-        @task(task_id="analyze_source_library")
+        @task(
+            task_id="analyze_source_library", on_execute_callback=_notify("migration_started", first_try=True)
+        )
         def analyze_source_library() -> list[str]:
             """Inventory in the library database; returns the conversion units (library paths)."""
             from include import pipeline
@@ -150,7 +177,7 @@ def full_library_migration():
         analysis = analyze_source_library()
         return analysis, create_mapping_rules(analysis), setup_validation_criteria(analysis)
 
-    @task_group(group_id="migration", default_args={"owner": STAGE_OWNERS["migration"]})
+    @task_group(group_id="migration", default_args=_stage_args("migration"))
     def migration(units, rules, criteria):
         @task(task_id="run_test_migration")
         def run_test_migration(units: list[str], rules: dict) -> dict:
@@ -180,7 +207,7 @@ def full_library_migration():
         review >> full
         return full
 
-    @task_group(group_id="validation", default_args={"owner": STAGE_OWNERS["validation"]})
+    @task_group(group_id="validation", default_args=_stage_args("validation"))
     def validation(converted, criteria):
         @task(task_id="validate_symbols")
         def validate_symbols(converted: list[dict], criteria: dict) -> dict:
@@ -218,7 +245,7 @@ def full_library_migration():
             validate_migration(converted, criteria),
         ]
 
-    @task_group(group_id="deployment", default_args={"owner": STAGE_OWNERS["deployment"]})
+    @task_group(group_id="deployment", default_args=_stage_args("deployment"))
     def deployment(converted, gates):
         @task(task_id="deploy_to_test_environment")
         def deploy_to_test_environment(converted: list[dict]) -> dict:
@@ -234,7 +261,10 @@ def full_library_migration():
             owner="library-admins",
         )
 
-        @task(task_id="deploy_to_production")
+        @task(
+            task_id="deploy_to_production",
+            on_success_callback=[_notify("stage_complete"), _notify("migration_completed")],
+        )
         def deploy_to_production(converted: list[dict]) -> dict:
             from include import pipeline
             from include.task_policy import run_step

@@ -1,7 +1,8 @@
 """monitoring: CPU, memory and api-server response time against monitoring.alerting.thresholds.
 
-Wiring only (include.operations.monitoring does the work). A breach notifies through the
-configured channel and fails the run without retrying; a failure to run the check is retried.
+Wiring only (include.operations.monitoring does the work). A breach fails the run without
+retrying; a failure to run the check is retried. The final failure is sent as `error_occurred`
+(include.notifications, a failure callback) to the channels configured for that event.
 `monitoring.alerting.enabled: false` skips it.
 """
 
@@ -11,6 +12,18 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import dag, task
+
+
+def _notify(event: str, **kwargs):
+    """A callback sending `event` (include.notifications, imported only when the callback runs)."""
+
+    def callback(context) -> None:
+        from include import notifications
+
+        notifications.send(event, context, **kwargs)
+
+    callback.__name__ = callback.__qualname__ = f"notify_{event}"
+    return callback
 
 
 @dag(
@@ -30,7 +43,7 @@ from airflow.sdk import dag, task
     doc_md=__doc__,
 )
 def monitoring():
-    @task(task_id="check_thresholds")
+    @task(task_id="check_thresholds", on_failure_callback=_notify("error_occurred"))
     def check_thresholds() -> dict:
         """Reads cpu, memory and the health endpoint's response time; fails on a breach."""
         from airflow.sdk.exceptions import AirflowSkipException

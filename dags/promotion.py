@@ -3,6 +3,9 @@
 Wiring only (logic: include/workflow/promotion.py). The approval is one Airflow HITL task mapped
 over the level's required approvers; `check_approvals` counts distinct users. test_to_prod waits
 for its scheduled window on a deferrable DateTimeSensorAsync (no worker slot while waiting).
+Notifications are callbacks (include.notifications): approval_required/granted/rejected per
+approver, error_occurred from a failed task, and after publishing stage_complete (to testing) or
+workflow_complete (to production).
 """
 
 from __future__ import annotations
@@ -14,14 +17,34 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
 from airflow.sdk import Param, dag, task
 
+
+def _notify(event: str, **kwargs):
+    """A callback sending `event` (include.notifications, imported only when the callback runs)."""
+
+    def callback(context) -> None:
+        from include import notifications
+
+        notifications.send(event, context, **kwargs)
+
+    callback.__name__ = callback.__qualname__ = f"notify_{event}"
+    return callback
+
+
 # transient errors (store, database) retry once
 DEFAULT_ARGS = {
     "owner": "release_manager",
     "retries": 1,
     "retry_delay": timedelta(seconds=30),
     "execution_timeout": timedelta(hours=1),
+    "on_failure_callback": _notify("error_occurred"),
 }
 APPROVAL_TIMEOUT = timedelta(hours=72)  # replaced from approvals.levels when the task starts
+
+# What a successful publish announces: production ends the team's workflow.
+PUBLISHED = {
+    "dev_to_test": _notify("stage_complete", stage="promoted to testing"),
+    "test_to_prod": _notify("workflow_complete"),
+}
 
 
 def build(dag_id: str, workflow: str, windowed: bool):
@@ -72,6 +95,8 @@ def build(dag_id: str, workflow: str, windowed: bool):
             subject=f"{workflow}: promote version {{{{ ti.xcom_pull(task_ids='prepare')['version'] }}}}",
             response_timeout=APPROVAL_TIMEOUT,
             pre_execute=_level,
+            notifiers=[_notify("approval_required")],
+            on_success_callback=_notify("approval_answered"),
         ).expand(body=approval_slots(prepared))
 
         @task(task_id="check_approvals", trigger_rule="all_done")
@@ -81,7 +106,7 @@ def build(dag_id: str, workflow: str, windowed: bool):
 
             return steps.check_approvals(workflow, ti.xcom_pull(task_ids="approve") or [], ti.run_id)
 
-        @task(task_id="publish")
+        @task(task_id="publish", on_success_callback=PUBLISHED[workflow])
         def publish(prepared: dict, ti=None) -> dict:
             """Publishes exactly the approved files to the target, then switches the pointer."""
             from include.workflow import promotion as steps

@@ -12,13 +12,14 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from include.access.settings import UserManagement
+from include.access.settings import Role, UserManagement
 from include.config_base import Section, Target
+from include.notifications.settings import APPROVERS, PARTICIPANTS, Notifications
 from include.sync.settings import Site, Synchronization
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -95,11 +96,6 @@ class Approvals(Section):
     reviewers: list[str] = []
     response_timeout_hours: float = Field(72, gt=0)
     levels: dict[str, ApprovalLevel] = {}
-
-
-class Notifications(Section):
-    slack_conn_id: str | None = None
-    notify_on: list[Literal["approval_needed", "failure", "success"]] = ["approval_needed", "failure"]
 
 
 class Stage(Section):
@@ -320,6 +316,18 @@ class PipelineConfig(Section):
                 raise ValueError(f"sites.{name}.store: component_libraries travel to a store at the site")
             if not (site.database.conn_id or site.database.url):
                 raise ValueError(f"sites.{name}.database: give conn_id (or a SQLite url)")
+        return self
+
+    @model_validator(mode="after")
+    def _recipients_known(self) -> PipelineConfig:
+        roles = set(get_args(Role)) | set(self.task_assignment.roles)
+        for event, route in self.notifications.events.items():
+            for who in route.recipients:
+                if "@" not in who and who not in roles | {APPROVERS, PARTICIPANTS}:
+                    raise ValueError(
+                        f"notifications.events.{event}.recipients: '{who}' is neither an address, "
+                        f"'{APPROVERS}', '{PARTICIPANTS}' nor a role ({', '.join(sorted(roles))})"
+                    )
         return self
 
     # -- resolved values --------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The monitoring DAG's check: CPU, memory and the api-server's response time against
-`monitoring.alerting.thresholds`; a breach notifies through the configured channels and fails.
+`monitoring.alerting.thresholds`; a breach fails the check, and the monitoring DAG's failure
+callback notifies (event error_occurred on its configured channels).
 
 CPU and memory are the machine the check runs on (a worker: where conversions load the system);
 response time is one GET of Airflow's health endpoint, which also reports whether the metadata
@@ -102,26 +103,13 @@ def breaches(reading: Reading, config: PipelineConfig) -> list[str]:
     return found
 
 
-def notify(config: PipelineConfig, text: str) -> bool:
-    """Sends the alert through notifications.slack_conn_id when failures are to be notified."""
-    channel = config.notifications.slack_conn_id
-    if not channel or "failure" not in config.notifications.notify_on:
-        log.warning("alert not sent (no notification channel for failures): %s", text)
-        return False
-    from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
-
-    SlackWebhookHook(slack_webhook_conn_id=channel).send(text=text)
-    return True
-
-
 def check(config: PipelineConfig) -> dict:
-    """One monitoring pass; raises ThresholdExceeded (after notifying) when a value is over."""
+    """One monitoring pass; raises ThresholdExceeded when a value is over (the DAG's failure
+    callback sends it as error_occurred through notifications.events)."""
     reading = read(config)
     found = breaches(reading, config)
     result = {**asdict(reading), "breaches": found}
     if found:
-        message = "altium2kicad monitoring: " + "; ".join(found)
-        result["notified"] = notify(config, message)
-        raise ThresholdExceeded(message)
+        raise ThresholdExceeded("altium2kicad monitoring: " + "; ".join(found))
     log.info("monitoring: all within thresholds: %s", result)
     return result

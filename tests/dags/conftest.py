@@ -54,7 +54,39 @@ def _create_db(name: str) -> None:
 
 
 def _drop_db(name: str) -> None:
+    _release_metadata_connections()
     drop_database("postgresql", name)
+
+
+def _release_metadata_connections() -> None:
+    """Closes this process's pooled connections to the metadata database before it is dropped:
+    the next module creates a database of the same name, and a stale pooled connection to the
+    dropped one fails its first query ("server closed the connection unexpectedly")."""
+    import sys
+
+    if "airflow.settings" not in sys.modules:
+        return
+    from airflow import settings
+
+    if settings.Session is not None:
+        settings.Session.remove()
+    if settings.engine is not None:
+        settings.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def metadata_db():
+    """The scratch metadata database, migrated, for dag.test() without an api-server."""
+    import subprocess
+
+    try:
+        create_database("postgresql", METADATA_DB)
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        pytest.skip(f"PostgreSQL at {PG_SERVER} not reachable: {exc}")
+    migrate = subprocess.run(AIRFLOW + ["db", "migrate"], capture_output=True, text=True, timeout=600)
+    assert migrate.returncode == 0, migrate.stderr[-3000:]
+    yield
+    _drop_db(METADATA_DB)
 
 
 @pytest.fixture(scope="module")

@@ -7,31 +7,12 @@ metadata database is a scratch one on the real PostgreSQL and S3 is moto's serve
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
-from tests.scratch_databases import PG_SERVER, create_database, drop_database
-
-from .conftest import METADATA_DB
-
 pytestmark = [pytest.mark.slow]
-AIRFLOW = [sys.executable, "-m", "airflow"]
-
-
-@pytest.fixture(scope="module")
-def metadata_db():
-    try:
-        create_database("postgresql", METADATA_DB)
-    except Exception as exc:  # pragma: no cover - depends on the machine
-        pytest.skip(f"PostgreSQL at {PG_SERVER} not reachable: {exc}")
-    migrate = subprocess.run(AIRFLOW + ["db", "migrate"], capture_output=True, text=True, timeout=600)
-    assert migrate.returncode == 0, migrate.stderr[-3000:]
-    yield
-    drop_database("postgresql", METADATA_DB)
 
 
 def _tries(dag_id: str, task_id: str) -> list[tuple[int, str]]:

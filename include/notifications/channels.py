@@ -1,0 +1,36 @@
+"""One rendered message to one channel, through that channel's Airflow notifier.
+
+Slack: the Slack provider's SlackWebhookNotifier; e-mail: the SMTP provider's SmtpNotifier;
+Teams: our TeamsWebhookNotifier. Their `notify` is called directly with the finished text, not
+through `__call__`, because `__call__` would render the text once more as Jinja (and an error
+message holding `{{` would then break the notification).
+"""
+
+from __future__ import annotations
+
+from ..config import PipelineConfig
+from .templates import Message
+
+
+def provider_notifier(config: PipelineConfig, message: Message, recipients: list[str]):
+    """The Airflow notifier that delivers `message` on its channel."""
+    channels = config.notifications.channels
+    if message.channel == "slack":
+        from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
+
+        return SlackWebhookNotifier(slack_webhook_conn_id=channels.slack.conn_id, text=message.text)
+    if message.channel == "email":
+        from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+        return SmtpNotifier(
+            smtp_conn_id=channels.email.conn_id,
+            from_email=channels.email.from_email,
+            to=recipients,
+            subject=message.subject,
+            html_content=message.text,
+        )
+    if message.channel == "teams":
+        from .teams import TeamsWebhookNotifier
+
+        return TeamsWebhookNotifier(teams_conn_id=channels.teams.conn_id, card=message.card)
+    raise ValueError(f"unknown notification channel '{message.channel}'")
