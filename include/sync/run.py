@@ -93,7 +93,7 @@ def sync_site(cfg: PipelineConfig, site: str, items: list[str], after_batch=None
         out[item]["lag_before_seconds"] = before["lag_seconds"]
         out[item]["lag_after_seconds"] = after["lag_seconds"]
         if before["lag_seconds"] > sync.lag_threshold_minutes * 60:
-            lag_exceeded(hub, site, item, before["lag_seconds"], sync.lag_threshold_minutes)
+            lag_exceeded(cfg, hub, site, item, before["lag_seconds"])
     return out
 
 
@@ -193,11 +193,14 @@ def measure(
     return {"site": site, "item": item, "lag_seconds": lag, "pending": count, "measured_at": now.isoformat()}
 
 
-def lag_exceeded(hub: Engine, site: str, item: str, lag: float, threshold_minutes: float) -> None:
+def lag_exceeded(cfg: PipelineConfig, hub: Engine, site: str, item: str, lag: float) -> None:
     """Recorded in the audit log and sent to the configured channels; never fails the sync."""
     from sqlalchemy.orm import Session
 
-    message = f"site {site}: {item} is {lag / 60:.0f} min behind (threshold {threshold_minutes:.0f} min)"
+    from include.sync.alerts import send_lag_alert
+
+    threshold = _settings(cfg).lag_threshold_minutes
+    message = f"site {site}: {item} is {lag / 60:.0f} min behind (threshold {threshold:g} min)"
     log.warning(message)
     with Session(hub) as h, h.begin():
         h.add(
@@ -205,17 +208,7 @@ def lag_exceeded(hub: Engine, site: str, item: str, lag: float, threshold_minute
                 actor="site-sync",
                 action="sync_lag_exceeded",
                 run_id="",
-                detail={
-                    "site": site,
-                    "item": item,
-                    "lag_seconds": lag,
-                    "threshold_minutes": threshold_minutes,
-                },
+                detail={"site": site, "item": item, "lag_seconds": lag, "threshold_minutes": threshold},
             )
         )
-    try:
-        from include.sync.alerts import send_lag_alert
-
-        send_lag_alert(site, item, lag, threshold_minutes, message)
-    except Exception:  # a channel down must not fail the sync
-        log.exception("site %s: lag notification could not be sent", site)
+    send_lag_alert(cfg, site, item, message)
