@@ -12,6 +12,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from .config import PipelineConfig, folder_name, load_config
 from .library_db.store import LibraryStore
@@ -20,6 +21,12 @@ log = logging.getLogger(__name__)
 
 
 # -- the run's context ---------------------------------------------------------------------------
+class TaskInstance(Protocol):
+    """What the steps use of Airflow's task instance (`context["ti"]`)."""
+
+    def xcom_pull(self, task_ids: str) -> object: ...
+
+
 @dataclass
 class RunContext:
     run_id: str
@@ -27,7 +34,7 @@ class RunContext:
     params: dict
     config: PipelineConfig
     actor: str
-    ti: object | None = None
+    ti: TaskInstance | None = None
 
     @property
     def safe_run(self) -> str:

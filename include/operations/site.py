@@ -12,7 +12,7 @@ def site_sources(cfg: PipelineConfig) -> SiteSources:
     """Library database, configuration folder, and every local deployment target."""
     trees = {"config": config_path().parent}
     for name, env in sorted(cfg.environments.items()):
-        if env.target.kind == "local":
+        if env.target.kind == "local" and env.target.path:  # a local target has a path (validated)
             trees[f"deploy/{name}"] = cfg.path(env.target.path)
     return SiteSources({"library_db": cfg.library_db_url()}, trees)
 
