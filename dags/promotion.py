@@ -72,6 +72,7 @@ def build(dag_id: str, workflow: str, windowed: bool):
             subject=f"{workflow}: promote version {{{{ ti.xcom_pull(task_ids='prepare')['version'] }}}}",
             response_timeout=APPROVAL_TIMEOUT,
             pre_execute=_level,
+            doc_md="One required approver's answer (mapped over the approval level's approvers).",
         ).expand(body=approval_slots(prepared))
 
         @task(task_id="check_approvals", trigger_rule="all_done")
@@ -104,6 +105,7 @@ def build(dag_id: str, workflow: str, windowed: bool):
             wait = DateTimeSensorAsync(
                 task_id="wait_for_window",
                 target_time="{{ ti.xcom_pull(task_ids='window_opening') }}",
+                doc_md="Waits, deferred (no worker slot), until the promotion window opens.",
             )
             checked >> opening >> wait >> done
         else:

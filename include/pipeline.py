@@ -103,6 +103,7 @@ def current() -> RunContext:
 
 # -- preparation ---------------------------------------------------------------------------------
 def analyze_source_library(rc: RunContext | None = None) -> list[str]:
+    """Inventories the source into the library database; returns the conversion units (paths)."""
     from .inventory import analyze
 
     rc = rc or current()
@@ -163,6 +164,7 @@ def _hint_unmatched(inv) -> None:
 
 
 def create_mapping_rules(units: list[str], rc: RunContext | None = None) -> dict:
+    """The run's mapping rules (the edited file, or generated from the analysis), versioned in the DB."""
     from . import mapping_rules
 
     rc = rc or current()
@@ -276,6 +278,7 @@ def run_test_migration(units: list[str], rules: dict, rc: RunContext | None = No
 
 
 def run_full_migration(unit: str, rules: dict, rc: RunContext | None = None) -> dict:
+    """Converts one unit (a library file or DbLib) with the run's rules; its rows go to the DB."""
     from .conversion import convert_unit, report_rows
     from .operations.metrics import emit_conversion
 

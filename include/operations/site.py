@@ -18,6 +18,7 @@ def site_sources(cfg: PipelineConfig) -> SiteSources:
 
 
 def site_vault(cfg: PipelineConfig) -> Vault:
+    """The backup vault: both configured stores, encrypted with the configured key."""
     b = cfg.backup
     return Vault(
         [open_store(b.primary, cfg.path), open_store(b.secondary, cfg.path)],
