@@ -21,7 +21,10 @@ def site_vault(cfg: PipelineConfig) -> Vault:
     """The backup vault: both configured stores, encrypted with the configured key."""
     b = cfg.backup
     return Vault(
-        [open_store(b.primary, cfg.path), open_store(b.secondary, cfg.path)],
+        [
+            open_store(cfg.backup_target("primary"), cfg.path),
+            open_store(cfg.backup_target("secondary"), cfg.path),
+        ],
         load_key(b.key_env, b.key_conn_id),
     )
 
