@@ -19,7 +19,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .cache import CacheEntry, converter_fingerprint, digest_bytes, file_digest, make_key, options_fingerprint
+from .cache import (
+    CacheEntry,
+    ConversionCache,
+    converter_fingerprint,
+    digest_bytes,
+    file_digest,
+    make_key,
+    options_fingerprint,
+)
 from .library_files import LIBRARY_EXTENSIONS
 from .tasks import library_from_json, row_from_json
 
@@ -78,27 +86,27 @@ def _parts_files(run: ConversionRun, path: Path) -> list[Path] | None:
     return [target]
 
 
-def _nearby_libraries(run: ConversionRun, path: Path) -> list[str]:
+def _nearby_libraries(run: ConversionRun, cache: ConversionCache, path: Path) -> list[str]:
     """Library files below the DbLib's folder (and the SVN checkout): names only, cheap to list."""
     roots = [path.parent] + ([Path(run.options.svn_checkout)] if run.options.svn_checkout else [])
-    found = []
+    found: list[str] = []
     for root in roots:
-        if root not in run.cache.listings:
-            run.cache.listings[root] = sorted(
+        if root not in cache.listings:
+            cache.listings[root] = sorted(
                 str(p) for p in root.rglob("*") if p.suffix.lower() in LIBRARY_EXTENSIONS and p.is_file()
             )
-        found += run.cache.listings[root]
+        found += cache.listings[root]
     return found
 
 
-def _key(run: ConversionRun, path: Path) -> str | None:
-    if run.cache is None or run.options.output_database_url:
+def _key(run: ConversionRun, cache: ConversionCache, path: Path) -> str | None:
+    if run.options.output_database_url:
         return None
     files = _parts_files(run, path)
     if files is None:
         return None
     try:
-        sources = [run.cache.source_digest(path)] + [[str(f), run.cache.source_digest(f)] for f in files]
+        sources = [cache.source_digest(path)] + [[str(f), cache.source_digest(f)] for f in files]
     except OSError:
         return None
     return make_key(
@@ -109,22 +117,24 @@ def _key(run: ConversionRun, path: Path) -> str | None:
         str(path),
         sources,
         run.names_fingerprint(),
-        digest_bytes("\n".join(_nearby_libraries(run, path)).encode()),
+        digest_bytes("\n".join(_nearby_libraries(run, cache, path)).encode()),
     )
 
 
-def _deps_unchanged(run: ConversionRun, entry: CacheEntry) -> bool:
+def _deps_unchanged(cache: ConversionCache, entry: CacheEntry) -> bool:
     for dep, sha in entry.extra["deps"]:
         try:
-            if run.cache.source_digest(Path(dep)) != sha:
+            if cache.source_digest(Path(dep)) != sha:
                 return False
         except OSError:
             return False
     return True
 
 
-def _replay(run: ConversionRun, path: Path, entry: CacheEntry) -> list[ConvertedLibrary] | None:
-    if not _deps_unchanged(run, entry) or not run.cache.restore(entry, run.out):
+def _replay(
+    run: ConversionRun, cache: ConversionCache, path: Path, entry: CacheEntry
+) -> list[ConvertedLibrary] | None:
+    if not _deps_unchanged(cache, entry) or not cache.restore(entry, run.out):
         return None
     for event in entry.extra["events"]:
         if event[0] == "rows":
@@ -144,16 +154,16 @@ def _replay(run: ConversionRun, path: Path, entry: CacheEntry) -> list[Converted
 
 def convert_database_cached(run: ConversionRun, path: Path) -> list[ConvertedLibrary]:
     """The DbLib's libraries, from the cache when nothing it depends on changed."""
-    key = _key(run, path)
-    if key is not None:
-        entry = run.cache.lookup(key)
-        if entry is not None:
-            replayed = _replay(run, path, entry)
-            if replayed is not None:
-                run.cache.hits += 1
-                return replayed
-    if key is None:
+    cache = run.cache
+    key = _key(run, cache, path) if cache is not None else None
+    if cache is None or key is None:
         return run.jobs.database(run, path)
+    entry = cache.lookup(key)
+    if entry is not None:
+        replayed = _replay(run, cache, path, entry)
+        if replayed is not None:
+            cache.hits += 1
+            return replayed
     recorder = Recorder(run)
     run.recorder = recorder
     try:
@@ -161,7 +171,7 @@ def convert_database_cached(run: ConversionRun, path: Path) -> list[ConvertedLib
     finally:
         run.recorder = None
     recorder.flush()
-    run.cache.misses += 1
+    cache.misses += 1
     own = [lib for lib in libs if lib.kind == "database"]
     used = [lib for lib in libs if lib.kind != "database"]
     files = {}
@@ -171,12 +181,12 @@ def convert_database_cached(run: ConversionRun, path: Path) -> list[ConvertedLib
                 relative = written.relative_to(run.out).as_posix()
                 sha = file_digest(written)
                 files[relative] = [sha, written.stat().st_size]
-                run.cache.record_output(run.out, relative, sha)
+                cache.record_output(run.out, relative, sha)
     deps = {}
     for event in recorder.events:
         if event[0] == "library":
             try:
-                deps[event[2]] = run.cache.source_digest(Path(event[2]))
+                deps[event[2]] = cache.source_digest(Path(event[2]))
             except OSError:
                 deps[event[2]] = ""
     entry = CacheEntry(
@@ -200,5 +210,5 @@ def convert_database_cached(run: ConversionRun, path: Path) -> list[ConvertedLib
         },
     )
     if str(run.out) not in str(recorder.events):
-        run.cache.store(key, entry, run.out)
+        cache.store(key, entry, run.out)
     return libs

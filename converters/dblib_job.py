@@ -614,9 +614,10 @@ def convert_database_library(run: ConversionRun, path: Path) -> list[ConvertedLi
         return []
     dbl_path = write_kicad_dbl(database, dbl_path, connection)
     items = {
-        row[lib.key_column]: f"{lib.name}/{row[lib.key_column]}"
+        key: f"{lib.name}/{key}"
         for lib in database.libraries
         for row in lib.rows
+        if (key := row[lib.key_column]) is not None
     }
     converted = ConvertedLibrary(path, "database", nickname, dbl_path, items)
     return [converted] + sorted(resolver.used.values(), key=lambda lib: (lib.kind, lib.nickname))

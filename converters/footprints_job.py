@@ -164,8 +164,10 @@ def _generic_bodies_model(
     if key not in store.bodies:
         try:
             built = bodies_step(bodies)
-            model = EmbeddedModel(f"generic-bodies:{key}", f"{name}.step", built.data)
-            store.bodies[key] = model, built.warnings
+            store.bodies[key] = (
+                EmbeddedModel(f"generic-bodies:{key}", f"{name}.step", built.data),
+                built.warnings,
+            )
         except StepBodyError as exc:
             store.bodies[key] = None, [f"generic 3D bodies not built: {exc}"]
     model, messages = store.bodies[key]

@@ -39,7 +39,9 @@ def embedded_libraries(
     from .altium.compound import CompoundFile
 
     cf = CompoundFile(data, source)
-    pcb, sch, problems = [], [], []
+    pcb: list[tuple[str, bytes]] = []
+    sch: list[tuple[str, bytes]] = []
+    problems: list[str] = []
     for path in sorted(cf.streams()):
         if len(path) != 2 or path[0].casefold() not in ("pcblib", "schlib"):
             continue
@@ -112,13 +114,13 @@ def convert_intlib(run: ConversionRun, path: Path) -> list[ConvertedLibrary]:
 
         for i, (label, data) in enumerate(sch):
             try:
-                library = read_schlib_data(data, label)
+                symbols = read_schlib_data(data, label)
             except NotAnAltiumLibrary as exc:
                 run.fail_library(path, "library", str(exc))
                 continue
             converted.append(
                 write_symbol_library(
-                    run, library, path, _stem(path.stem, i, len(sch)), footprint_lookup=footprint_lookup
+                    run, symbols, path, _stem(path.stem, i, len(sch)), footprint_lookup=footprint_lookup
                 )
             )
     return converted

@@ -46,9 +46,9 @@ class TaskSpec:
     options: ConvertOptions
     jobs: LibraryJobs
     names: OwnedNames
-    key: str | None = None
-    cache_folder: Path | None = None
-    run_class: type | None = None  # the run a job is given: names from `names` (run.PlannedRun)
+    key: str | None
+    cache_folder: Path | None
+    run_class: type  # the run a job is given: names from `names` (run.PlannedRun)
 
 
 @dataclass
@@ -205,11 +205,11 @@ class TaskRunner:
         if cache is not None and key is not None:
             entry = cache.lookup(key)
             if entry is not None:
-                return [tuple(c) for c in entry.extra["claims"]]
+                return [(claim_kind, stem) for claim_kind, stem in entry.extra["claims"]]
         claims = self.run.jobs.integrated_nicknames(path)
         if cache is not None and key is not None:
             cache.store(key, CacheEntry([], [], {}, extra={"claims": claims}), self.run.out)
-        return [tuple(c) for c in claims]
+        return [(claim_kind, stem) for claim_kind, stem in claims]
 
     def _key(self, path: Path, kind: str, names: OwnedNames, source_sha: str | None) -> str | None:
         if self.run.cache is None or source_sha is None:
@@ -286,6 +286,7 @@ class TaskRunner:
             t for t in self._tasks.values() if t.spec is not None and t.future is None and t.entry is None
         ]
         for task in sorted(waiting, key=size, reverse=True):
+            assert task.spec is not None  # only tasks with a spec are waiting
             task.future = self._executor().submit(run_library_task, task.spec)
 
     def finish(self, path: Path, kind: str) -> list[ConvertedLibrary]:
@@ -315,12 +316,14 @@ class TaskRunner:
 
     @staticmethod
     def _result(task: Task) -> TaskResult:
+        spec = task.spec
+        assert spec is not None, "a task not restored from the cache has a spec"
         if task.future is None:
-            return run_library_task(task.spec)
+            return run_library_task(spec)
         try:
             return task.future.result()
         except Exception:  # the worker died (killed, out of memory) or the pool broke: once more here
-            return run_library_task(task.spec)
+            return run_library_task(spec)
 
     def close(self) -> None:
         if self._pool is not None:

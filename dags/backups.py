@@ -17,6 +17,7 @@ DEFAULT_ARGS = {
 
 
 def _backup(kind: str) -> dict:
+    """One backup set of `kind`, then retention; returns its id, its stats and the sets deleted."""
     from include.config import load_config
     from include.operations.backup import create_backup
     from include.operations.site import retention, site_sources, site_vault

@@ -80,10 +80,11 @@ def _approval_settings(context) -> None:
     approvals.apply_settings(context)
 
 
-def approval(task_id: str, subject: str, body: str, owner: str) -> ApprovalOperator:
+def approval(task_id: str, subject: str, body: str, owner: str, doc: str) -> ApprovalOperator:
     """A human-in-the-loop approval; its timeout comes from the configuration when it runs."""
     return ApprovalOperator(
         task_id=task_id,
+        doc_md=doc,
         subject=subject,
         body=body,
         response_timeout=APPROVAL_TIMEOUT,
@@ -162,6 +163,7 @@ def full_library_migration():
 
         @task(task_id="create_mapping_rules")
         def create_mapping_rules(units: list[str]) -> dict:
+            """The run's mapping rules: the edited file, or generated from the analysis."""
             from include import pipeline
             from include.task_policy import run_step
 
@@ -169,6 +171,7 @@ def full_library_migration():
 
         @task(task_id="setup_validation_criteria")
         def setup_validation_criteria(units: list[str]) -> dict:
+            """The gates' suites for the environment's level; every source library must open."""
             from include import pipeline
             from include.task_policy import run_step
 
@@ -181,6 +184,7 @@ def full_library_migration():
     def migration(units, rules, criteria):
         @task(task_id="run_test_migration")
         def run_test_migration(units: list[str], rules: dict) -> dict:
+            """Converts a sample of the libraries (params.sample_size) for the reviewer to judge."""
             from include import pipeline
             from include.task_policy import run_step
 
@@ -191,10 +195,12 @@ def full_library_migration():
             "Review the test migration of {{ params.source }}",
             TEST_SUMMARY,
             owner="qa",
+            doc="QA approves the test migration before the whole library is converted.",
         )
 
         @task(task_id="run_full_migration", max_active_tis_per_dagrun=MAX_PARALLEL_LIBRARIES)
         def run_full_migration(unit: str, rules: dict) -> dict:
+            """Converts one library (mapped: one task per conversion unit)."""
             from include import pipeline
             from include.task_policy import run_step
 
@@ -203,7 +209,12 @@ def full_library_migration():
         test = run_test_migration(units, rules)
         criteria >> test  # a source that fails its criteria never reaches a reviewer
         test >> review
-        full = run_full_migration.partial(rules=rules).expand(unit=units)
+        # a mapped task does not take its function's docstring by itself
+        full = (
+            run_full_migration.override(doc_md=run_full_migration.__doc__)
+            .partial(rules=rules)
+            .expand(unit=units)
+        )
         review >> full
         return full
 
@@ -211,6 +222,7 @@ def full_library_migration():
     def validation(converted, criteria):
         @task(task_id="validate_symbols")
         def validate_symbols(converted: list[dict], criteria: dict) -> dict:
+            """Symbol gates: each symbol written with its pins, none duplicated or off the grid."""
             from include import pipeline
             from include.task_policy import run_step
 
@@ -218,6 +230,7 @@ def full_library_migration():
 
         @task(task_id="validate_footprints")
         def validate_footprints(converted: list[dict], criteria: dict) -> dict:
+            """Footprint gates: every footprint written with its pads and a courtyard."""
             from include import pipeline
             from include.task_policy import run_step
 
@@ -225,6 +238,7 @@ def full_library_migration():
 
         @task(task_id="validate_3d_models")
         def validate_3d_models(converted: list[dict], criteria: dict) -> dict:
+            """3D model gates: each referenced model file present, with a STEP header."""
             from include import pipeline
             from include.task_policy import run_step
 
@@ -249,6 +263,7 @@ def full_library_migration():
     def deployment(converted, gates):
         @task(task_id="deploy_to_test_environment")
         def deploy_to_test_environment(converted: list[dict]) -> dict:
+            """Publishes the converted library to workflows.test_environment for acceptance."""
             from include import pipeline
             from include.task_policy import run_step
 
@@ -259,6 +274,7 @@ def full_library_migration():
             "User acceptance of the migrated library ({{ params.source }})",
             UAT_SUMMARY,
             owner="library-admins",
+            doc="Users accept the library in the test environment before it goes to production.",
         )
 
         @task(
@@ -266,6 +282,7 @@ def full_library_migration():
             on_success_callback=[_notify("stage_complete"), _notify("migration_completed")],
         )
         def deploy_to_production(converted: list[dict]) -> dict:
+            """Publishes the accepted library to the run's environment (params.environment)."""
             from include import pipeline
             from include.task_policy import run_step
 

@@ -97,6 +97,7 @@ def build(dag_id: str, workflow: str, windowed: bool):
             pre_execute=_level,
             notifiers=[_notify("approval_required")],
             on_success_callback=_notify("approval_answered"),
+            doc_md="One required approver's answer (mapped over the approval level's approvers).",
         ).expand(body=approval_slots(prepared))
 
         @task(task_id="check_approvals", trigger_rule="all_done")
@@ -129,6 +130,7 @@ def build(dag_id: str, workflow: str, windowed: bool):
             wait = DateTimeSensorAsync(
                 task_id="wait_for_window",
                 target_time="{{ ti.xcom_pull(task_ids='window_opening') }}",
+                doc_md="Waits, deferred (no worker slot), until the promotion window opens.",
             )
             checked >> opening >> wait >> done
         else:

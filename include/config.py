@@ -356,44 +356,69 @@ class PipelineConfig(Section):
         return self.path(self.caching.folder) if self.caching.enabled else None
 
     def kicad_cli(self) -> Path | None:
-        """kicad-cli to ask for a real load of every written library, when configured and present."""
-        value = os.environ.get(KICAD_CLI_ENV) or self.deployment.kicad_cli
-        if not value:
+        """kicad-cli to ask for a real load of every written library, when configured and present:
+        env ALTIUM2KICAD_KICAD_CLI, then deployment.kicad_cli (the sources tried are logged)."""
+        from .connections import SettingNotFound, Source, resolve_setting
+
+        sources = [
+            Source(f"env {KICAD_CLI_ENV}", lambda: os.environ.get(KICAD_CLI_ENV)),
+            Source("configuration deployment.kicad_cli", lambda: self.deployment.kicad_cli),
+        ]
+        try:
+            value, _source = resolve_setting("deployment.kicad_cli", sources)
+        except SettingNotFound as exc:
+            log.info("%s: the KiCad load checks are skipped", exc)
             return None
         path = self.path(value)
         return path if path.exists() else None
 
+    def backup_target(self, name: Literal["primary", "secondary"]) -> Target:
+        """backup.primary or backup.secondary as the file sets it; the embedded default (a local
+        folder) only in the embedded mode, since distributed workers would each fill their own."""
+        from .connections import SettingNotFound, Source, resolve_setting
+
+        given = getattr(self.backup, name) if name in self.backup.model_fields_set else None
+        default: Target = getattr(self.backup, name)
+        sources = [
+            Source(f"configuration file backup.{name}", lambda: given),
+            Source(
+                f"configuration default backup.{name} (local folder {default.path})", lambda: default, True
+            ),
+        ]
+        try:
+            target, _source = resolve_setting(f"backup.{name}", sources, self.deployment.mode)
+        except SettingNotFound as exc:
+            raise ConfigError(str(exc)) from None
+        return target
+
     def library_db_url(self) -> str:
         """Env var first, then the Airflow connection, then (embedded mode only) the SQLite default.
 
-        Logs which sources were tried. A connection that is set but unreadable is an error; in the
-        distributed mode, finding neither is an error too (workers must never each write their own
-        SQLite file).
+        Logs which sources were tried and which one won. A connection that is set but unreadable
+        is an error; in the distributed mode, finding neither is an error too (workers must never
+        each write their own SQLite file).
         """
-        from .connections import ConnectionUnusable, sqlalchemy_url
+        from .connections import ConnectionUnusable, SettingNotFound, Source, resolve_setting, sqlalchemy_url
 
         db = self.deployment.library_database
-        tried = [f"env {db.url_env}"]
-        if url := os.environ.get(db.url_env):
-            log.debug("library database from env %s", db.url_env)
-            return url
+        sources = [Source(f"env {db.url_env}", lambda: os.environ.get(db.url_env))]
         if db.conn_id:
-            tried.append(f"Airflow connection '{db.conn_id}'")
-            try:
-                url = sqlalchemy_url(db.conn_id)
-            except ConnectionUnusable as exc:
-                raise ConfigError(f"deployment.library_database: {exc}") from None
-            if url:
-                log.debug("library database from Airflow connection %s", db.conn_id)
-                return url
-        if self.deployment.mode == "distributed":
-            raise ConfigError(
-                "deployment.library_database: no database URL found (tried "
-                + ", ".join(tried)
-                + "); the distributed mode never falls back to the SQLite default"
+            conn_id = db.conn_id
+            sources.append(Source(f"Airflow connection '{conn_id}'", lambda: sqlalchemy_url(conn_id)))
+        sources.append(
+            Source(
+                "configuration default deployment.library_database.default_url (SQLite)",
+                lambda: _resolve_sqlite(db.default_url),
+                embedded=True,
             )
-        log.info("library database: %s not set, using the embedded default", " and ".join(tried))
-        return _resolve_sqlite(db.default_url)
+        )
+        try:
+            url, _source = resolve_setting("deployment.library_database", sources, self.deployment.mode)
+        except ConnectionUnusable as exc:
+            raise ConfigError(f"deployment.library_database: {exc}") from None
+        except SettingNotFound as exc:  # the message names the key and the sources tried
+            raise ConfigError(str(exc)) from None
+        return url
 
 
 def folder_name(text: str) -> str:

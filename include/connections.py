@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Airflow's conn_type -> SQLAlchemy driver of the library database
 DRIVERS = {
@@ -25,6 +29,39 @@ DRIVERS = {
 
 class ConnectionUnusable(Exception):
     """A named connection exists but cannot be used (message names it and why)."""
+
+
+class SettingNotFound(Exception):
+    """No source holds a setting, or only the embedded default does in a distributed deployment
+    (message names the key and every source tried, in order)."""
+
+
+@dataclass(frozen=True)
+class Source(Generic[T]):
+    """One place a setting may come from; `read` gives None (or "") when it is not set there."""
+
+    name: str  # as logs and errors show it: "env X", "Airflow connection 'y'", "configuration default ..."
+    read: Callable[[], T | None]
+    embedded: bool = False  # a local SQLite file or folder: each distributed worker would keep its own
+
+
+def resolve_setting(key: str, sources: Sequence[Source[T]], mode: str = "embedded") -> tuple[T, str]:
+    """(value, source name) from the first source that holds `key`, tried in order (environment, Airflow connection,
+    configuration default); logs the sources tried and the one that won, never the value (it may
+    hold a password). In the distributed mode an embedded default is refused, not used."""
+    tried: list[str] = []
+    for source in sources:
+        if source.embedded and mode == "distributed":
+            raise SettingNotFound(
+                f"{key}: not found (tried {', '.join(tried) or 'no other source'}); "
+                f"deployment.mode distributed never falls back to the {source.name}"
+            )
+        value = source.read()  # ConnectionUnusable propagates: a broken source is not "not set"
+        if value is not None and value != "":
+            log.info("%s: from %s (tried in order: %s)", key, source.name, " -> ".join([*tried, source.name]))
+            return value, source.name
+        tried.append(source.name)
+    raise SettingNotFound(f"{key}: not found (tried {', '.join(tried)})")
 
 
 def env_name(conn_id: str) -> str:

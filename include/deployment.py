@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import filecmp
 import json
+import logging
 import os
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+log = logging.getLogger(__name__)
 LAYOUT = ("symbols", "footprints", "3dmodels", "database")
 
 
@@ -156,6 +158,9 @@ def s3_client(target):
     hook = S3Hook(aws_conn_id=target.aws_conn_id, region_name=target.region)
     if target.aws_conn_id:
         hook.get_connection(target.aws_conn_id)  # raises when the connection is missing or unreadable
+        log.info("s3://%s: credentials from Airflow connection '%s'", target.bucket, target.aws_conn_id)
+    else:
+        log.info("s3://%s: no aws_conn_id, credentials from boto3's default chain", target.bucket)
     if not target.endpoint_url:
         return hook.get_conn()
     session = hook.get_session(region_name=hook.region_name)

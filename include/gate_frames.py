@@ -61,8 +61,8 @@ def symbols(inv: Inventory, rows: list[dict], written: WrittenLibraries) -> list
     facts: dict[tuple[str, str], SymbolFacts] = {}
     unreadable = []
     for path in written.symbol_files:
-        for f in read_symbol_library(path):
-            if f.error:
+        for sym in read_symbol_library(path):
+            if sym.error:
                 unreadable.append(
                     {
                         "item": f"{path.name}",
@@ -75,7 +75,7 @@ def symbols(inv: Inventory, rows: list[dict], written: WrittenLibraries) -> list
                         "off_grid_pins": None,
                     }
                 )
-            facts[(f.library, f.name)] = f
+            facts[(sym.library, sym.name)] = sym
     source = {(i.library, i.item): i.facts for i in inv.of_kind("symbol")}
     out = unreadable
     for r in rows:
@@ -105,10 +105,10 @@ def footprints(
     facts: dict[tuple[str, str], FootprintFacts] = {}
     all_facts = []
     for folder in written.footprint_folders:
-        for f in read_footprint_library(folder):
-            facts[(f.library, f.name)] = f
-            facts.setdefault((f.library, Path(f.path).stem), f)
-            all_facts.append(f)
+        for fp in read_footprint_library(folder):
+            facts[(fp.library, fp.name)] = fp
+            facts.setdefault((fp.library, Path(fp.path).stem), fp)
+            all_facts.append(fp)
     source = {(i.library, i.item): i.facts for i in inv.of_kind("footprint")}
     out = [
         {"item": f.path, "written": None, "pads_written": -1, "pads_source": 0, "courtyard": False}

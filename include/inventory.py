@@ -235,8 +235,12 @@ class InventoryBuilder:
             reason = str(exc) if isinstance(exc, DbLibError) else f"{path}: {exc}"
             reason += f" (parts database from {origin})" if origin != OWN_SETTINGS else ""
             self.inv.problems.append(reason)
-            facts = {"type": "database", "error": reason, "parts_source": origin}
-            facts["unreachable"] = isinstance(exc, DatabaseUnreachable)
+            facts: dict[str, object] = {
+                "type": "database",
+                "error": reason,
+                "parts_source": origin,
+                "unreachable": isinstance(exc, DatabaseUnreachable),
+            }
             self.inv.items.append(InventoryItem(str(path), path.name, "library", facts))
             return used
         bases = [path.parent]
@@ -247,7 +251,7 @@ class InventoryBuilder:
             if raw not in resolved:
                 hit = resolve_path(raw, bases) if raw and raw.strip() else None
                 resolved[raw] = str(hit.resolve()) if hit is not None and hit.is_file() else None
-                if resolved[raw]:
+                if hit is not None and resolved[raw]:
                     self.add_library(hit)
             return resolved[raw]
 

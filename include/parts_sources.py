@@ -11,6 +11,7 @@ are never used, logged, reported or put in XCom; the URL built here never leaves
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from converters.library_files import DATABASE_EXTENSIONS
 
 from .connections import DRIVERS, url_of
 
+log = logging.getLogger(__name__)
 # Airflow conn_type -> SQLAlchemy dialect+driver (installed in the venv or documented in pipeline.md)
 DIALECTS = {**DRIVERS, "mssql": "mssql+pyodbc"}  # the library DB's servers, and SQL Server
 # SQL Server over pyodbc needs an ODBC driver by name: Microsoft's (msodbcsql18) unless the
@@ -118,8 +120,17 @@ def connection_url(conn_id: str) -> str:
 def resolve(path: Path, rules: list, override: str | None = None) -> ResolvedSource | None:
     """The parts database of one DbLib, or None when no rule names it (the DbLib's own settings
     are then used: a file database beside it still works)."""
-    found = match(identity(path), rules, override)
+    ident = identity(path)
+    found = match(ident, rules, override)
     if found is None:
+        log.info(
+            "%s: parts database: tried param parts_conn_id, then parts_sources by DbLib file %r, "
+            "data source %r, database %r; none names it, so the DbLib's own connection settings are used",
+            path.name,
+            ident.file_name,
+            ident.data_source,
+            ident.database,
+        )
         return None
     conn_id, why = found
     try:

@@ -12,6 +12,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from .config import PipelineConfig, folder_name, load_config
 from .library_db.store import LibraryStore
@@ -20,6 +21,12 @@ log = logging.getLogger(__name__)
 
 
 # -- the run's context ---------------------------------------------------------------------------
+class TaskInstance(Protocol):
+    """What the steps use of Airflow's task instance (`context["ti"]`)."""
+
+    def xcom_pull(self, task_ids: str) -> object: ...
+
+
 @dataclass
 class RunContext:
     run_id: str
@@ -27,7 +34,7 @@ class RunContext:
     params: dict
     config: PipelineConfig
     actor: str
-    ti: object | None = None
+    ti: TaskInstance | None = None
 
     @property
     def safe_run(self) -> str:
@@ -96,6 +103,7 @@ def current() -> RunContext:
 
 # -- preparation ---------------------------------------------------------------------------------
 def analyze_source_library(rc: RunContext | None = None) -> list[str]:
+    """Inventories the source into the library database; returns the conversion units (paths)."""
     from .inventory import analyze
 
     rc = rc or current()
@@ -156,6 +164,7 @@ def _hint_unmatched(inv) -> None:
 
 
 def create_mapping_rules(units: list[str], rc: RunContext | None = None) -> dict:
+    """The run's mapping rules (the edited file, or generated from the analysis), versioned in the DB."""
     from . import mapping_rules
 
     rc = rc or current()
@@ -269,6 +278,7 @@ def run_test_migration(units: list[str], rules: dict, rc: RunContext | None = No
 
 
 def run_full_migration(unit: str, rules: dict, rc: RunContext | None = None) -> dict:
+    """Converts one unit (a library file or DbLib) with the run's rules; its rows go to the DB."""
     from .conversion import convert_unit, report_rows
     from .operations.metrics import emit_conversion
 

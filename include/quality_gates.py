@@ -19,6 +19,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # great_expectations is imported only when a gate runs (DAG parse speed)
+    from great_expectations.expectations.metadata_types import FailureSeverity
 
 EXPECTATIONS = Path(__file__).resolve().parents[1] / "expectations"
 LEVELS = ("basic", "full", "strict")
@@ -119,8 +123,10 @@ def _is_warning(cfg) -> bool:
     return str(getattr(severity, "value", severity) or "").lower() == "warning"
 
 
-def _severity(spec: dict) -> str:
-    return "warning" if spec.get("meta", {}).get("warning_only") else "critical"
+def _severity(spec: dict) -> FailureSeverity:
+    from great_expectations.expectations.metadata_types import FailureSeverity
+
+    return FailureSeverity.WARNING if spec.get("meta", {}).get("warning_only") else FailureSeverity.CRITICAL
 
 
 def run_suite(
@@ -194,7 +200,9 @@ def _validate(context, name: str, gate: str, level: str, suite_json: dict, frame
     definition = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=f"{gate}_{level}", data=batch, suite=suite)
     )
-    actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if docs else []
+    actions: list[gx.checkpoint.actions.ValidationAction] = (
+        [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if docs else []
+    )
     checkpoint = context.checkpoints.add_or_update(
         gx.Checkpoint(
             name=f"{gate}_gate",

@@ -122,7 +122,13 @@ class _Canvas:
         )
 
 
-def _arc_points(start, mid, end, steps: int = 24) -> list[tuple[float, float]]:
+def _arc_corners(arc) -> tuple[tuple[float, float], tuple[float, float], tuple[float, float]]:
+    return _xy(child(arc, "start")), _xy(child(arc, "mid")), _xy(child(arc, "end"))
+
+
+def _arc_points(
+    start: tuple[float, float], mid: tuple[float, float], end: tuple[float, float], steps: int = 24
+) -> list[tuple[float, float]]:
     """The circle through start, mid and end, sampled from start to end through mid."""
     (ax, ay), (bx, by), (cx, cy) = start, mid, end
     d = 2 * (ax * (by - cy) + bx * (cy - ay) + cx * (ay - by))
@@ -255,7 +261,7 @@ def symbol_svg(symbol) -> str:
     names_offset = float(value(child(pin_names or [], "offset"), 1, "0.508"))
     show_names = not (pin_names is not None and _is_hidden(pin_names))
     show_numbers = not (pin_numbers is not None and _is_hidden(pin_numbers))
-    pins = []
+    pins: list[list] = []
     for sub in children(symbol, "symbol"):
         unit, style = _unit_and_style(name, value(sub))
         if unit not in (0, 1) or style not in (0, 1):
@@ -278,7 +284,7 @@ def symbol_svg(symbol) -> str:
             canvas.points += [(cx - r, -cy - r), (cx + r, -cy + r)]
             canvas.body.append(f'<circle cx="{_f(cx)}" cy="{_f(-cy)}" r="{_f(r)}" {_stroke(circ)}/>')
         for arc in children(sub, "arc"):
-            pts = [(x, -y) for x, y in _arc_points(*(_xy(child(arc, k)) for k in ("start", "mid", "end")))]
+            pts = [(x, -y) for x, y in _arc_points(*_arc_corners(arc))]
             canvas.points += pts
             canvas.body.append(
                 f'<polyline points="{" ".join(f"{_f(x)},{_f(y)}" for x, y in pts)}" {_stroke(arc)}/>'
@@ -333,11 +339,7 @@ def footprint_svg(footprint) -> str:
             canvas.body.append(f'<circle cx="{_f(cx)}" cy="{_f(cy)}" r="{_f(r)}" {s}/>')
     for g in [*children(footprint, "fp_arc"), *children(footprint, "fp_poly")]:
         if s := style(g):
-            pts = (
-                _arc_points(*(_xy(child(g, k)) for k in ("start", "mid", "end")))
-                if g[0] == "fp_arc"
-                else [_xy(p) for p in walk(g, "xy")]
-            )
+            pts = _arc_points(*_arc_corners(g)) if g[0] == "fp_arc" else [_xy(p) for p in walk(g, "xy")]
             canvas.points += pts
             tag = "polyline" if g[0] == "fp_arc" else "polygon"
             canvas.body.append(f'<{tag} points="{" ".join(f"{_f(x)},{_f(y)}" for x, y in pts)}" {s}/>')

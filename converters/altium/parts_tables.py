@@ -240,17 +240,17 @@ def _read_workbook(path: Path) -> dict[str, list[list[object]]]:
     if path.suffix.lower() == ".xls":
         import xlrd
 
-        book = xlrd.open_workbook(str(path))
-        sheets = {}
-        for sheet in book.sheets():
-            rows = []
+        xls = xlrd.open_workbook(str(path))
+        sheets: dict[str, list[list[object]]] = {}
+        for sheet in xls.sheets():
+            rows: list[list[object]] = []
             for r in range(sheet.nrows):
-                row = []
+                row: list[object] = []
                 for c in range(sheet.ncols):
                     cell = sheet.cell(r, c)
-                    value = cell.value
+                    value: object = cell.value
                     if cell.ctype == xlrd.XL_CELL_DATE:
-                        value = xlrd.xldate.xldate_as_datetime(value, book.datemode)
+                        value = xlrd.xldate.xldate_as_datetime(float(cell.value), xls.datemode)
                     elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
                         value = None
                     row.append(value)

@@ -15,7 +15,7 @@ from ..model.footprint import LayerRef, mechanical_layer_number
 from .records import Properties
 
 MECH_V8_BASE = 0x01020000
-DEFAULT_NAMES = {
+DEFAULT_NAMES: dict[int, str] = {
     L.TOP: "Top Layer",
     L.BOTTOM: "Bottom Layer",
     L.TOP_OVERLAY: "Top Overlay",

@@ -35,7 +35,7 @@ from .records import parse_properties
 LayerOf = Callable[[int], LayerRef]
 
 # primitive type byte -> number of subrecords that follow it
-SUBRECORDS = {
+SUBRECORDS: dict[int, int] = {
     PcbPrimitive.ARC: 1,
     PcbPrimitive.PAD: 6,
     PcbPrimitive.VIA: 1,
@@ -45,7 +45,7 @@ SUBRECORDS = {
     PcbPrimitive.REGION: 1,
     PcbPrimitive.COMPONENT_BODY: 1,
 }
-TYPE_NAMES = {kind: kind.name.lower().replace("_", " ") for kind in PcbPrimitive}
+TYPE_NAMES: dict[int, str] = {kind: kind.name.lower().replace("_", " ") for kind in PcbPrimitive}
 
 _PAD_SHAPES = {1: PadShape.ROUND, 2: PadShape.RECT, 3: PadShape.OCTAGONAL}
 _MODES = {0: ExpansionMode.NONE, 1: ExpansionMode.RULE, 2: ExpansionMode.MANUAL}

@@ -231,7 +231,7 @@ DOT, CLOCK, LOW_INPUT, NOT_LOGIC, LOW_OUTPUT = (
     PinMarker.NOT_LOGIC,
     PinMarker.ACTIVE_LOW_OUTPUT,
 )
-MARKER_NAMES = {
+MARKER_NAMES: dict[int, str] = {
     DOT: "dot",
     CLOCK: "clock",
     LOW_INPUT: "active-low input",
@@ -250,10 +250,13 @@ def pin_shape(inner_edge: int, outer_edge: int, inner: int, outer: int) -> tuple
     clock_in = CLOCK in (inner_edge, inner)
     clock_out = CLOCK in (outer_edge, outer)
     present = {v for v in slots.values() if v}
+    used: set[int | str]  # markers, and "clock_in" / "clock_out" for a clock's place
     if DOT in present:
-        shape, used = ("inverted_clock", {DOT, "clock_in"}) if clock_in else ("inverted", {DOT})
+        shape = "inverted_clock" if clock_in else "inverted"
+        used = {DOT, "clock_in"} if clock_in else {DOT}
     elif LOW_INPUT in present:
-        shape, used = ("clock_low", {LOW_INPUT, "clock_in"}) if clock_in else ("input_low", {LOW_INPUT})
+        shape = "clock_low" if clock_in else "input_low"
+        used = {LOW_INPUT, "clock_in"} if clock_in else {LOW_INPUT}
     elif LOW_OUTPUT in present:
         shape, used = "output_low", {LOW_OUTPUT}
     elif clock_in:

@@ -8,13 +8,15 @@ library reader turns into a failure row while the other symbols go on.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
-from ..model.symbol import Field, Implementation, Pin, Symbol
+from ..model.symbol import Field, Implementation, Owner, Pin, Symbol, Text, TextBox
 from .codes import SchRecord
 from .records import Properties, parse_properties, split_records
 from .schlib_common import Font, SymbolContext
 from .schlib_pins import (
     PinRecordError,
+    PinTextFonts,
     build_pin,
     parse_binary_pin,
     parse_pin_fracs,
@@ -25,7 +27,7 @@ from .schlib_shapes import SHAPE_PARSERS
 from .schlib_text import overbar_to_kicad, parse_field, parse_label, parse_text_frame
 
 # free text (4) and text frames (28; 209 in some files): one graphic each
-TEXT_GRAPHICS = {
+TEXT_GRAPHICS: dict[int, Callable[[Properties, Owner, SymbolContext], Text | TextBox]] = {
     SchRecord.LABEL: parse_label,
     SchRecord.TEXT_FRAME: parse_text_frame,
     SchRecord.NOTE: parse_text_frame,
@@ -42,9 +44,8 @@ IMPLEMENTATION_CHILDREN = {
     SchRecord.MAP_DEFINER,
     SchRecord.IMPLEMENTATION_PARAMETERS,
 }
-RECORD_NAMES = {kind: kind.name.lower().replace("_", " ") for kind in SchRecord} | {
-    SchRecord.IEEE_SYMBOL: "IEEE symbol"
-}
+RECORD_NAMES: dict[int, str] = {kind: kind.name.lower().replace("_", " ") for kind in SchRecord}
+RECORD_NAMES[SchRecord.IEEE_SYMBOL] = "IEEE symbol"
 
 
 class _Builder:
@@ -269,7 +270,9 @@ def read_symbol(
     builder = _Builder(component, fonts, fallback_name)
     if framing_error:
         builder.notes.append(f"Data stream damaged: {framing_error}; the records before it were kept")
-    fracs, wide, text_fonts = {}, {}, {}
+    fracs: dict[int, tuple[int, int, int]] = {}
+    wide: dict[int, Properties] = {}
+    text_fonts: dict[int, PinTextFonts] = {}
     if pin_frac:
         fracs, problems = parse_pin_fracs(pin_frac)
         builder.notes += [f"PinFrac {p}" for p in problems]

@@ -24,6 +24,7 @@ from ..model.footprint import (
     Line,
     Pad,
     PadShape,
+    Point,
     Region,
     Text,
     Via,
@@ -49,7 +50,7 @@ from .footprint_geometry import (
     stroke_segment,
 )
 from .layers import LayerMap
-from .sexpr import Symbol, format_number, node, render
+from .sexpr import SExpr, Symbol, format_number, node, render
 from .silk_trim import MaskOpenings, arc_polyline, trim_polyline
 
 FORMAT_VERSION = {9: 20241229, 8: 20240108}
@@ -299,6 +300,7 @@ class FootprintWriter:
     def _drill(self, pad: Pad, top: CopperShape):
         """(drill expression, pad rotation, replacement shape or None)."""
         hole = pad.hole
+        assert hole is not None  # called for pads with a hole only
         offset = top.offset
         extra = [node("offset", *xy(offset))] if offset != (0.0, 0.0) else []
         rotation, shape = pad.rotation, None
@@ -581,7 +583,7 @@ class FootprintWriter:
             if layer in ("F.Cu", "B.Cu"):
                 (x1, y1), (x2, y2) = fill.corner1, fill.corner2
                 center = (_half_sum_nm(x1, x2), _half_sum_nm(y1, y2))
-                paste_mask = []
+                paste_mask: list[SExpr] = []
                 if cardinal:
                     w, h = abs(x2 - x1), abs(y2 - y1)
                     if round(fill.rotation / 90) % 2:
@@ -913,7 +915,7 @@ class FootprintWriter:
                 layer = COURTYARD_LAYERS[layer]
             content = text.text.replace(".Designator", "${REFERENCE}").replace(".Comment", "${VALUE}")
             if text.frame is not None and not text.inverted:
-                items.append(self._text_box(text, content, layer))
+                items.append(self._text_box(text, text.frame, content, layer))
                 continue
             effects = self._effects(text)
             at = node("at", *xy(self._baseline(text)), r6(text.rotation % 360))
@@ -945,11 +947,11 @@ class FootprintWriter:
         drop = _glyph_size(text) * (0.17 if text.truetype else 0.1225)
         return rotate((text.position[0], text.position[1] + drop), text.position, text.rotation)
 
-    def _text_box(self, text: Text, content: str, layer: str) -> list:
+    def _text_box(self, text: Text, frame: Point, content: str, layer: str) -> list:
         """An Altium text frame: its position is the frame's lower-left corner, which it turns about.
         KiCad's importer writes frames top-left justified without a border; rotated frames become
         KiCad's rotated text box (four corners and the angle)."""
-        w, h = text.frame
+        w, h = frame
         x, y = text.position
         corners = [(x, y - h), (x + w, y - h), (x + w, y), (x, y)]
         angle = text.rotation % 360
@@ -984,10 +986,8 @@ class FootprintWriter:
             font.append(node("bold", Symbol("yes")))
         if text.italic:
             font.append(node("italic", Symbol("yes")))
-        justify = list(justify)
-        if text.mirrored:
-            justify.append(Symbol("mirror"))
-        return node("effects", node("font", *font), node("justify", *justify))
+        marks = [*justify, Symbol("mirror")] if text.mirrored else list(justify)
+        return node("effects", node("font", *font), node("justify", *marks))
 
     # -- 3D -------------------------------------------------------------------------------
     @staticmethod

@@ -28,7 +28,7 @@ from ..model.footprint import LayerRef, mechanical_index
 
 FALLBACK_LAYER = "Eco1.User"
 
-_FIXED = {
+_FIXED: dict[int, str] = {
     L.TOP: "F.Cu",
     L.BOTTOM: "B.Cu",
     L.TOP_OVERLAY: "F.SilkS",

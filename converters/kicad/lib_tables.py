@@ -15,7 +15,10 @@ from .sexpr import node, render
 TABLES = {"footprints": ("fp_lib_table", "fp-lib-table"), "symbols": ("sym_lib_table", "sym-lib-table")}
 
 
-def table_text(kind: str, libraries: Iterable[tuple[str, Path, str] | tuple[str, Path, str, str]]) -> str:
+TableRow = tuple[str, Path, str] | tuple[str, Path, str, str]  # nickname, path, description[, type]
+
+
+def table_text(kind: str, libraries: Iterable[TableRow]) -> str:
     """One table: (nickname, path, description[, type]) rows, sorted by nickname."""
     token, _ = TABLES[kind]
     rows = [
@@ -34,7 +37,7 @@ def table_text(kind: str, libraries: Iterable[tuple[str, Path, str] | tuple[str,
 
 def write_lib_tables(out: Path, libraries: Iterable) -> list[Path]:
     """Writes OUT/fp-lib-table and OUT/sym-lib-table for the converted libraries (ConvertedLibrary)."""
-    rows: dict[str, dict[str, tuple[str, Path, str]]] = {"footprints": {}, "symbols": {}}
+    rows: dict[str, dict[str, TableRow]] = {"footprints": {}, "symbols": {}}
     for lib in libraries:
         if lib.kind == "database" and lib.nickname and lib.path.exists():
             # a .kicad_dbl is a symbol library of type Database

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import cast
 
 from include.access.fab_settings import AccessConfigError
 from include.access.roles import FAB_ROLE_NAMES
-from include.access.settings import LdapSettings, UserManagement
+from include.access.settings import LdapSettings, Role, UserManagement
 
 
 class DirectoryError(Exception):
@@ -33,8 +34,9 @@ def users_with_role(
         users = load_config().user_management
     auth = users.authentication
     if auth.method == "ldap":
+        assert auth.ldap is not None  # Authentication's validator requires the section
         return _ldap_members(auth.ldap, role, os.environ if environ is None else environ)
-    return sorted(set(users.role_members.get(role, [])))
+    return sorted(set(users.role_members.get(cast(Role, role), [])))  # a Role: checked above
 
 
 def _ldap_members(ldap_settings: LdapSettings, role: str, environ: Mapping[str, str]) -> list[str]:

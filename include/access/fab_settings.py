@@ -8,7 +8,7 @@ with the rest of it. Every key of `user_management.authentication` lands in one 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from include.access.roles import fab_role_name, fab_role_names
@@ -33,7 +33,7 @@ def _secret(environ: Mapping[str, str], name: str, what: str) -> str:
     return value
 
 
-def _role_mapping(group_roles: dict[str, list[str]]) -> dict[str, list[str]]:
+def _role_mapping(group_roles: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
     return {group: fab_role_names(roles) for group, roles in group_roles.items()}
 
 
@@ -97,8 +97,10 @@ def fab_settings(users: UserManagement, environ: Mapping[str, str] | None = None
     environ = os.environ if environ is None else environ
     auth = users.authentication
     if auth.method == "ldap":
+        assert auth.ldap is not None  # Authentication's validator requires the section
         settings = ldap_settings(auth.ldap, environ)
     elif auth.method == "oauth":
+        assert auth.oauth is not None  # Authentication's validator requires the section
         settings = oauth_settings(auth.oauth, environ)
     elif auth.method == "database":  # FAB's own user table: users are added by an admin
         settings = {"AUTH_TYPE": AUTH_DB, "AUTH_ROLES_MAPPING": {}}

@@ -32,10 +32,12 @@ BATCH = 5000  # rows per executemany: a 70,000-part run is 14 round trips, each 
 
 def _insert(session: Session, table):
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
 
 
 def upsert(session: Session, model, rows: Sequence[dict], keys: Sequence[str]) -> None:

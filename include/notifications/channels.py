@@ -12,13 +12,22 @@ from ..config import PipelineConfig
 from .templates import Message
 
 
+def _conn_id(channel, name: str) -> str:
+    """The channel's connection id (a channel without one is off and never gets here)."""
+    if not channel.conn_id:
+        raise ValueError(f"notifications.channels.{name}.conn_id is not set")
+    return channel.conn_id
+
+
 def provider_notifier(config: PipelineConfig, message: Message, recipients: list[str]):
     """The Airflow notifier that delivers `message` on its channel."""
     channels = config.notifications.channels
     if message.channel == "slack":
         from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
 
-        return SlackWebhookNotifier(slack_webhook_conn_id=channels.slack.conn_id, text=message.text)
+        return SlackWebhookNotifier(
+            slack_webhook_conn_id=_conn_id(channels.slack, "slack"), text=message.text
+        )
     if message.channel == "email":
         from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
@@ -32,5 +41,5 @@ def provider_notifier(config: PipelineConfig, message: Message, recipients: list
     if message.channel == "teams":
         from .teams import TeamsWebhookNotifier
 
-        return TeamsWebhookNotifier(teams_conn_id=channels.teams.conn_id, card=message.card)
+        return TeamsWebhookNotifier(teams_conn_id=_conn_id(channels.teams, "teams"), card=message.card)
     raise ValueError(f"unknown notification channel '{message.channel}'")

@@ -14,6 +14,7 @@ import logging
 import time
 from typing import Any
 
+from airflow.sdk import Context
 from airflow.sdk.bases.notifier import BaseNotifier
 
 from .settings import EVENTS
@@ -45,8 +46,8 @@ class EventNotifier(BaseNotifier):
             return None
         return self.event
 
-    def notify(self, context: dict) -> None:
-        self.send(context)
+    def notify(self, context: Context) -> None:
+        self.send(dict(context))
 
     def send(self, context: dict, config=None) -> dict[str, str]:
         """channel -> outcome (sent, off, failed, no recipients); logs every one, never raises."""

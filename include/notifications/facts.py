@@ -71,8 +71,14 @@ def from_context(event: str, context: dict, **fixed: Any) -> dict[str, Any]:
         "state": str(getattr(dag_run, "state", "") or "") or None,
         "base_url": base,
         "run_url": links.run_url(base, dag_id, run_id) if dag_id and run_id else None,
-        "task_url": links.task_url(base, dag_id, run_id, task_id, map_index) if task_id else None,
-        "log_url": links.log_url(base, dag_id, run_id, task_id, map_index, try_number) if task_id else None,
+        "task_url": links.task_url(base, dag_id, run_id, task_id, map_index)
+        if dag_id and run_id and task_id
+        else None,
+        "log_url": (
+            links.log_url(base, dag_id, run_id, task_id, map_index, try_number)
+            if dag_id and run_id and task_id
+            else None
+        ),
         "approval_url": None,
         "subject": None,
         "body": None,
@@ -83,7 +89,7 @@ def from_context(event: str, context: dict, **fixed: Any) -> dict[str, Any]:
         "answered_by": None,
         "comment": None,
     }
-    if task is not None and hasattr(task, "hitl_summary_extra") and task_id:
+    if task is not None and hasattr(task, "hitl_summary_extra") and dag_id and run_id and task_id:
         facts["approval_url"] = links.approval_url(base, dag_id, run_id, task_id, map_index)
         facts["subject"] = getattr(task, "subject", None)
         facts["body"] = getattr(task, "body", None)

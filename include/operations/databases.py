@@ -86,7 +86,7 @@ def server_version(url: str) -> str:
     try:
         with eng.connect() as conn:
             if eng.dialect.name == "postgresql":
-                return conn.execute(text("SHOW server_version")).scalar()
+                return str(conn.execute(text("SHOW server_version")).scalar_one())
             return "sqlite " + sqlite3.sqlite_version
     finally:
         eng.dispose()

@@ -147,8 +147,15 @@ def restore_site(
         busy += [str(p) for p in trees.values() if p.exists() and any(p.iterdir())]
         if busy:
             raise RestoreRefused(f"targets not empty: {', '.join(busy)}; pass --force to overwrite them")
-    jobs = [(restore_database, n, u) for n, u in databases.items() if n in manifest["databases"]]
-    jobs += [(restore_tree, n, p) for n, p in trees.items() if n in manifest["trees"]]
     with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
-        futures = [pool.submit(fn, vault, manifest, n, t, force, verify, progress) for fn, n, t in jobs]
+        futures = [
+            pool.submit(restore_database, vault, manifest, n, url, force, verify, progress)
+            for n, url in databases.items()
+            if n in manifest["databases"]
+        ]
+        futures += [
+            pool.submit(restore_tree, vault, manifest, n, root, force, verify, progress)
+            for n, root in trees.items()
+            if n in manifest["trees"]
+        ]
         return [f.result() for f in futures]

@@ -23,32 +23,41 @@ class BackupKeyError(Exception):
 
 
 def load_key(key_env: str, key_conn_id: str | None) -> bytes:
-    """The 32-byte key: env var (base64) first, then the Airflow connection's password (base64)."""
-    tried = [f"env {key_env}"]
-    value = os.environ.get(key_env)
-    if not value and key_conn_id:
-        tried.append(f"Airflow connection {key_conn_id}")
-        env_uri = os.environ.get(f"AIRFLOW_CONN_{key_conn_id.upper()}")
-        try:
-            if env_uri:
-                from urllib.parse import unquote, urlsplit
+    """The 32-byte key: env var (base64) first, then the Airflow connection's password (base64).
+    Logs where it looked and where the key came from (never the key)."""
+    from include.connections import SettingNotFound, Source, resolve_setting
 
-                value = unquote(urlsplit(env_uri).password or "")
-            else:
-                from airflow.sdk import BaseHook
-
-                value = BaseHook.get_connection(key_conn_id).password
-        except Exception:  # no Airflow or no such connection
-            value = None
-    if not value:
-        raise BackupKeyError("no backup key found; looked in: " + ", ".join(tried))
+    sources = [Source(f"env {key_env}", lambda: os.environ.get(key_env))]
+    if key_conn_id:
+        conn_id = key_conn_id
+        sources.append(Source(f"Airflow connection {conn_id}", lambda: _connection_password(conn_id)))
+    try:
+        value, origin = resolve_setting("backup key", sources)
+    except SettingNotFound:
+        raise BackupKeyError(
+            "no backup key found; looked in: " + ", ".join(source.name for source in sources)
+        ) from None
     try:
         key = base64.b64decode(value, validate=True)
     except ValueError:
-        raise BackupKeyError(f"backup key from {tried[-1]} is not base64") from None
+        raise BackupKeyError(f"backup key from {origin} is not base64") from None
     if len(key) != 32:
-        raise BackupKeyError(f"backup key from {tried[-1]} is {len(key)} bytes; AES-256 needs 32")
+        raise BackupKeyError(f"backup key from {origin} is {len(key)} bytes; AES-256 needs 32")
     return key
+
+
+def _connection_password(conn_id: str) -> str | None:
+    env_uri = os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")
+    try:
+        if env_uri:
+            from urllib.parse import unquote, urlsplit
+
+            return unquote(urlsplit(env_uri).password or "")
+        from airflow.sdk import BaseHook
+
+        return BaseHook.get_connection(conn_id).password
+    except Exception:  # no Airflow or no such connection
+        return None
 
 
 def new_key() -> str:

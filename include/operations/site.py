@@ -12,15 +12,19 @@ def site_sources(cfg: PipelineConfig) -> SiteSources:
     """Library database, configuration folder, and every local deployment target."""
     trees = {"config": config_path().parent}
     for name, env in sorted(cfg.environments.items()):
-        if env.target.kind == "local":
+        if env.target.kind == "local" and env.target.path:  # a local target has a path (validated)
             trees[f"deploy/{name}"] = cfg.path(env.target.path)
     return SiteSources({"library_db": cfg.library_db_url()}, trees)
 
 
 def site_vault(cfg: PipelineConfig) -> Vault:
+    """The backup vault: both configured stores, encrypted with the configured key."""
     b = cfg.backup
     return Vault(
-        [open_store(b.primary, cfg.path), open_store(b.secondary, cfg.path)],
+        [
+            open_store(cfg.backup_target("primary"), cfg.path),
+            open_store(cfg.backup_target("secondary"), cfg.path),
+        ],
         load_key(b.key_env, b.key_conn_id),
     )
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from include.config import Target
 
 
 class StoreError(Exception):
@@ -50,7 +55,7 @@ class LocalStore:
 
 @dataclass
 class S3Store:
-    client: object
+    client: Any  # a boto3 S3 client (boto3 ships no type information)
     bucket: str
     prefix: str = ""
 
@@ -92,10 +97,12 @@ class S3Store:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
 
-def open_store(target, resolve_path) -> LocalStore | S3Store:
+def open_store(target: Target, resolve_path: Callable[[str], Path]) -> LocalStore | S3Store:
     """A store from a configured Target (the same shape as a deployment target)."""
     if target.kind == "local":
+        assert target.path is not None  # Target's validator requires it of a local target
         return LocalStore(resolve_path(target.path))
     from include.deployment import s3_client
 
+    assert target.bucket is not None  # Target's validator requires it of an s3 target
     return S3Store(s3_client(target), target.bucket, target.prefix)

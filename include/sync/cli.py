@@ -86,10 +86,10 @@ def _status(cfg) -> int:
             latest[(lag.site, lag.item)] = lag
     print(f"{'site':10} {'item':20} {'dir':5} {'last sync':25} {'lag (min)':>9} {'pending':>7}  watermark")
     for (site, item, direction), st in sorted(states.items()):
-        lag = latest.get((site, item))
+        last = latest.get((site, item))
         print(
             f"{site:10} {item:20} {direction:5} {str(st.synced_at or '-')[:25]:25} "
-            f"{(lag.lag_seconds / 60 if lag else 0):9.1f} {(lag.pending if lag else 0):7}  {st.watermark}"
+            f"{(last.lag_seconds / 60 if last else 0):9.1f} {(last.pending if last else 0):7}  {st.watermark}"
         )
     return 0
 

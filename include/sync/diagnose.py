@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import ssl
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,7 +137,7 @@ def _store(site: str, store, master_pointer: dict | None) -> tuple[dict | None, 
     return pointer, [Finding(site, "store", "ok", detail)]
 
 
-def _lag(cfg: PipelineConfig, site: str, items: list[str], threshold_minutes: float) -> list[Finding]:
+def _lag(cfg: PipelineConfig, site: str, items: Sequence[str], threshold_minutes: float) -> list[Finding]:
     out = []
     for item in items:
         try:
@@ -190,5 +191,8 @@ def certificate_days_left(host: str, port: int, timeout: float = 5, cafile: str 
                 cert = tls.getpeercert()
     except (OSError, ssl.SSLError):
         return None
-    expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(cert["notAfter"]), UTC)
+    not_after = cert.get("notAfter") if cert else None
+    if not isinstance(not_after, str):  # a verified session always has one; be explicit, not KeyError
+        return None
+    expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(not_after), UTC)
     return (expires - datetime.now(UTC)).days

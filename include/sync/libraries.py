@@ -87,7 +87,9 @@ def sync_library(
     """Brings the site to the master's live version; the pointer moves last."""
     pointer = live_pointer(source)
     here = live_pointer(site_store)
-    result = LibrarySyncResult(site, pointer and pointer["version"], here and here["version"])
+    result = LibrarySyncResult(
+        site, pointer["version"] if pointer else None, here["version"] if here else None
+    )
     if pointer is None:
         return result
     version = pointer["version"]

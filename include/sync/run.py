@@ -178,7 +178,7 @@ def measure(
         assert master.store is not None
         pointer = libraries.live_pointer(master.store)
         at_site = libraries.live_pointer(here.store) if here.store else None
-        behind = bool(pointer) and (not at_site or at_site["version"] != pointer["version"])
+        behind = bool(pointer and (not at_site or at_site["version"] != pointer["version"]))
         count = 1 if behind else 0
         since = utc(datetime.fromisoformat(pointer["switched_at"])) if behind and pointer else None
     else:

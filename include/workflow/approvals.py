@@ -30,6 +30,7 @@ class LevelSettings:
 
 
 def level_settings(config: PipelineConfig, level: str, task_key: str | None = None) -> LevelSettings:
+    """Who answers an approval of `level`, how many must, and how long it waits."""
     if level not in config.approvals.levels:
         raise ConfigError(f"approvals.levels: no level '{level}' (known: {sorted(config.approvals.levels)})")
     spec = config.approvals.levels[level]

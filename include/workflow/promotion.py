@@ -31,6 +31,7 @@ def _live_folder(config: PipelineConfig, env: str, version: str | None) -> tuple
     target = config.environment(env).target
     if target.kind != "local":
         raise NotImplementedError(f"environments.{env}: promotion from S3 is not implemented yet")
+    assert target.path is not None  # Target's validator requires it of a local target
     root = config.path(target.path)
     version = version or current_local(root)
     if not version:

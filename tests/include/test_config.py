@@ -79,3 +79,49 @@ def test_unknown_environment_and_missing_file(tmp_path):
         cfg.environment("staging")
     with pytest.raises(ConfigError, match="cannot read configuration"):
         load_config(tmp_path / "absent.yaml")
+
+
+def _with_mode(mode: str, text: str | None = None):
+    text = (text or DEFAULT_CONFIG.read_text()).replace("mode: embedded", f"mode: {mode}", 1)
+    return parse_config(text, Path("test.yaml"))
+
+
+def _without_backup_stores(text: str) -> str:
+    """The default file with backup.primary and backup.secondary left out (their defaults apply)."""
+    lines = text.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith("  primary:"))
+    end = next(i for i, line in enumerate(lines) if line.startswith("  full:"))
+    return "".join(lines[:start] + lines[end:])
+
+
+def test_backup_stores_never_fall_back_to_local_folders_when_distributed(caplog):
+    caplog.set_level("INFO", logger="include.connections")
+    text = _without_backup_stores(DEFAULT_CONFIG.read_text())
+    embedded = _with_mode("embedded", text)
+    assert embedded.backup_target("primary").path == "var/altium2kicad/backups/primary"
+    assert "backup.primary: from configuration default backup.primary (local folder" in caplog.text
+    with pytest.raises(ConfigError) as raised:
+        _with_mode("distributed", text).backup_target("secondary")
+    assert str(raised.value) == (
+        "backup.secondary: not found (tried configuration file backup.secondary); deployment.mode "
+        "distributed never falls back to the configuration default backup.secondary (local folder "
+        "var/altium2kicad/backups/secondary)"
+    )
+    # stores the file names are used as they are, local folders on shared storage included
+    explicit = _with_mode("distributed")
+    assert explicit.backup_target("primary").path == "var/altium2kicad/backups/primary"
+
+
+def test_kicad_cli_lookup_logs_the_sources(monkeypatch, caplog, tmp_path):
+    caplog.set_level("INFO")
+    monkeypatch.delenv("ALTIUM2KICAD_KICAD_CLI", raising=False)
+    assert _with_mode("embedded").kicad_cli() is None
+    assert (
+        "deployment.kicad_cli: not found (tried env ALTIUM2KICAD_KICAD_CLI, configuration "
+        "deployment.kicad_cli): the KiCad load checks are skipped" in caplog.text
+    )
+    cli = tmp_path / "kicad-cli"
+    cli.write_text("")
+    monkeypatch.setenv("ALTIUM2KICAD_KICAD_CLI", str(cli))
+    assert _with_mode("embedded").kicad_cli() == cli
+    assert "deployment.kicad_cli: from env ALTIUM2KICAD_KICAD_CLI" in caplog.text

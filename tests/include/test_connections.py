@@ -82,3 +82,89 @@ def test_missing_everywhere(monkeypatch):
     assert _config("embedded").library_db_url().startswith("sqlite:///")
     with pytest.raises(ConfigError, match="tried env ALTIUM2KICAD_DB_URL, Airflow connection"):
         _config("distributed").library_db_url()
+
+
+# -- which sources a lookup tried, and which one won -------------------------------------------
+TRIED = "env ALTIUM2KICAD_DB_URL -> Airflow connection 'altium2kicad_library_db'"
+
+
+def _lookup_lines(caplog) -> list[str]:
+    return [
+        r.getMessage() for r in caplog.records if r.getMessage().startswith("deployment.library_database")
+    ]
+
+
+def test_lookup_logs_the_sources_in_order_and_the_winner(monkeypatch, caplog):
+    caplog.set_level("INFO", logger="include.connections")
+    monkeypatch.setenv("ALTIUM2KICAD_DB_URL", "postgresql://u:from-env@db/lib")
+    assert _config().library_db_url() == "postgresql://u:from-env@db/lib"
+    assert _lookup_lines(caplog) == [
+        "deployment.library_database: from env ALTIUM2KICAD_DB_URL (tried in order: env ALTIUM2KICAD_DB_URL)"
+    ]
+
+    caplog.clear()
+    monkeypatch.delenv("ALTIUM2KICAD_DB_URL")
+    monkeypatch.setenv(CONN, "postgres://lib:from-conn@db.example:6543/parts")
+    _config().library_db_url()
+    assert _lookup_lines(caplog) == [
+        f"deployment.library_database: from Airflow connection 'altium2kicad_library_db' (tried in order: {TRIED})"
+    ]
+
+    caplog.clear()
+    monkeypatch.delenv(CONN)
+    assert _config().library_db_url().startswith("sqlite:///")
+    (line,) = _lookup_lines(caplog)
+    assert line == (
+        "deployment.library_database: from configuration default deployment.library_database.default_url "
+        f"(SQLite) (tried in order: {TRIED} -> configuration default "
+        "deployment.library_database.default_url (SQLite))"
+    )
+    assert "from-env" not in caplog.text and "from-conn" not in caplog.text  # never the value
+
+
+def test_distributed_mode_refuses_the_embedded_default_naming_key_and_sources(caplog):
+    caplog.set_level("INFO", logger="include.connections")
+    with pytest.raises(ConfigError) as raised:
+        _config("distributed").library_db_url()
+    assert str(raised.value) == (
+        "deployment.library_database: not found (tried env ALTIUM2KICAD_DB_URL, Airflow connection "
+        "'altium2kicad_library_db'); deployment.mode distributed never falls back to the configuration "
+        "default deployment.library_database.default_url (SQLite)"
+    )
+    assert _lookup_lines(caplog) == []  # nothing was used
+
+
+def test_resolve_setting_stops_at_a_broken_source():
+    """A source that raises is an error, not a reason to try the next one (the default)."""
+    from include.connections import ConnectionUnusable, Source, resolve_setting
+
+    def broken() -> str:
+        raise ConnectionUnusable("connection 'x': unreadable")
+
+    with pytest.raises(ConnectionUnusable):
+        resolve_setting("k", [Source("broken", broken), Source("default", lambda: "d", embedded=True)])
+    assert resolve_setting("k", [Source("empty", lambda: ""), Source("default", lambda: "d", True)]) == (
+        "d",
+        "default",
+    )
+
+
+def test_backup_key_lookup_logs_where_it_came_from(monkeypatch, caplog):
+    import base64
+
+    from include.operations.sealing import BackupKeyError, load_key
+
+    caplog.set_level("INFO", logger="include.connections")
+    key = base64.b64encode(bytes(range(32))).decode()
+    monkeypatch.delenv("A2K_TEST_KEY", raising=False)
+    monkeypatch.setenv("AIRFLOW_CONN_A2K_TEST_KEY_CONN", f"generic://user:{key.replace('/', '%2F')}@host")
+    assert load_key("A2K_TEST_KEY", "a2k_test_key_conn") == bytes(range(32))
+    assert "backup key: from Airflow connection a2k_test_key_conn (tried in order: env A2K_TEST_KEY -> " in (
+        caplog.text
+    )
+    assert key not in caplog.text
+    monkeypatch.delenv("AIRFLOW_CONN_A2K_TEST_KEY_CONN")
+    with pytest.raises(
+        BackupKeyError, match="looked in: env A2K_TEST_KEY, Airflow connection a2k_test_key_conn"
+    ):
+        load_key("A2K_TEST_KEY", "a2k_test_key_conn")

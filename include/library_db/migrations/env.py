@@ -7,6 +7,10 @@ from include.library_db.models import Base
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")
+if not url:
+    raise RuntimeError(
+        "alembic: no sqlalchemy.url in the migration config (include/library_db/database.py sets it)"
+    )
 version_table = config.attributes.get("version_table", "altium2kicad_alembic_version")
 
 connectable = create_engine(url, poolclass=pool.NullPool)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from include.library_db.database import engine as library_engine
 from include.sync.run import lag_exceeded
-from tests.notification_peers import CONN_IDS, Webhook, connections, make_config, mail_server
+from tests.notification_peers import CONN_IDS, Webhook, connections, mail_server, make_config
 
 
 def test_lag_alert_arrives_on_slack(tmp_path, monkeypatch):
