@@ -22,7 +22,7 @@ def _team(config: PipelineConfig) -> list[str]:
 
 def addresses(config: PipelineConfig, event: str, facts: dict) -> list[str]:
     """The e-mail addresses of `event`'s recipients, each once, in configured order."""
-    route = dict(config.notifications.events).get(event)
+    route = next((r for name, r in config.notifications.events.items() if name == event), None)
     book = config.notifications.channels.email.addresses
     found: list[str] = []
     for who in route.recipients if route else []:
