@@ -66,15 +66,17 @@ def sweep(area: str, folders: list[Path], days: float, now: datetime, swept: Swe
 
 
 def sweep_folders(cfg: PipelineConfig, now: datetime | None = None) -> Swept:
-    """Run folders, GX projects inside report folders, then whole report folders."""
+    """Run folders, whole report folders, then GX projects inside the reports that stay (in this
+    order: deleting a GX project would make its report folder look new)."""
     now = now or datetime.now(UTC)
     rules = cfg.maintenance.housekeeping
     swept = Swept()
     runs = cfg.work_dir / "runs"
     sweep("runs", sorted(runs.iterdir()) if runs.is_dir() else [], rules.run_retention_days, now, swept)
     reports = sorted(p for p in cfg.report_dir.iterdir() if p.is_dir()) if cfg.report_dir.is_dir() else []
-    sweep("gx", [r / GX_PROJECT for r in reports], rules.gx_retention_days, now, swept)
     sweep("reports", reports, rules.report_retention_days, now, swept)
+    kept = [r for r in reports if r.is_dir()]
+    sweep("gx", [r / GX_PROJECT for r in kept], rules.gx_retention_days, now, swept)
     return swept
 
 
