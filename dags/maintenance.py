@@ -143,14 +143,21 @@ def application_updates():
         return smoke
 
     @task(trigger_rule="one_failed", retry_delay=timedelta(seconds=30))
-    def rollback() -> dict:
-        """A step failed: restores the configuration backup, resumes the DAGs, records the rollback."""
+    def rollback() -> None:
+        """A step failed: restores the configuration backup, resumes the DAGs, then fails the run."""
+        from airflow.sdk.exceptions import AirflowFailException
+
         from include.operations import updates
 
         plan = get_current_context()["ti"].xcom_pull(task_ids="backup_configuration")
         if not plan:
-            return {"restored": None, "note": "the backup step failed: nothing was changed"}
-        return updates.roll_back(plan, _run_id())
+            raise AirflowFailException("application update failed at its backup step: nothing was changed")
+        done = updates.roll_back(plan, _run_id())
+        # the watcher pattern: this task is the run's only leaf, so it decides the run's state
+        raise AirflowFailException(
+            f"application update failed and was rolled back: configuration {done['restored']} restored "
+            f"from backup {done['backup_set']}, DAGs resumed: {', '.join(done['resumed']) or 'none'}"
+        )
 
     plan = backup_configuration()
     paused = pause_dags(plan)
