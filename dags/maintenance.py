@@ -139,7 +139,9 @@ def application_updates():
         cfg, run_id = load_config(), _run_id()
         smoke = updates.smoke_run(cfg, f"{run_id}-smoke")
         detail = {"backup_set": plan["set_id"], "paused": plan["dags"], "migrated": migrated, "smoke": smoke}
-        records.record_run(cfg.library_db_url(), "application_updates", run_id, "success", detail, datetime.now(UTC))
+        records.record_run(
+            cfg.library_db_url(), "application_updates", run_id, "success", detail, datetime.now(UTC)
+        )
         return smoke
 
     @task(trigger_rule="one_failed", retry_delay=timedelta(seconds=30))
@@ -201,8 +203,18 @@ def housekeeping():
 
         cfg, started = load_config(), datetime.now(UTC)
         swept = asdict(hk.sweep_folders(cfg, started))
-        record_run(cfg.library_db_url(), "housekeeping", _run_id(), "success", {**swept, "metadata": metadata}, started)
-        return {"deleted": {k: len(v) for k, v in swept["deleted"].items()}, "freed_bytes": swept["freed_bytes"]}
+        record_run(
+            cfg.library_db_url(),
+            "housekeeping",
+            _run_id(),
+            "success",
+            {**swept, "metadata": metadata},
+            started,
+        )
+        return {
+            "deleted": {k: len(v) for k, v in swept["deleted"].items()},
+            "freed_bytes": swept["freed_bytes"],
+        }
 
     sweep_old_folders(clean_airflow_metadata())
 

@@ -207,7 +207,9 @@ class ApplicationUpdates(Section):
 
 
 class Housekeeping(Section):
-    metadata_conn_id: str = "altium2kicad_metadata_db"  # Airflow's metadata DB (tasks have no access of their own)
+    metadata_conn_id: str = (
+        "altium2kicad_metadata_db"  # Airflow's metadata DB (tasks have no access of their own)
+    )
     metadata_retention_days: float = Field(90, gt=0)  # `airflow db clean` older than this
     run_retention_days: float = Field(30, gt=0)  # run folders under work_dir/runs
     report_retention_days: float = Field(180, gt=0)  # report folders under report_dir

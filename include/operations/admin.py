@@ -179,7 +179,9 @@ def _restore_config(args, vault: Vault) -> int:
         for r in restart_services(cfg):
             print(f"restarted {r.service}: {r.old_pid or '-'} -> {r.new_pid or '-'} {r.note}".rstrip())
         if not restored.is_file():
-            print(f"(services restarted with {config_path()}; {CONFIG_ENV} names the configuration they read)")
+            print(
+                f"(services restarted with {config_path()}; {CONFIG_ENV} names the configuration they read)"
+            )
     return 0
 
 

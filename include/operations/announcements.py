@@ -82,7 +82,9 @@ def deliver(cfg: PipelineConfig, announcement: Announcement) -> bool:
     """The one place an announcement leaves the pipeline (notifications.slack_conn_id today)."""
     channel = cfg.notifications.slack_conn_id
     if not channel:
-        log.warning("announcement not sent (notifications.slack_conn_id is not set): %s", announcement.message)
+        log.warning(
+            "announcement not sent (notifications.slack_conn_id is not set): %s", announcement.message
+        )
         return False
     from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 

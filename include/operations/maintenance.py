@@ -164,10 +164,22 @@ def optimize_and_record(url: str, run_id: str, backup_set: str | None) -> dict:
     try:
         result = optimize(url)
     except Exception as exc:
-        record_run(url, "database_optimization", run_id, "failed", {"error": str(exc), "backup_set": backup_set}, started)
+        record_run(
+            url,
+            "database_optimization",
+            run_id,
+            "failed",
+            {"error": str(exc), "backup_set": backup_set},
+            started,
+        )
         raise
     summary = _summary(result)
     record_run(
-        url, "database_optimization", run_id, "success", {**result, "backup_set": backup_set, "summary": summary}, started
+        url,
+        "database_optimization",
+        run_id,
+        "success",
+        {**result, "backup_set": backup_set, "summary": summary},
+        started,
     )
     return summary

@@ -36,7 +36,9 @@ def record_run(
 
 def runs(url: str, kind: str) -> list[MaintenanceRun]:
     with open_session(url) as s:
-        return list(s.scalars(select(MaintenanceRun).where(MaintenanceRun.kind == kind).order_by(MaintenanceRun.id)))
+        return list(
+            s.scalars(select(MaintenanceRun).where(MaintenanceRun.kind == kind).order_by(MaintenanceRun.id))
+        )
 
 
 def announced(url: str, window: str, opens_at: datetime, lead_hours: float) -> bool:

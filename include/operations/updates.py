@@ -103,7 +103,9 @@ def restore_configuration(vault: Vault, set_id: str, folder: Path, force: bool):
 
     result = restore_tree(vault, vault.manifest(set_id), CONFIG_TREE, folder, force=force, verify=True)
     if not result.ok:
-        raise RuntimeError(f"configuration restore differs from backup {set_id}: {'; '.join(result.problems)}")
+        raise RuntimeError(
+            f"configuration restore differs from backup {set_id}: {'; '.join(result.problems)}"
+        )
     return result
 
 
@@ -178,8 +180,14 @@ def roll_back(plan: dict, run_id: str) -> dict:
         from include.config import load_config
         from include.operations.records import record_run
 
-        record_run(load_config().library_db_url(), "application_updates", run_id, "rolled_back", detail,
-                   datetime.now(UTC))
+        record_run(
+            load_config().library_db_url(),
+            "application_updates",
+            run_id,
+            "rolled_back",
+            detail,
+            datetime.now(UTC),
+        )
     except Exception as exc:  # noqa: BLE001 - the rollback itself succeeded; say why it is unrecorded
         log.error("rollback done but not recorded in the library database: %s", exc)
         detail["unrecorded"] = str(exc)

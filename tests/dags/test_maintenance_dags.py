@@ -67,7 +67,9 @@ def site(airflow_api, pipeline_env, tmp_path_factory):
 
 
 def _files(folder: Path) -> dict:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def _paused(api, dag_id: str) -> bool:
@@ -75,9 +77,8 @@ def _paused(api, dag_id: str) -> bool:
 
 
 def test_database_optimization_records_statistics_on_postgresql(site):
-    from include.operations.records import runs
-
     from include.library_db.store import LibraryStore
+    from include.operations.records import runs
 
     store = LibraryStore(site["db_url"])  # a library database with history, as a site has
     for i in range(300):
@@ -180,5 +181,7 @@ def task_states_of(run) -> dict[str, str]:
     from sqlalchemy import select
 
     with create_session() as s:
-        tis = s.scalars(select(TaskInstance).where(TaskInstance.run_id == run.run_id, TaskInstance.dag_id == run.dag_id))
+        tis = s.scalars(
+            select(TaskInstance).where(TaskInstance.run_id == run.run_id, TaskInstance.dag_id == run.dag_id)
+        )
         return {t.task_id: str(t.state) for t in tis}

@@ -33,11 +33,16 @@ def test_weekly_window_announced_once_per_lead_time(cfg):
     assert [a.lead_hours for a in sent] == [24]
     assert announce(cfg, OPENS - timedelta(hours=1)) == []
     rows = announcements(url)
-    assert [(r.window_name, r.lead_hours) for r in rows] == [("database_optimization", 72), ("database_optimization", 24)]
+    assert [(r.window_name, r.lead_hours) for r in rows] == [
+        ("database_optimization", 72),
+        ("database_optimization", 24),
+    ]
     assert "opens 2026-12-06 02:00 UTC" in rows[1].message and "closes 04:00 UTC" in rows[1].message
     assert not rows[0].delivered  # no channel configured: recorded as not delivered, said in the log
     # the week after is a new opening, announced again
-    assert [a.opens_at for a in announce(cfg, OPENS + timedelta(days=7, hours=-70))] == [OPENS + timedelta(days=7)]
+    assert [a.opens_at for a in announce(cfg, OPENS + timedelta(days=7, hours=-70))] == [
+        OPENS + timedelta(days=7)
+    ]
 
 
 def test_late_start_sends_only_the_nearest_lead_time(cfg):

@@ -19,7 +19,10 @@ from tests.scratch_databases import scratch_database
 def _verify_databases() -> set[str]:
     eng = create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
     with eng.connect() as conn:
-        names = {r[0] for r in conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE 'a2k_verify_%'"))}
+        names = {
+            r[0]
+            for r in conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE 'a2k_verify_%'"))
+        }
     eng.dispose()
     return names
 
@@ -42,7 +45,9 @@ def backed_up(tmp_path):
         eng = create_engine(url)
         with eng.begin() as c:
             c.execute(text("CREATE TABLE run (id serial primary key, body jsonb)"))
-            c.execute(text("INSERT INTO run (body) SELECT json_build_object('g', g) FROM generate_series(1, 500) g"))
+            c.execute(
+                text("INSERT INTO run (body) SELECT json_build_object('g', g) FROM generate_series(1, 500) g")
+            )
         eng.dispose()
         sources = SiteSources({"library_db": url, "parts": f"sqlite:///{lite}"}, {"deploy/production": tree})
         create_backup(vault, sources, "full")
@@ -67,7 +72,10 @@ def test_restore_that_differs_from_the_manifest_fails_naming_it(backed_up):
     set_id = vault.set_ids()[-1]
     manifest = vault.manifest(set_id)  # as if the dump had been taken while the table changed
     manifest["databases"]["library_db"]["tables"]["run"]["rows"] = 501
-    manifest["trees"]["deploy/production"]["files"]["symbols/extra.kicad_sym"] = {"sha256": "0" * 64, "size": 1}
+    manifest["trees"]["deploy/production"]["files"]["symbols/extra.kicad_sym"] = {
+        "sha256": "0" * 64,
+        "size": 1,
+    }
     vault.put(f"sets/{set_id}/manifest", json.dumps(manifest).encode())
     with pytest.raises(RuntimeError) as failed:
         verify_latest(vault, sources.databases)
@@ -77,5 +85,7 @@ def test_restore_that_differs_from_the_manifest_fails_naming_it(backed_up):
     assert vault.verified(set_id) is None
     del manifest["trees"]["deploy/production"]["files"]["symbols/extra.kicad_sym"]
     vault.put(f"sets/{set_id}/manifest", json.dumps(manifest).encode())
-    with pytest.raises(RuntimeError, match=r"database library_db: table run: 500 rows .* backup has 501 rows"):
+    with pytest.raises(
+        RuntimeError, match=r"database library_db: table run: 500 rows .* backup has 501 rows"
+    ):
         verify_latest(vault, sources.databases)
