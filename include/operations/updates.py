@@ -45,7 +45,7 @@ def active_dags(api: AirflowApi, exclude: set[str]) -> list[str]:
     """Every unpaused DAG except `exclude` (the update's own DAG)."""
     ids, offset = [], 0
     while True:
-        page = api._request("GET", f"/api/v2/dags?paused=false&limit=100&offset={offset}")
+        page = api.call("GET", f"/api/v2/dags?paused=false&limit=100&offset={offset}")
         ids += [d["dag_id"] for d in page.get("dags", [])]
         offset += 100
         if offset >= page.get("total_entries", 0):
@@ -54,7 +54,7 @@ def active_dags(api: AirflowApi, exclude: set[str]) -> list[str]:
 
 def set_paused(api: AirflowApi, dag_ids: list[str], paused: bool) -> list[str]:
     for dag_id in dag_ids:
-        api._request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": paused})
+        api.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": paused})
     log.info("%s %d DAGs: %s", "paused" if paused else "unpaused", len(dag_ids), ", ".join(dag_ids))
     return dag_ids
 
@@ -63,7 +63,7 @@ def wait_drained(api: AirflowApi, own_dag: str, timeout_minutes: float) -> list[
     """Waits until no DAG run but the update's own is running; raises (the rollback follows) on time out."""
     deadline = time.monotonic() + timeout_minutes * 60
     while True:
-        page = api._request("GET", "/api/v2/dags/~/dagRuns?state=running&limit=100")
+        page = api.call("GET", "/api/v2/dags/~/dagRuns?state=running&limit=100")
         busy = sorted(
             f"{r['dag_id']}/{r['dag_run_id']}" for r in page.get("dag_runs", []) if r["dag_id"] != own_dag
         )
@@ -155,8 +155,12 @@ def smoke_run(cfg: PipelineConfig, run_id: str) -> dict:
         rules = pipeline.create_mapping_rules(units, rc)
         test = pipeline.run_test_migration(units, rules, rc)
     counts = test["counts"]
-    if counts.get("failed", 0) or not counts.get("ok", 0):
-        raise RuntimeError(f"smoke migration of the sample library failed: {counts}")
+    ok = not counts.get("failed", 0) and counts.get("ok", 0) > 0
+    from include.library_db.store import utcnow
+
+    rc.store.update_run(run_id, status="smoke_passed" if ok else "smoke_failed", finished_at=utcnow())
+    if not ok:
+        raise RuntimeError(f"smoke migration of the sample library failed: {counts} (report: {test['out']})")
     return {"libraries": len(test["sample"]), "counts": counts}
 
 

@@ -57,7 +57,7 @@ def site(airflow_api, pipeline_env, tmp_path_factory):
     assert not bag.import_errors
     sync_bag_to_db(bag, "dags-folder", None)
     for dag_id in PAUSABLE:
-        airflow_api._request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+        airflow_api.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
     yield {**pipeline_env, "folder": folder, "home": root / "home", "dags": bag.dags, "api": airflow_api}
     for k, v in saved.items():
         if v is None:
@@ -73,7 +73,7 @@ def _files(folder: Path) -> dict:
 
 
 def _paused(api, dag_id: str) -> bool:
-    return api._request("GET", f"/api/v2/dags/{dag_id}")["is_paused"]
+    return api.call("GET", f"/api/v2/dags/{dag_id}")["is_paused"]
 
 
 def test_database_optimization_records_statistics_on_postgresql(site):
@@ -138,6 +138,10 @@ def test_update_migrates_and_smoke_runs_the_sample_library(site):
     [row] = [r for r in runs(site["db_url"], "application_updates") if r.run_id == run.run_id]
     assert row.detail["migrated"]["from"] == "0001" and row.detail["migrated"]["to"] != "0001"
     assert row.detail["smoke"]["libraries"] == 3 and row.detail["smoke"]["counts"]["ok"] > 0
+    from include.library_db.store import LibraryStore
+
+    smoke = LibraryStore(site["db_url"]).run(f"{run.run_id}-smoke")
+    assert smoke.dag_id == "application_updates" and smoke.status == "smoke_passed"
     assert set(PAUSABLE) <= set(row.detail["paused"])
     assert not any(_paused(site["api"], d) for d in PAUSABLE)
 
