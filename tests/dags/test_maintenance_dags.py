@@ -189,3 +189,27 @@ def task_states_of(run) -> dict[str, str]:
             select(TaskInstance).where(TaskInstance.run_id == run.run_id, TaskInstance.dag_id == run.dag_id)
         )
         return {t.task_id: str(t.state) for t in tis}
+
+
+def test_announcements_dag_announces_a_window_once(site):
+    import yaml
+
+    from include.operations.records import announcements
+
+    path = site["folder"] / "altium2kicad.yaml"
+    original = path.read_bytes()
+    opens = (datetime.now(UTC) + timedelta(hours=20)).replace(second=0, microsecond=0)
+    config = yaml.safe_load(original)
+    config["maintenance"]["windows"] = [
+        {"name": "release-2.0", "start": opens.isoformat(), "hours": 3, "description": "application update"}
+    ]
+    path.write_text(yaml.safe_dump(config))
+    try:
+        dag = site["dags"]["maintenance_announcements"]
+        first, second = dag.test(), dag.test()
+    finally:
+        path.write_bytes(original)
+    assert str(first.state) == str(second.state) == "success"
+    rows = [a for a in announcements(site["db_url"]) if a.window_name == "release-2.0"]
+    assert [(r.lead_hours, r.opens_at) for r in rows] == [(24, opens)]  # once, though it ran twice
+    assert "application update" in rows[0].message and not rows[0].delivered
