@@ -93,8 +93,13 @@ def test_restart_services_restarts_the_process_of_a_pid_file(site, capsys):
         new_pid = int((home / "airflow-scheduler.pid").read_text())
         assert old.wait(timeout=10) == -signal.SIGTERM
         assert new_pid != old.pid and f"restarted airflow-scheduler: {old.pid} -> {new_pid}" in out
-        cmdline = Path(f"/proc/{new_pid}/cmdline").read_bytes().split(b"\0")[:-1]
-        assert [a.decode() for a in cmdline] == stand_in
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # the new process may still be between fork and exec
+            cmdline = [a.decode() for a in Path(f"/proc/{new_pid}/cmdline").read_bytes().split(b"\0")[:-1]]
+            if cmdline == stand_in:
+                break
+            time.sleep(0.05)
+        assert cmdline == stand_in
         assert os.readlink(f"/proc/{new_pid}/cwd") == str(home)
         assert "no pid file" in out  # the other services are not running here
     finally:
