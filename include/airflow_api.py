@@ -49,6 +49,10 @@ class AirflowApi:
             raise ApiError(f"{method} {path}: HTTP {exc.code}: {exc.read().decode()[:500]}") from None
         return json.loads(text) if text else {}
 
+    def call(self, method: str, path: str, body: dict | None = None) -> dict:
+        """An authenticated call of any REST endpoint (pausing DAGs, listing runs)."""
+        return self._request(method, path, body)
+
     def token(self) -> str:
         if not self._token:
             answer = self._request(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, get_args
@@ -178,6 +179,73 @@ class Monitoring(Section):
     alerting: Alerting = Alerting()
 
 
+class ApplicationUpdates(Section):
+    airflow_api_conn_id: str = "altium2kicad_airflow_api"  # http connection: api-server URL, login, password
+    drain_timeout_minutes: float = Field(60, gt=0)  # paused: wait this long for running DAG runs to end
+
+
+class Housekeeping(Section):
+    metadata_conn_id: str = (
+        "altium2kicad_metadata_db"  # Airflow's metadata DB (tasks have no access of their own)
+    )
+    metadata_retention_days: float = Field(90, gt=0)  # `airflow db clean` older than this
+    run_retention_days: float = Field(30, gt=0)  # run folders under work_dir/runs
+    report_retention_days: float = Field(180, gt=0)  # report folders under report_dir
+    gx_retention_days: float = Field(14, gt=0)  # GX projects (data_docs/gx) inside report folders
+
+
+class Restart(Section):
+    """How `--restart-services` restarts Airflow: pid files (native) or compose services (distributed)."""
+
+    pid_files: list[str] = [
+        "airflow-scheduler.pid",
+        "airflow-dag-processor.pid",
+        "airflow-triggerer.pid",
+        "airflow-api_server.pid",
+    ]  # relative to AIRFLOW_HOME (what `airflow <service> --daemon` writes)
+    compose_services: list[str] = [
+        "airflow-scheduler",
+        "airflow-dag-processor",
+        "airflow-triggerer",
+        "airflow-worker",
+        "airflow-apiserver",
+    ]
+    stop_timeout_seconds: float = Field(60, gt=0)
+
+
+class MaintenanceWindow(Section):
+    """A weekly window (`window: Sun 02:00-04:00`) or a one-off one (`start` + `hours`)."""
+
+    name: str
+    window: str | None = None
+    start: datetime | None = None
+    hours: float = Field(2, gt=0)
+    timezone: str = "UTC"
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> MaintenanceWindow:
+        if (self.window is None) == (self.start is None):
+            raise ValueError(f"window {self.name}: give either 'window' (weekly) or 'start' (one-off)")
+        if self.window:
+            from include.workflow.window import Window
+
+            Window.parse(self.window, self.timezone)
+        return self
+
+
+class MaintenanceNotification(Section):
+    lead_hours: list[float] = [72, 24]  # announce each window this many hours before it opens
+
+
+class Maintenance(Section):
+    application_updates: ApplicationUpdates = ApplicationUpdates()
+    housekeeping: Housekeeping = Housekeeping()
+    restart: Restart = Restart()
+    windows: list[MaintenanceWindow] = []
+    notification: MaintenanceNotification = MaintenanceNotification()
+
+
 class Scaling(Section):
     api_servers: int = Field(2, ge=1)  # api-server replicas behind the load balancer
     workers: int = Field(2, ge=1)  # Celery worker replicas
@@ -255,6 +323,7 @@ class PipelineConfig(Section):
     business_continuity: BusinessContinuity = BusinessContinuity()
     monitoring: Monitoring = Monitoring()
     high_availability: HighAvailability = HighAvailability()
+    maintenance: Maintenance = Maintenance()
     scaling: Scaling = Scaling()
     load_balancer: LoadBalancer = LoadBalancer()
     caching: Caching = Caching()

@@ -157,3 +157,36 @@ class SyncLag(Base):
     measured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     lag_seconds: Mapped[float] = mapped_column(Float)
     pending: Mapped[int] = mapped_column(Integer)  # rows or files not yet at the site
+
+
+class MaintenanceRun(Base):
+    """One maintenance DAG run (database_optimization, housekeeping, application_updates) and what it
+    found and changed: table statistics before/after, deleted folders, migrated revisions."""
+
+    __tablename__ = "maintenance_run"
+    __table_args__ = (UniqueConstraint("kind", "run_id", name="uq_maintenance_run"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[str] = mapped_column(String(250), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class MaintenanceAnnouncement(Base):
+    """One announcement of a maintenance window at one lead time (sent once: the key is unique)."""
+
+    __tablename__ = "maintenance_announcement"
+    __table_args__ = (
+        UniqueConstraint("window_name", "opens_at", "lead_hours", name="uq_maintenance_announcement"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    window_name: Mapped[str] = mapped_column(String(250))
+    opens_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lead_hours: Mapped[float] = mapped_column(Float)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    message: Mapped[str] = mapped_column(Text)
+    delivered: Mapped[bool] = mapped_column()

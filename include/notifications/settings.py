@@ -23,6 +23,7 @@ EVENTS = (
     "approval_rejected",
     "error_occurred",
     "workflow_complete",
+    "maintenance_announced",  # a maintenance window ahead (maintenance.notification.lead_hours)
 )
 Event = Literal[
     "migration_started",
@@ -33,6 +34,7 @@ Event = Literal[
     "approval_rejected",
     "error_occurred",
     "workflow_complete",
+    "maintenance_announced",
 ]
 Channel = Literal["slack", "email", "teams"]
 # Recipients that are not a role or an address: the users asked by the approval task, and the team.

@@ -93,12 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--max-workers", type=int, default=4)
     s.add_argument("--verify-after-restore", action="store_true")
     s.add_argument("--force", action="store_true")
+    _add_restore_config(sub)
     args = parser.parse_args(argv)
     if not args.store and args.command != "generate-key":
         parser.error("give at least one --store")
     try:
         return _run(args)
-    except (BackupIntegrityError, BackupKeyError, RestoreRefused, StoreError, KeyError) as exc:
+    except (BackupIntegrityError, BackupKeyError, RestoreRefused, StoreError, KeyError, RuntimeError) as exc:
         print(f"altium2kicad-admin {args.command}: {exc}", file=sys.stderr)
         return 2
 
@@ -146,7 +147,49 @@ def _run(args) -> int:
             _progress(),
         )
         return _report(results)
+    if args.command == "restore-config":
+        return _restore_config(args, vault)
     return 1
+
+
+def _add_restore_config(sub) -> None:
+    c = sub.add_parser(
+        "restore-config", help="the configuration folder of a backup set (authenticated before writing)"
+    )
+    c.add_argument("--backup-file", default="latest", help="backup set id (or 'latest')")
+    c.add_argument(
+        "--target-server",
+        default="local",
+        help="folder to write the configuration into ('local': this deployment's configuration folder)",
+    )
+    c.add_argument(
+        "--restart-services",
+        action="store_true",
+        help="then restart Airflow (maintenance.restart: pid files natively, docker compose when distributed)",
+    )
+    c.add_argument("--force", action="store_true", help="replace a non-empty folder")
+
+
+def _restore_config(args, vault: Vault) -> int:
+    """Writes the set's configuration into the target, then restarts the services when asked."""
+    from include.config import CONFIG_ENV, config_path, load_config
+    from include.operations.services import restart_services
+    from include.operations.updates import restore_configuration
+
+    target = config_path().parent if args.target_server == "local" else Path(args.target_server)
+    set_id = _set_id(vault, args.backup_file)
+    result = restore_configuration(vault, set_id, target, args.force)
+    print(f"configuration of {set_id} -> {result.target}: OK")
+    if args.restart_services:
+        restored = target / config_path().name
+        cfg = load_config(restored if restored.is_file() else None)
+        for r in restart_services(cfg):
+            print(f"restarted {r.service}: {r.old_pid or '-'} -> {r.new_pid or '-'} {r.note}".rstrip())
+        if not restored.is_file():
+            print(
+                f"(services restarted with {config_path()}; {CONFIG_ENV} names the configuration they read)"
+            )
+    return 0
 
 
 def _report(results) -> int:

@@ -124,12 +124,13 @@ def new_set_id(kind: str, now: datetime | None = None) -> str:
 def create_backup(
     vault: Vault, sources: SiteSources, kind: str = "full", progress: Progress | None = None
 ) -> dict:
-    """Writes one backup set and returns its manifest. kind: full | incremental."""
+    """Writes one backup set and returns its manifest. kind: full | incremental | config (the
+    configuration alone, before an application update; never a parent of an incremental)."""
     from include.operations.databases import dump, fingerprints
 
-    if kind not in ("full", "incremental"):
-        raise ValueError(f"backup kind must be full or incremental, not {kind}")
-    previous = vault.set_ids()
+    if kind not in ("full", "incremental", "config"):
+        raise ValueError(f"backup kind must be full, incremental or config, not {kind}")
+    previous = [i for i in vault.set_ids() if not i.endswith("-config")]
     started = datetime.now(UTC)
     manifest: dict = {
         "set_id": new_set_id(kind, started),

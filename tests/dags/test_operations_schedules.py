@@ -39,3 +39,24 @@ def test_backup_schedules(dagbag):
     )
     assert cfg.backup.verification.schedule == expected["backup_verification"]
     assert (cfg.business_continuity.rto_hours, cfg.business_continuity.rpo_hours) == (4, 1)
+
+
+def test_maintenance_schedules(dagbag):
+    """database_optimization Sunday 02:00, application_updates the 15th at 03:00, housekeeping daily,
+    announcements hourly; each one run at a time."""
+    expected = {
+        "database_optimization": "0 2 * * 0",
+        "application_updates": "0 3 15 * *",
+        "housekeeping": "0 4 * * *",
+        "maintenance_announcements": "0 * * * *",
+    }
+    for dag_id, cron in expected.items():
+        dag = dagbag.dags[dag_id]
+        assert (_cron(dag), dag.max_active_runs, dag.catchup) == (cron, 1, False), dag_id
+    updates = dagbag.dags["application_updates"]
+    rollback = updates.get_task("rollback")
+    assert rollback.trigger_rule == "one_failed"
+    assert set(updates.task_ids) - {"rollback"} == rollback.upstream_task_ids  # any failed step rolls back
+    assert [t.task_id for t in updates.leaves] == ["rollback"]  # the watcher decides the run's state
+    optimization = dagbag.dags["database_optimization"]
+    assert optimization.get_task("optimize_library_db").upstream_task_ids == {"backup_before_optimization"}

@@ -42,3 +42,48 @@ def test_sqlite_optimization(tmp_path):
     result = optimize(f"sqlite:///{db}")
     assert result["after"]["t"]["rows"] == 11
     assert result["after"]["t"]["file_bytes"] < result["before"]["t"]["file_bytes"]
+
+
+def test_postgres_statistics_recorded_in_the_library_database():
+    """Must-show 5: a maintenance run on PostgreSQL leaves its before/after statistics in maintenance_run."""
+    from include.library_db.database import engine
+    from include.operations.maintenance import optimize_and_record
+    from include.operations.records import runs
+
+    with scratch_database("postgresql") as url:
+        engine(url)  # the library schema, as the pipeline creates it
+        eng = create_engine(url, isolation_level="AUTOCOMMIT")
+        with eng.connect() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO audit_log (actor, action, run_id, detail) "
+                    "SELECT 'a', 'x', 'r' || g, '{}' FROM generate_series(1, 3000) g"
+                )
+            )
+            conn.execute(text("DELETE FROM audit_log WHERE id % 3 <> 0"))
+        eng.dispose()
+        summary = optimize_and_record(url, "scheduled__1", "20261202T000000Z-full")
+        [row] = runs(url, "database_optimization")
+        engine.cache_clear()
+        before, after = row.detail["before"]["audit_log"], row.detail["after"]["audit_log"]
+    assert row.status == "success" and row.run_id == "scheduled__1"
+    assert row.detail["backup_set"] == "20261202T000000Z-full"
+    assert before["dead_rows"] == 2000 and after["dead_rows"] == 0
+    assert before["last_vacuum"] is None and after["last_vacuum"] is not None
+    assert after["estimated_rows"] == 1000 and after["live_rows"] == 1000
+    assert summary["dead_rows_before"] >= 2000 and summary["dead_rows_after"] == 0
+    assert {"maintenance_run", "migration_run"} <= set(row.detail["after"])
+
+
+def test_sqlite_one_run_at_a_time(tmp_path):
+    import fcntl
+
+    db = tmp_path / "lib.db"
+    import sqlite3
+
+    sqlite3.connect(db).close()
+    with open(f"{db}.maintenance.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(MaintenanceBusy, match="in progress"):
+            optimize(f"sqlite:///{db}")
+    assert optimize(f"sqlite:///{db}")["steps"] == ["ANALYZE", "REINDEX", "VACUUM"]
