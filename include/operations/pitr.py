@@ -51,7 +51,7 @@ def parse_point(value: str) -> datetime | None:
     except ValueError:
         raise ValueError(
             f"--restore-point {value!r}: not an ISO time (2026-12-02T13:05:00+00:00) or 'latest'"
-        )
+        ) from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
