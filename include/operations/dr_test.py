@@ -264,6 +264,7 @@ def evaluate(cfg: PipelineConfig, state: dict | None, steps: dict[str, dict | No
     return {
         "test_id": _now().strftime("%Y%m%dT%H%M%S%fZ"),
         "failure_point": state and state["failure_point"],
+        "scratch": state and state["scratch"],  # removed by the teardown (the report says where it was)
         "rto_seconds": rto,
         "rpo_seconds": rpo,
         "rto_objective_seconds": bc.rto_hours * 3600,
