@@ -63,11 +63,8 @@ def test_dr_test_measures_rto_and_rpo(metadata_db, tmp_path, monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
 
     from include.config import load_config
-    from include.operations.backup import create_backup
     from include.operations.dr_test import ObjectiveMissed, report
     from include.operations.sealing import new_key
-    from include.operations.site import site_sources, site_vault
-    from include.operations.wal import transaction_logs
 
     with moto_s3("dr-backups") as endpoint, archived_cluster() as src:
         config = yaml.safe_load((REPO / "config" / "altium2kicad.yaml").read_text())
@@ -96,14 +93,17 @@ def test_dr_test_measures_rto_and_rpo(metadata_db, tmp_path, monkeypatch):
         eng.dispose()
         _insert(src.url(), "R1", "R2")
 
-        cfg = load_config()
-        create_backup(site_vault(cfg), site_sources(cfg), "full")  # what backup_full runs
-        _insert(src.url(), "R3-in-archived-wal")
-        transaction_logs(site_vault(cfg), src.url(), src.spool, 24)  # what backup_transaction_logs runs
-        _insert(src.url(), "R4-never-archived")  # the disaster strikes before the next hourly run
-
         bag = DagBag(dag_folder=str(REPO / "dags"))
         assert not bag.import_errors
+        # the backup DAGs' task functions, called directly (one dag.test() costs half a minute of
+        # Airflow start-up): they read the stores, the key and backup.transaction_logs.spool from
+        # the configuration
+        full = bag.dags["backup_full"].get_task("full_backup").python_callable()
+        _insert(src.url(), "R3-in-archived-wal")
+        ship = bag.dags["backup_transaction_logs"].get_task("ship_transaction_logs").python_callable
+        logs = ship()
+        assert logs["shipped_from_spool"] and not list(src.spool.iterdir())
+        _insert(src.url(), "R4-never-archived")  # the disaster strikes before the next hourly run
         run = bag.dags["dr_test"].test()
         assert str(run.state) == "success"
         cfg = load_config()
@@ -112,6 +112,7 @@ def test_dr_test_measures_rto_and_rpo(metadata_db, tmp_path, monkeypatch):
         steps = result["steps"]
         # point in time: the WAL shipped after the full backup was replayed, the unarchived row lost
         assert steps["database_recovery"]["method"] == "point_in_time"
+        assert steps["database_recovery"]["set_id"] == full["set_id"]
         assert steps["database_recovery"]["tables"]["part"]["rows"] == 3
         assert steps["data_integrity"]["tables_lost_changes"] == ["part"]
         assert 0 < result["rpo_seconds"] < 3600 and 0 < result["rto_seconds"] < 4 * 3600
