@@ -1,8 +1,11 @@
-"""`altium2kicad-admin`: list, verify and restore backup sets.
+"""`altium2kicad-admin`: list, verify and restore backup sets; archive and fetch PostgreSQL WAL.
 
 Stores and key come from the command line or the environment (never stored with the backup):
 --store may be given twice (primary, secondary): a folder or s3://bucket/prefix (endpoint from
 --s3-endpoint / AWS_ENDPOINT_URL). The key is read from the env var named by --key-env.
+`restore-database --restore-point T|latest --data-dir D --target-server postgresql://u@host:PORT/db`
+restores the cluster as of T into a new data directory and starts it on PORT; `archive-wal %p %f`
+and `restore-wal %f %p` are what archive_command / restore_command call (docs/operations.md).
 """
 
 from __future__ import annotations
