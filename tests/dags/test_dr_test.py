@@ -5,6 +5,7 @@ writes its report, and removes the scratch targets. A missed objective fails the
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -63,8 +64,9 @@ def test_dr_test_measures_rto_and_rpo(metadata_db, tmp_path, monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
 
     from include.config import load_config
-    from include.operations.dr_test import ObjectiveMissed, report
+    from include.operations.dr_test import evaluate
     from include.operations.sealing import new_key
+    from include.operations.site import site_vault
 
     with moto_s3("dr-backups") as endpoint, archived_cluster() as src:
         config = yaml.safe_load((REPO / "config" / "altium2kicad.yaml").read_text())
@@ -122,14 +124,31 @@ def test_dr_test_measures_rto_and_rpo(metadata_db, tmp_path, monkeypatch):
         assert f"| RPO (changes lost) | {result['rpo_seconds']:.1f} s | 1 h | none |" in written
         assert not Path(result["scratch"]).exists()
 
-        # an objective the site cannot meet fails the test by name (the report step raises, which
-        # fails the run); the report compares with the first test
-        _write_config(config_file, config, rpo_hours=0.0001)
-        state = {"failure_point": result["failure_point"], "scratch": result["scratch"]}
-        with pytest.raises(ObjectiveMissed, match=r"RPO [\d.]+ s exceeds business_continuity.rpo_hours"):
-            report(load_config(), state, steps)
+        # a damaged backup: the restores fail, the run fails naming them, the scratch targets are
+        # removed all the same (teardown), and the report compares with the first test
+        vault = site_vault(cfg)
+        base = vault.manifest(full["set_id"])["databases"]["library_db"]["base_backup"]["object"]
+        for store in vault.stores:
+            sealed = bytearray(store.get(f"objects/{base}"))
+            sealed[-1] ^= 1
+            store.put(f"objects/{base}", bytes(sealed))
+        run = bag.dags["dr_test"].test()
+        assert str(run.state) == "failed"
         first, second = _results(load_config())
-        assert not second["passed"] and second["rpo_seconds"] == first["rpo_seconds"]
+        assert not second["passed"] and second["rto_seconds"] is None
+        assert {
+            "database_recovery did not succeed (see its log)",
+            "site_failover did not succeed (see its log)",
+        } <= set(second["failures"])
+        assert not Path(second["scratch"]).exists()
         report_text = (cfg.report_dir / "dr_tests" / f"dr_test-{second['test_id']}.md").read_text()
-        assert f"Previous test: {first['test_id']} (passed)" in report_text
-        assert "- RPO changed by +0.0 s" in report_text and "## Failures" in report_text
+        assert f"Previous test: {first['test_id']} (passed)" in report_text and "## Failures" in report_text
+        assert "| database_recovery | failed |" in report_text
+
+        # an objective the site cannot meet is a failure that names the objective
+        _write_config(config_file, config, rpo_hours=0.0001)
+        missed = evaluate(load_config(), {"failure_point": first["failure_point"], "scratch": ""}, steps)
+        assert not missed["passed"]
+        assert re.fullmatch(
+            r"RPO [\d.]+ s exceeds business_continuity.rpo_hours 0.0001 h", missed["failures"][0]
+        )
