@@ -237,14 +237,19 @@ def data_integrity(cfg: PipelineConfig, state: dict, database: dict) -> dict:
 
 def remove_scratch(state: dict) -> list[str]:
     """Stops every scratch cluster and deletes the scratch folder (the DAG's teardown)."""
-    from include.operations.pg_cluster import Cluster
+    from include.operations.pg_cluster import Cluster, ClusterError
 
     scratch = Path(state["scratch"])
     stopped = []
-    for pid_file in scratch.rglob("postmaster.pid") if scratch.exists() else []:
-        Cluster(pid_file.parent, 0).stop("immediate")
-        stopped.append(str(pid_file.parent))
+    for pid_file in list(scratch.rglob("postmaster.pid")) if scratch.exists() else []:
+        try:
+            Cluster(pid_file.parent, 0).stop("immediate")
+            stopped.append(str(pid_file.parent))
+        except ClusterError as exc:  # a server that died already: its folder goes all the same
+            log.warning("scratch cluster %s: %s", pid_file.parent, exc)
     shutil.rmtree(scratch, ignore_errors=True)
+    if scratch.exists():
+        raise OSError(f"scratch folder {scratch} could not be removed")
     return stopped
 
 
