@@ -118,20 +118,14 @@ class Cluster:
         return self
 
     def start(self, timeout: float = 60) -> Cluster:
-        run_pg(
-            [
-                pg_bin("pg_ctl", self.major),
-                "-D",
-                str(self.data_dir),
-                "-l",
-                str(self.log_file),
-                "-w",
-                "-t",
-                str(int(timeout)),
-                "start",
-            ],
-            f"start the cluster in {self.data_dir} (log: {self.log_tail()})",
-        )
+        try:
+            run_pg(
+                [pg_bin("pg_ctl", self.major), "-D", str(self.data_dir), "-l", str(self.log_file)]
+                + ["-w", "-t", str(int(timeout)), "start"],
+                f"start the cluster in {self.data_dir}",
+            )
+        except ClusterError as exc:
+            raise ClusterError(f"{exc} (log: {self.log_tail()})") from None
         return self
 
     def running(self) -> bool:

@@ -121,6 +121,7 @@ def restore_to_point(
                 break
             except ClusterError as exc:
                 if target is None or NOT_REACHED not in cluster.log_tail(40) + str(exc):
+                    cluster.stop("immediate")  # a restore that failed leaves no server running
                     raise
                 # the archive ends before T: every archived change is older than T, so the state
                 # at T (as far as it was archived) is all of it
@@ -132,7 +133,7 @@ def restore_to_point(
         cluster,
         base["set_id"],
         when.isoformat() if when else None,
-        target is not None,
+        target is not None or when is None,
         replayed,
         staged,
         round(time.monotonic() - started, 3),
