@@ -6,8 +6,6 @@ writes its report, and removes the scratch targets. A missed objective fails the
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,9 +13,8 @@ import yaml
 from sqlalchemy import create_engine, text
 
 from tests.archived_cluster import archived_cluster, moto_s3
-from tests.scratch_databases import create_database, drop_database
 
-from .conftest import METADATA_DB
+from .conftest import METADATA_DB, _create_db, _drop_db
 
 pytestmark = [pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
@@ -25,19 +22,17 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def metadata_db():
-    try:
-        create_database("postgresql", METADATA_DB)
-    except Exception as exc:  # pragma: no cover - depends on the machine
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
-    migrate = subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True, timeout=600
-    )
+    """A scratch metadata database, migrated (dag.test() needs one; no api-server)."""
+    from include.airflow_api import migrate_metadata_db
+
+    _create_db(METADATA_DB)  # skips only when no PostgreSQL listens
+    migrate = migrate_metadata_db()
     assert migrate.returncode == 0, migrate.stderr[-3000:]
     yield
     from airflow import settings
 
     settings.dispose_orm(do_log=False)  # before the database goes
-    drop_database("postgresql", METADATA_DB)
+    _drop_db(METADATA_DB)
 
 
 def _insert(url: str, *names: str) -> None:
