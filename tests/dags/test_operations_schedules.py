@@ -47,4 +47,3 @@ def test_backup_schedules(dagbag):
     logs = cfg.backup.transaction_logs
     assert (logs.schedule, logs.keep) == (expected["backup_transaction_logs"], 24)
     assert (cfg.business_continuity.rto_hours, cfg.business_continuity.rpo_hours) == (4, 1)
-
