@@ -29,6 +29,17 @@ def upgrade(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
+_created: dict[str, Engine] = {}  # every engine made, so a failover can drop its pool without making one
+
+
+def dispose(url: str) -> None:
+    """Closes the pooled connections of the engine for `url`, if one was made (after a failover they
+    may all point at the old primary); never connects."""
+    found = _created.get(url)
+    if found is not None:
+        found.dispose()
+
+
 @lru_cache(maxsize=4)
 def engine(url: str) -> Engine:
     """One engine per URL per process, its schema migrated on first use."""
@@ -45,6 +56,7 @@ def engine(url: str) -> Engine:
             cur.close()
 
     upgrade(url)
+    _created[url] = eng
     return eng
 
 

@@ -22,7 +22,6 @@ import io
 import json
 import logging
 import re
-import subprocess
 import tarfile
 import time
 from datetime import UTC, datetime
@@ -154,17 +153,17 @@ def switch_and_wait(url: str, timeout: float = 300) -> str:
 
 def base_backup(url: str) -> tuple[bytes, dict]:
     """A self-contained physical backup of the whole cluster (tar, with the WAL it needs)."""
-    from include.operations.databases import _libpq, _safe
+    from include.operations.databases import _libpq, _pg_tool, _safe
     from include.operations.pg_cluster import pg_bin
 
     _, major = archive_settings(url)
     libpq, env = _libpq(url)
     label = f"altium2kicad {datetime.now(UTC).isoformat()}"
-    out = subprocess.run(
+    out = _pg_tool(  # with databases.PG_TOOL_TIMEOUT: a server that stops answering fails the backup
         [pg_bin("pg_basebackup"), "-d", libpq, "-D", "-", "-Ft", "-X", "fetch", "-c", "fast"]
         + ["--no-manifest", "-l", label],
-        capture_output=True,
-        env=env,
+        _safe(url),
+        env,
     )
     if out.returncode:
         raise RuntimeError(f"pg_basebackup {_safe(url)}: {out.stderr.decode(errors='replace').strip()}")
