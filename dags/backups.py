@@ -1,5 +1,5 @@
 """Backups on the guide's schedules: full (Sunday 01:00), incremental (daily 01:00), verification
-(Monday 05:00). Wiring only: the work is in include/operations/. The schedules are documented in
+(Monday 05:00), transaction logs (hourly: archived PostgreSQL WAL for point-in-time restores). Wiring only: the work is in include/operations/. The schedules are documented in
 config/altium2kicad.yaml (backup.*.schedule); a test keeps the two equal."""
 
 from __future__ import annotations
@@ -82,6 +82,39 @@ def backup_verification():
     verify_latest_backup()
 
 
+@dag(
+    schedule="0 * * * *",
+    catchup=False,
+    max_active_runs=1,
+    default_args={**DEFAULT_ARGS, "execution_timeout": timedelta(minutes=30)},
+    tags=["operations", "backup"],
+)
+def backup_transaction_logs():
+    @task
+    def ship_transaction_logs() -> dict:
+        """Archived WAL into the stores (switch, wait, ship the spool), then keep backup.transaction_logs.keep."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from include.config import load_config
+        from include.operations.databases import dialect
+        from include.operations.site import site_vault
+        from include.operations.wal import transaction_logs
+
+        cfg = load_config()
+        url = cfg.library_db_url()
+        if dialect(url) != "postgresql":
+            raise AirflowSkipException(
+                f"the library database is {dialect(url)}: it has no transaction logs (its backups "
+                "are online-backup snapshots)"
+            )
+        logs = cfg.backup.transaction_logs
+        spool = cfg.path(logs.spool) if logs.spool else None
+        return transaction_logs(site_vault(cfg), url, spool, logs.keep)
+
+    ship_transaction_logs()
+
+
 backup_full()
 backup_incremental()
 backup_verification()
+backup_transaction_logs()

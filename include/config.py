@@ -143,6 +143,12 @@ class BackupSchedule(Schedule):
     keep: int = Field(1, ge=1)  # sets of this kind retention keeps
 
 
+class TransactionLogs(BackupSchedule):
+    # folder the PostgreSQL server's archive_command copies finished WAL files into; each hourly
+    # run seals and ships them (null: archive_command calls `altium2kicad-admin archive-wal`)
+    spool: str | None = None
+
+
 class Backup(Section):
     keep_versions: int = Field(5, ge=1)  # deployed library versions kept beside the live one
     key_env: str = "ALTIUM2KICAD_BACKUP_KEY"  # base64 AES-256 key; never stored with the backups
@@ -152,11 +158,15 @@ class Backup(Section):
     full: BackupSchedule = BackupSchedule(schedule="0 1 * * 0", keep=4)
     incremental: BackupSchedule = BackupSchedule(schedule="0 1 * * *", keep=14)
     verification: Schedule = Schedule(schedule="0 5 * * 1")
+    # hourly; keep = batches kept, i.e. the point-in-time window in hours (include/operations/wal.py)
+    transaction_logs: TransactionLogs = TransactionLogs(schedule="0 * * * *", keep=24)
 
 
 class BusinessContinuity(Section):
-    rto_hours: float = Field(4, gt=0)
-    rpo_hours: float = Field(1, gt=0)
+    """The objectives the dr_test DAG measures against (include/operations/dr_test.py)."""
+
+    rto_hours: float = Field(4, gt=0)  # recovery time objective: longest acceptable restore
+    rpo_hours: float = Field(1, gt=0)  # recovery point objective: most changes (in time) a restore may lose
 
 
 class Thresholds(Section):

@@ -1,8 +1,12 @@
-"""`altium2kicad-admin`: list, verify and restore backup sets (and, through include.sync.cli, the sites).
+"""`altium2kicad-admin`: list, verify and restore backup sets; archive and fetch PostgreSQL WAL
+(and, through include.sync.cli, the sites).
 
 Stores and key come from the command line or the environment (never stored with the backup):
 --store may be given twice (primary, secondary): a folder or s3://bucket/prefix (endpoint from
 --s3-endpoint / AWS_ENDPOINT_URL). The key is read from the env var named by --key-env.
+`restore-database --restore-point T|latest --data-dir D --target-server postgresql://u@host:PORT/db`
+restores the cluster as of T into a new data directory and starts it on PORT; `archive-wal %p %f`
+and `restore-wal %f %p` are what archive_command / restore_command call (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -10,13 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from include.operations.backup import Vault, verify_objects
 from include.operations.databases import RestoreRefused
+from include.operations.pg_cluster import ClusterError
 from include.operations.restore import restore_database, restore_site
 from include.operations.sealing import BackupIntegrityError, BackupKeyError, load_key, new_key
 from include.operations.stores import LocalStore, S3Store, StoreError
+from include.operations.wal import WalArchiveError, archive_file, fetch_file
 
 
 def _store(spec: str, endpoint: str | None):
@@ -83,9 +90,20 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--backup-file", default="latest", help="backup set id (or 'latest')")
     r.add_argument("--database", default="library_db")
     r.add_argument("--target-server", required=True, help="SQLAlchemy URL of the target database")
-    r.add_argument("--restore-point", default=None, help="point in time (physical backups only)")
+    r.add_argument(
+        "--restore-point",
+        default=None,
+        help="ISO time or 'latest': replay archived WAL onto the newest base backup before it",
+    )
+    r.add_argument("--data-dir", default=None, help="with --restore-point: the new cluster's data directory")
     r.add_argument("--verify", action="store_true")
     r.add_argument("--force", action="store_true")
+    a = sub.add_parser("archive-wal", help="archive_command: seal one WAL file into the stores")
+    a.add_argument("path", help="%%p")
+    a.add_argument("name", help="%%f")
+    w = sub.add_parser("restore-wal", help="restore_command: fetch and open one WAL file")
+    w.add_argument("name", help="%%f")
+    w.add_argument("path", help="%%p")
     s = sub.add_parser("restore-site")
     s.add_argument("--backup-set", default="latest")
     s.add_argument("--target-site", required=True, help="JSON: {databases: {name: url}, trees: {name: path}}")
@@ -99,7 +117,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give at least one --store")
     try:
         return _run(args)
-    except (BackupIntegrityError, BackupKeyError, RestoreRefused, StoreError, KeyError, RuntimeError) as exc:
+    except (
+        BackupIntegrityError,
+        BackupKeyError,
+        RestoreRefused,
+        StoreError,
+        KeyError,
+        ValueError,
+        RuntimeError,
+        ClusterError,
+        WalArchiveError,
+    ) as exc:
         print(f"altium2kicad-admin {args.command}: {exc}", file=sys.stderr)
         return 2
 
@@ -123,11 +151,14 @@ def _run(args) -> int:
             print(p, file=sys.stderr)
         print(f"{set_id}: {'OK' if not problems else f'{len(problems)} damaged objects'}")
         return 0 if not problems else 2
+    if args.command == "archive-wal":
+        archive_file(vault, Path(args.path), args.name)
+        return 0
+    if args.command == "restore-wal":
+        return 0 if fetch_file(vault, args.name, Path(args.path)) else 1  # 1: end of the archive
+    if args.command == "restore-database" and args.restore_point:
+        return _restore_point(vault, args)
     if args.command == "restore-database":
-        if args.restore_point:
-            raise StoreError(
-                "--restore-point needs a physical backup with archived WAL (see docs/operations.md)"
-            )
         manifest = vault.manifest(_set_id(vault, args.backup_file))
         result = restore_database(
             vault, manifest, args.database, args.target_server, args.force, args.verify, _progress()
@@ -190,6 +221,50 @@ def _restore_config(args, vault: Vault) -> int:
                 f"(services restarted with {config_path()}; {CONFIG_ENV} names the configuration they read)"
             )
     return 0
+
+
+def _restore_point(vault: Vault, args) -> int:
+    """restore-database --restore-point: a new cluster in --data-dir on --target-server's port."""
+    from sqlalchemy.engine import make_url
+
+    from include.operations.databases import fingerprints
+    from include.operations.pitr import parse_point, restore_to_point
+
+    if not args.data_dir:
+        raise ValueError("--restore-point restores a whole cluster: give its new --data-dir")
+    target = make_url(args.target_server)
+    if target.get_backend_name() != "postgresql" or not target.port:
+        raise ValueError(
+            f"--target-server {args.target_server}: a point-in-time restore needs a PostgreSQL URL with a port"
+        )
+    when = parse_point(args.restore_point)
+    set_id = None if args.backup_file == "latest" else _set_id(vault, args.backup_file)
+    done = restore_to_point(
+        vault,
+        args.database,
+        when,
+        Path(args.data_dir),
+        target.port,
+        target.username or "postgres",
+        set_id,
+        args.force,
+        _progress(),
+    )
+    print(
+        f"database {args.database} -> {args.data_dir} (port {target.port}): base backup of {done.set_id}, "
+        f"{done.wal_files} WAL files, newest change replayed {done.replayed_until}, {done.seconds:.1f} s"
+    )
+    problems = []
+    if not done.target_reached and when:
+        print(f"  the archive ends before {when.isoformat()}: every archived change was restored")
+    if args.verify:
+        if when and done.replayed_until and datetime.fromisoformat(done.replayed_until) > when:
+            problems.append(f"replayed a change of {done.replayed_until}, after the restore point")
+        tables = fingerprints(target.render_as_string(hide_password=False))
+        print(f"  {len(tables)} tables readable, {sum(t.rows for t in tables.values())} rows")
+    for p in problems:
+        print(f"  {p}", file=sys.stderr)
+    return 3 if problems else 0
 
 
 def _report(results) -> int:

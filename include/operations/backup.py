@@ -4,7 +4,8 @@ sealed objects, written to a primary and a secondary store.
 Layout in each store:  sets/<set_id>/manifest  (sealed JSON)
                        sets/<set_id>/verified  (sealed JSON, written by verification)
                        objects/<sha256>         (sealed blob; name = digest of the plain bytes)
-                       wal/<segment>            (sealed archived PostgreSQL WAL)
+                       wal/<segment>            (sealed archived PostgreSQL WAL, include/operations/wal.py)
+                       wal-batches/<id>         (sealed JSON: what each transaction_logs run saw)
 An incremental set stores only objects the store does not hold yet; a full set rewrites all of its
 objects so it never depends on an older set's bytes.
 """
@@ -127,6 +128,7 @@ def create_backup(
     """Writes one backup set and returns its manifest. kind: full | incremental | config (the
     configuration alone, before an application update; never a parent of an incremental)."""
     from include.operations.databases import dump, fingerprints
+    from include.operations.wal import base_backup, is_archived
 
     if kind not in ("full", "incremental", "config"):
         raise ValueError(f"backup kind must be full, incremental or config, not {kind}")
@@ -157,12 +159,19 @@ def create_backup(
     for name, url in sorted(sources.databases.items()):
         before = fingerprints(url)
         fmt, data = dump(url)
-        manifest["databases"][name] = {
+        entry = manifest["databases"][name] = {
             "format": fmt,
             "object": put_object(data, name),
             "size": len(data),
             "tables": {t: f.__dict__ for t, f in before.items()},
         }
+        if is_archived(url):  # its WAL reaches the stores: a base backup is where replay starts
+            tar, info = base_backup(url)
+            entry["base_backup"] = {
+                **info,
+                "object": put_object(tar, f"{name} (base backup)"),
+                "size": len(tar),
+            }
     for name, root in sorted(sources.trees.items()):
         files = {}
         for path in sorted(p for p in Path(root).rglob("*") if p.is_file()) if Path(root).is_dir() else []:
@@ -190,6 +199,11 @@ def verify_objects(vault: Vault, manifest: dict, progress: Progress | None = Non
     """Opens every object a manifest names: returns the problems (empty when all authenticate)."""
     problems = []
     digests = [(n, d["object"]) for n, d in manifest["databases"].items()]
+    digests += [
+        (f"{n} (base backup)", d["base_backup"]["object"])
+        for n, d in manifest["databases"].items()
+        if "base_backup" in d
+    ]
     digests += [
         (f"{t}/{r}", f["sha256"]) for t, tree in manifest["trees"].items() for r, f in tree["files"].items()
     ]

@@ -46,6 +46,7 @@ def retention(vault: Vault, keep: dict[str, int]) -> list[str]:
     for i in kept:
         m = vault.manifest(i)
         referenced |= {d["object"] for d in m["databases"].values()}
+        referenced |= {d["base_backup"]["object"] for d in m["databases"].values() if "base_backup" in d}
         referenced |= {f["sha256"] for t in m["trees"].values() for f in t["files"].values()}
     for store in vault.stores:
         for i in doomed:

@@ -52,7 +52,9 @@ NO_RETRY_TASKS = {
     "full_library_migration": {
         "migration.review_test_results",
         "deployment.user_acceptance_testing",
-    }
+    },
+    # a DR test measures one attempt of each restore (a retry would hide a slow or failed one)
+    "dr_test": {"database_recovery", "application_recovery", "site_failover", "data_integrity", "report"},
 }
 
 

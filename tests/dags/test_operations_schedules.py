@@ -16,6 +16,16 @@ def dagbag():
     return DagBag(dag_folder=str(REPO / "dags"))
 
 
+# The guide's backup and disaster-recovery schedules (the maintenance DAGs are tested with them).
+GUIDE = {
+    "backup_full": "0 1 * * 0",  # Sunday 01:00
+    "backup_incremental": "0 1 * * *",  # daily 01:00
+    "backup_transaction_logs": "0 * * * *",  # hourly
+    "backup_verification": "0 5 * * 1",  # Monday 05:00
+    "dr_test": "@quarterly",  # quarterly (and triggerable)
+}
+
+
 def _cron(dag) -> str:
     return dag.schedule
 
@@ -25,19 +35,17 @@ def test_backup_schedules(dagbag):
 
     cfg = load_config(DEFAULT_CONFIG)
     assert dagbag.import_errors == {}
-    expected = {
-        "backup_full": "0 1 * * 0",
-        "backup_incremental": "0 1 * * *",
-        "backup_verification": "0 5 * * 1",
-    }
-    for dag_id, cron in expected.items():
+    for dag_id, cron in GUIDE.items():
         assert _cron(dagbag.dags[dag_id]) == cron, dag_id
+    expected = GUIDE
     assert cfg.backup.full.schedule == expected["backup_full"] and cfg.backup.full.keep == 4
     assert (
         cfg.backup.incremental.schedule == expected["backup_incremental"]
         and cfg.backup.incremental.keep == 14
     )
     assert cfg.backup.verification.schedule == expected["backup_verification"]
+    logs = cfg.backup.transaction_logs
+    assert (logs.schedule, logs.keep) == (expected["backup_transaction_logs"], 24)
     assert (cfg.business_continuity.rto_hours, cfg.business_continuity.rpo_hours) == (4, 1)
 
 
