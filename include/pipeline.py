@@ -476,6 +476,9 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
     else:
         _audit_approval(rc, "deployment.user_acceptance_testing", "user_acceptance")
     release = deployment.assemble(_outputs(converted), rc.folder / "release")
+    from .sites.httplib_files import write_httplib_files
+
+    write_httplib_files(release.folder, rc.config, env_name)
     published = deployment.publish(
         release.folder, env.target, rc.safe_run, rc.config.backup.keep_versions, rc.config.path
     )
