@@ -1,4 +1,4 @@
-"""`altium2kicad-admin`: list, verify and restore backup sets.
+"""`altium2kicad-admin`: list, verify and restore backup sets; show and edit deployed parts.
 
 Stores and key come from the command line or the environment (never stored with the backup):
 --store may be given twice (primary, secondary): a folder or s3://bucket/prefix (endpoint from
@@ -60,7 +60,9 @@ def _set_id(vault: Vault, value: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="altium2kicad-admin", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="altium2kicad-admin", description=__doc__.splitlines()[0], allow_abbrev=False
+    )
     parser.add_argument(
         "--store", action="append", default=[], help="backup store (twice: primary, secondary)"
     )
@@ -86,7 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--max-workers", type=int, default=4)
     s.add_argument("--verify-after-restore", action="store_true")
     s.add_argument("--force", action="store_true")
+    from include.sites.admin import add_parser as add_parts_parser
+
+    add_parts_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "parts":
+        from include.sites.admin import run as run_parts
+
+        return run_parts(args)
     if not args.store and args.command != "generate-key":
         parser.error("give at least one --store")
     try:

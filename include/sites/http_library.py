@@ -26,6 +26,16 @@ from fastapi.responses import JSONResponse
 PREFIX = "/altium2kicad-parts"
 EDITOR_DAG_ID = "full_library_migration"  # who may run it may edit its parts
 _catalogs: dict[tuple, object] = {}
+
+
+class NotServed(LookupError):
+    """The environment or library cannot be served (status: the HTTP answer; message says why)."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
 _catalog_lock = threading.Lock()
 
 
@@ -38,17 +48,15 @@ def _config():
 def _deployed_dbl(environment: str, library: str) -> Path:
     config = _config()
     if not config.http_library.enabled:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, "the HTTP library is switched off (http_library.enabled)"
-        )
+        raise NotServed(status.HTTP_404_NOT_FOUND, "the HTTP library is switched off (http_library.enabled)")
     if environment not in config.environments:
-        raise HTTPException(
+        raise NotServed(
             status.HTTP_404_NOT_FOUND,
             f"no environment '{environment}' (known: {', '.join(sorted(config.environments))})",
         )
     target = config.environments[environment].target
     if target.kind != "local":
-        raise HTTPException(
+        raise NotServed(
             status.HTTP_501_NOT_IMPLEMENTED,
             f"environment '{environment}' deploys to {target.kind}; only local deployments are served",
         )
@@ -56,7 +64,7 @@ def _deployed_dbl(environment: str, library: str) -> Path:
 
     dbls = live_dbls(config.path(target.path))
     if library not in dbls:
-        raise HTTPException(
+        raise NotServed(
             status.HTTP_404_NOT_FOUND,
             f"environment '{environment}' has no deployed parts library '{library}' "
             f"(deployed: {', '.join(dbls) or 'none'})",
@@ -79,7 +87,7 @@ def catalog(environment: str, library: str, *, writable: bool = False):
                 dbl = read_kicad_dbl(path)
                 url = database_url(dbl)
             except KicadDblError as exc:
-                raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, str(exc)) from None
+                raise NotServed(status.HTTP_500_INTERNAL_SERVER_ERROR, str(exc)) from None
             scaling = config.database.scaling
             engine = (
                 shared_engine(url, scaling, isolation_level=_isolation(config))
@@ -151,6 +159,10 @@ def create_app() -> FastAPI:
     @app.exception_handler(UnknownId)
     async def _unknown(_request: Request, exc: UnknownId):
         return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_404_NOT_FOUND)
+
+    @app.exception_handler(NotServed)
+    async def _not_served(_request: Request, exc: NotServed):
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
 
     @app.exception_handler(EditError)
     async def _refused(_request: Request, exc: EditError):

@@ -23,7 +23,10 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
+from fastapi import Body, Depends, Header, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy import (
     Column,
     DateTime,
@@ -40,6 +43,7 @@ from sqlalchemy import (
     update,
 )
 
+from .http_library import _config, catalog, editor
 from .kicad_dbl import DblLibrary
 from .parts_catalog import PartsCatalog, UnknownId
 
@@ -201,17 +205,17 @@ def edit_part(
     table = Table(library.table, MetaData(), autoload_with=engine)
     columns = _columns(library, table, changes)
     strategy = policy.conflict_resolution.strategy
-    if base_version is None and strategy != "last_write_wins":
-        raise VersionRequired(
-            f"part '{key}': say which version the edit is based on (If-Match / --version); "
-            "conflict_resolution.strategy is not last_write_wins"
-        )
     key_col = table.c[library.key]
     with engine.begin() as conn:
         row = conn.execute(select(table).where(key_col == key).with_for_update()).mappings().first()
         if row is None:
             raise UnknownId(f"no part '{key}' in category '{library.name}' of {catalog.dbl.name}")
         row = dict(row)
+        if base_version is None and strategy != "last_write_wins":
+            raise VersionRequired(
+                f"part '{key}': say which version the edit is based on (If-Match / --version); "
+                "conflict_resolution.strategy is not last_write_wins"
+            )
         _check_lock(conn, policy.locking, library.table, key, actor)
         current = int(row[VERSION_COLUMN])
         resolution = "applied"
@@ -322,9 +326,7 @@ def audit(config, environment: str, actor: str, action: str, detail: dict) -> No
 
 
 def add_edit_routes(app) -> None:
-    from fastapi import Body, Depends, Header, Response
-
-    from .http_library import _config, catalog, editor
+    """PATCH a part (If-Match or `version`), POST/DELETE its lock; errors as JSON with status."""
 
     def run(environment, library, part_id, actor, action, work):
         cat = catalog(environment, library, writable=True)
@@ -337,8 +339,6 @@ def add_edit_routes(app) -> None:
             body = {"detail": str(exc)}
             if isinstance(exc, EditConflict):
                 body.update(current_version=exc.current_version, conflicting_fields=exc.fields)
-            from fastapi.responses import JSONResponse
-
             return JSONResponse(body, status_code=exc.status)
         return detail, result
 
@@ -348,10 +348,10 @@ def add_edit_routes(app) -> None:
         library: str,
         part_id: str,
         response: Response,
-        fields: dict[str, str | None] = Body(..., embed=True),
-        version: int | None = Body(None, embed=True),
-        if_match: str | None = Header(default=None),
-        actor: str = Depends(editor),
+        fields: Annotated[dict[str, str | None], Body(embed=True)],
+        actor: Annotated[str, Depends(editor)],
+        version: Annotated[int | None, Body(embed=True)] = None,
+        if_match: Annotated[str | None, Header()] = None,
     ):
         base = version if version is not None else _version_of(if_match)
         config = _config()
@@ -380,7 +380,7 @@ def add_edit_routes(app) -> None:
         return {"id": part_id, "version": result.version, "resolution": result.resolution}
 
     @app.post("/{environment}/{library}/v1/parts/{part_id}/lock")
-    def lock_part(environment: str, library: str, part_id: str, actor: str = Depends(editor)):
+    def lock_part(environment: str, library: str, part_id: str, actor: Annotated[str, Depends(editor)]):
         config = _config()
         outcome = run(
             environment,
@@ -397,7 +397,7 @@ def add_edit_routes(app) -> None:
         return {"id": part_id, "holder": actor, "expires_at": expires.isoformat()}
 
     @app.delete("/{environment}/{library}/v1/parts/{part_id}/lock")
-    def unlock_part(environment: str, library: str, part_id: str, actor: str = Depends(editor)):
+    def unlock_part(environment: str, library: str, part_id: str, actor: Annotated[str, Depends(editor)]):
         outcome = run(
             environment,
             library,
