@@ -34,6 +34,11 @@ class ConvertOptions:
     database_url: str | None = None  # parts database for a DbLib, overriding its own string
     svn_checkout: Path | None = None  # local checkout holding a SVNDbLib's libraries
     output_database_url: str | None = None  # where a DbLib's parts go (default: SQLite beside .kicad_dbl)
+    # PostgreSQL output: one table partitioned by category into this many partitions (0: a table each)
+    parts_partitions: int = 0
+    partition_method: str = "list"  # list | hash
+    # create_engine() keywords (pool sizes): they change how, not what, is converted
+    engine_options: dict = field(default_factory=dict, metadata={"fingerprint": False})
 
 
 @dataclass

@@ -81,8 +81,16 @@ class RunContext:
         """ConvertOptions for one conversion unit: its parts database from the resolved connection."""
         from converters.run import ConvertOptions
 
+        from .sites.engines import pool_options
+
         found = self.parts_source(unit)
-        return ConvertOptions(database_url=found.url if found else None)
+        sharding = self.config.database.scaling.sharding
+        return ConvertOptions(
+            database_url=found.url if found else None,
+            engine_options=pool_options(self.config.database.scaling, found.url) if found else {},
+            parts_partitions=sharding.number_of_shards if sharding.enabled else 0,
+            partition_method=sharding.method,
+        )
 
 
 def current() -> RunContext:

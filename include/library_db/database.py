@@ -51,7 +51,10 @@ engine.cache_clear = _clear  # type: ignore[attr-defined]  # tests reset it as t
 def _engine(url: str) -> Engine:
     if url.startswith("sqlite:///") and not url.endswith(":memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    eng = create_engine(url, pool_pre_ping=True)
+    from include.config import load_config
+    from include.sites.engines import pool_options
+
+    eng = create_engine(url, **{"pool_pre_ping": True, **pool_options(load_config().database.scaling, url)})
     if eng.dialect.name == "sqlite":
 
         @event.listens_for(eng, "connect")

@@ -118,3 +118,11 @@ def read_engine(primary_url: str, scaling) -> Engine:
         except Exception as exc:  # an unreachable replica: try the next, then the primary
             log.warning("read replica '%s' does not answer (%s); trying the next", conn_id, exc)
     return shared_engine(primary_url, scaling, read_only=True)
+
+
+def configured_pool_options(url: str) -> dict:
+    """pool_options() of the loaded configuration, for engines opened outside a request (backup,
+    restore, maintenance, the library database)."""
+    from include.config import load_config
+
+    return pool_options(load_config().database.scaling, url)
