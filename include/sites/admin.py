@@ -16,6 +16,12 @@ import sys
 def add_parser(sub) -> None:
     parts = sub.add_parser("parts", help="show or edit deployed parts (optimistic locking)")
     actions = parts.add_subparsers(dest="parts_command", required=True)
+    partition = actions.add_parser(
+        "partition", help="move a deployed PostgreSQL parts database to database.scaling.sharding's layout"
+    )
+    partition.add_argument("--environment", required=True)
+    partition.add_argument("--library", required=True, help="the .kicad_dbl nickname")
+    partition.add_argument("--actor", default=None)
     for name in ("show", "edit", "lock", "unlock"):
         p = actions.add_parser(name)
         p.add_argument("--environment", required=True)
@@ -48,6 +54,8 @@ def run(args) -> int:
     config = load_config()
     actor = args.actor or getpass.getuser()
     try:
+        if args.parts_command == "partition":
+            return _partition(config, args, actor)
         cat = catalog(args.environment, args.library, writable=args.parts_command != "show")
         category = _category_id(cat, args.category)
         detail = {"library": args.library, "category": cat.category(category).name, "key": args.key}
@@ -101,6 +109,27 @@ def run(args) -> int:
     except (NotServed, UnknownId) as exc:
         print(f"altium2kicad-admin parts {args.parts_command}: {exc}", file=sys.stderr)
         return 3
+    return 0
+
+
+def _partition(config, args, actor: str) -> int:
+    from .http_library import _deployed_dbl, forget_catalogs
+    from .kicad_dbl import read_kicad_dbl
+    from .part_edits import audit
+    from .partitioning import partition_deployed
+
+    dbl = read_kicad_dbl(_deployed_dbl(args.environment, args.library).resolve())
+    try:
+        done = partition_deployed(dbl, config.database.scaling.sharding, config.database.scaling)
+    except ValueError as exc:
+        print(f"altium2kicad-admin parts partition: {exc}", file=sys.stderr)
+        return 2
+    forget_catalogs()
+    audit(config, args.environment, actor, "parts_partitioned", {"library": args.library, **done})
+    print(
+        f"{args.library}: {done['parts']} parts of {done['categories']} categories in {done['parent']}, "
+        f"{done['method']} partitions ({done['partitions']})"
+    )
     return 0
 
 

@@ -98,6 +98,12 @@ def catalog(environment: str, library: str, *, writable: bool = False):
         return _catalogs[key]
 
 
+def forget_catalogs() -> None:
+    """Drops the cached catalogs (their reflected tables), e.g. after the layout changed."""
+    with _catalog_lock:
+        _catalogs.clear()
+
+
 def _isolation(config) -> str:
     return config.concurrency.transaction_isolation.upper().replace("_", " ")
 

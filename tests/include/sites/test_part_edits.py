@@ -195,3 +195,41 @@ def test_rest_patch_needs_an_editor_and_answers_409_when_stale(deployed, parts_s
         ("bob", "part_edited"),
         ("bob", "part_edit_refused"),
     ]
+
+
+def test_partitioned_database_keeps_serving_and_editing(deployed, capsys):
+    """`parts partition` moves the deployed tables into one partitioned table behind views; KiCad's
+    names and rows stay, and edits (through the views) keep their optimistic locking."""
+    home, url = deployed
+    from include.config import load_config
+    from include.sites.http_library import catalog
+
+    before = catalog("testing", "Parts").parts("1")
+    configure(home)
+    target = ["parts", "partition", "--environment", "testing", "--library", "Parts", "--actor", "admin"]
+    assert admin(target) == 2  # sharding is off
+    assert "sharding.enabled is false" in capsys.readouterr().err
+    path = home / "altium2kicad.yaml"
+    path.write_text(
+        path.read_text()
+        + "database: {scaling: {sharding: {enabled: true, number_of_shards: 2, method: hash}}}\n"
+    )
+    assert load_config().database.scaling.sharding.method == "hash"
+    assert admin(target) == 0
+    assert "6 parts of 2 categories in Parts_parts, hash partitions (2)" in capsys.readouterr().out
+    eng = create_engine(url)
+    with eng.connect() as conn:
+        kinds = dict(
+            conn.execute(
+                text("SELECT relname, relkind FROM pg_class WHERE relname IN ('resistors', 'Parts_parts')")
+            ).all()
+        )
+    eng.dispose()
+    assert kinds == {"resistors": "v", "Parts_parts": "p"}
+    assert catalog("testing", "Parts").parts("1") == before
+    codes = concurrently(
+        lambda: edit("alice", "Value=2k2", version=1), lambda: edit("bob", "Value=3k3", version=1)
+    )
+    assert sorted(codes) == [0, 4]
+    assert row(url)["row_version"] == 2
+    assert ("admin", "parts_partitioned") in audit_actions(home)
