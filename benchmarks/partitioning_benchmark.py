@@ -69,35 +69,46 @@ def timed(cursor, sql: str, *params) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def measure(url: str, database, lookups: int, seed: int) -> dict[str, list[float]]:
-    """KiCad's two queries over ODBC: `lookups` random parts by key, then every category whole."""
+def measure(urls: dict[str, str], database, lookups: int, seed: int) -> dict[str, dict[str, list[float]]]:
+    """KiCad's two queries over ODBC on every layout, interleaved (each lookup on each layout in
+    turn, the order rotating) so that load from other processes falls on all layouts alike."""
     import pyodbc
 
     from converters.kicad.dbl_writer import odbc_connection_string
 
-    conn = pyodbc.connect(odbc_connection_string(url), autocommit=True)
-    quote = conn.getinfo(pyodbc.SQL_IDENTIFIER_QUOTE_CHAR).strip() or '"'
+    conns = {
+        label: pyodbc.connect(odbc_connection_string(url), autocommit=True) for label, url in urls.items()
+    }
+    quote = next(iter(conns.values())).getinfo(pyodbc.SQL_IDENTIFIER_QUOTE_CHAR).strip() or '"'
 
     def q(name: str) -> str:
         return f"{quote}{name}{quote}"
 
     select = ", ".join(q(c) for c in COLUMNS)
     rng = random.Random(seed)
-    by_key, by_category = [], []
+    results = {label: {"by part number": [], "by category": []} for label in urls}
+    labels = list(urls)
     try:
-        cursor = conn.cursor()
-        for lib in database.libraries[:3]:  # warm the server's caches and the driver
-            cursor.execute(f"SELECT {select} FROM {q(lib.table)}").fetchall()
-        for _ in range(lookups):
+        cursors = {label: conn.cursor() for label, conn in conns.items()}
+        for cursor in cursors.values():  # warm the server's caches and the driver
+            for lib in database.libraries:
+                cursor.execute(f"SELECT {select} FROM {q(lib.table)}").fetchall()
+        for n in range(lookups):
             lib = rng.choice(database.libraries)
             key = rng.choice(lib.rows)["Key"]
-            cursor.setinputsizes([(pyodbc.SQL_VARCHAR, 255, 0)])
-            by_key.append(timed(cursor, f"SELECT {select} FROM {q(lib.table)} WHERE {q('Key')} = ?", key))
-        for lib in database.libraries:
-            by_category.append(timed(cursor, f"SELECT {select} FROM {q(lib.table)}"))
+            sql = f"SELECT {select} FROM {q(lib.table)} WHERE {q('Key')} = ?"
+            for label in labels[n % len(labels) :] + labels[: n % len(labels)]:
+                cursors[label].setinputsizes([(pyodbc.SQL_VARCHAR, 255, 0)])
+                results[label]["by part number"].append(timed(cursors[label], sql, key))
+        for n, lib in enumerate(database.libraries):
+            for label in labels[n % len(labels) :] + labels[: n % len(labels)]:
+                results[label]["by category"].append(
+                    timed(cursors[label], f"SELECT {select} FROM {q(lib.table)}")
+                )
     finally:
-        conn.close()
-    return {"by part number": by_key, "by category": by_category}
+        for conn in conns.values():
+            conn.close()
+    return results
 
 
 def summary(samples: list[float]) -> str:
@@ -127,17 +138,18 @@ def main() -> int:
         f"partitioned, hash ({args.shards})": PartitionLayout(args.shards, "hash"),
     }
     names = {label: f"a2k_bench_{uuid.uuid4().hex[:8]}" for label in layouts}
+    urls = {}
     try:
         for label, layout in layouts.items():
-            url = create_database("postgresql", names[label])
+            urls[label] = url = create_database("postgresql", names[label])
             started = time.perf_counter()
             if layout is None:
                 assert not write_tables(database, url)
             else:
                 write_partitioned(database, url, layout)
-            written = time.perf_counter() - started
-            results = measure(url, database, args.lookups, seed=11)
-            print(f"\n{label} (written in {written:.1f} s)")
+            print(f"{label}: written in {time.perf_counter() - started:.1f} s")
+        for label, results in measure(urls, database, args.lookups, seed=11).items():
+            print(f"\n{label}")
             for query, samples in results.items():
                 print(f"  {query:16} {summary(samples)}   ({len(samples)} queries)")
     finally:

@@ -10,8 +10,8 @@ query still touches only its category's partition. KiCad keeps reading the table
   `number_of_shards` partitions hold about the same number of rows;
 - `hash`: PostgreSQL's hash of the category, `number_of_shards` partitions (no balancing, no
   list to maintain when categories are added).
-Every row also carries `part_key` (its key, whatever the library calls the column) for the
-primary key (category, part_key), and `row_version` for concurrent edits.
+Every row's key is `part_key` (the view names it as the library names its key column), so the
+primary key (category, part_key) serves KiCad's lookups; `row_version` is for concurrent edits.
 """
 
 from __future__ import annotations
@@ -52,12 +52,19 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def stored_columns(database: PartsDatabase) -> list[str]:
+    """The parent's own columns: every library's columns but their keys (held as `part_key`)."""
+    others = {c for lib in database.libraries for c in lib.columns if c != lib.key_column}
+    columns: list[str] = []
+    for lib in database.libraries:
+        columns += [c for c in lib.columns if c not in columns and (c != lib.key_column or c in others)]
+    return columns
+
+
 def partition_statements(database: PartsDatabase, layout: PartitionLayout, quote) -> list[str]:
     """DDL of the parent, its partitions and one view per library (PostgreSQL)."""
     parent = parent_table(database)
-    columns: list[str] = []
-    for lib in database.libraries:
-        columns += [c for c in lib.columns if c not in columns]
+    columns = stored_columns(database)
     reserved = {CATEGORY_COLUMN, PART_KEY_COLUMN, VERSION_COLUMN}
     clash = sorted(reserved & set(columns))
     if clash:
@@ -87,7 +94,12 @@ def partition_statements(database: PartsDatabase, layout: PartitionLayout, quote
                 f"FOR VALUES WITH (MODULUS {layout.number_of_shards}, REMAINDER {n})"
             )
     for lib in database.libraries:
-        shown = ", ".join(quote(c) for c in lib.columns + [VERSION_COLUMN])
+        # the key is `part_key`, named as the library names it: KiCad's `WHERE "Key" = ?` is then
+        # the primary key's (category, part_key) index
+        shown = ", ".join(
+            f"{PART_KEY_COLUMN} AS {quote(c)}" if c == lib.key_column else quote(c)
+            for c in lib.columns + [VERSION_COLUMN]
+        )
         statements.append(
             f"CREATE VIEW {quote(lib.table)} AS SELECT {shown} FROM {quote(parent)} "
             f"WHERE {CATEGORY_COLUMN} = {_literal(lib.name)}"
@@ -123,14 +135,19 @@ def write_partitioned(
             conn.execute(text(f"DROP TABLE IF EXISTS {quote(parent)} CASCADE"))
             for statement in statements:
                 conn.execute(text(statement))
-            columns = [CATEGORY_COLUMN, PART_KEY_COLUMN] + sorted(
-                {c for lib in database.libraries for c in lib.columns}
+            columns = stored_columns(database)
+            table = Table(
+                parent,
+                MetaData(),
+                *(SqlColumn(c, Text) for c in [CATEGORY_COLUMN, PART_KEY_COLUMN, *columns]),
             )
-            table = Table(parent, MetaData(), *(SqlColumn(c, Text) for c in columns))
             for lib in database.libraries:
-                blank = dict.fromkeys(columns)
                 rows = [
-                    {**blank, **row, CATEGORY_COLUMN: lib.name, PART_KEY_COLUMN: row[lib.key_column]}
+                    {
+                        CATEGORY_COLUMN: lib.name,
+                        PART_KEY_COLUMN: row[lib.key_column],
+                        **{c: (row.get(c) if c != lib.key_column else None) for c in columns},
+                    }
                     for row in lib.rows
                 ]
                 for start in range(0, len(rows), BATCH_ROWS):

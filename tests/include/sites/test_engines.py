@@ -20,7 +20,12 @@ def test_the_library_database_engine_takes_the_pool_sizes(site_home):
     engine.cache_clear()
     try:
         eng = engine(f"sqlite:///{site_home / 'lib.db'}")
-        assert (eng.pool.size(), eng.pool._max_overflow, eng.pool._timeout, eng.pool._recycle) == (3, 2, 7, 60)
+        assert (eng.pool.size(), eng.pool._max_overflow, eng.pool._timeout, eng.pool._recycle) == (
+            3,
+            2,
+            7,
+            60,
+        )
     finally:
         engine.cache_clear()
 
@@ -31,7 +36,9 @@ def test_conversion_engines_take_the_pool_and_the_partitions(site_home, monkeypa
     from converters.kicad.parts_database import write_tables
     from include.pipeline import RunContext
 
-    write_config(site_home, POOL.replace("}}}", "}, sharding: {enabled: true, number_of_shards: 6, method: hash}}}"))
+    write_config(
+        site_home, POOL.replace("}}}", "}, sharding: {enabled: true, number_of_shards: 6, method: hash}}}")
+    )
     options = RunContext("r", "d", {}, load_config(), "me").convert_options(site_home / "x.SchLib")
     assert (options.parts_partitions, options.partition_method) == (6, "hash")
     from include.sites.engines import pool_options
