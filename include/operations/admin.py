@@ -96,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         from include.sites.admin import run as run_parts
 
         return run_parts(args)
+    if args.command == "rules":
+        from include.sites.admin import run_rules
+
+        return run_rules(args)
     if not args.store and args.command != "generate-key":
         parser.error("give at least one --store")
     try:

@@ -16,6 +16,14 @@ import sys
 def add_parser(sub) -> None:
     parts = sub.add_parser("parts", help="show or edit deployed parts (optimistic locking)")
     actions = parts.add_subparsers(dest="parts_command", required=True)
+    rules = sub.add_parser("rules", help="show or edit the stored mapping rules (optimistic locking)")
+    rule_actions = rules.add_subparsers(dest="rules_command", required=True)
+    rule_actions.add_parser("show").add_argument("--version", type=int, default=None)
+    rule_edit = rule_actions.add_parser("edit")
+    rule_edit.add_argument("--set", action="append", default=[], metavar="SECTION.NAME=VALUE")
+    rule_edit.add_argument("--unset", action="append", default=[], metavar="SECTION.NAME")
+    rule_edit.add_argument("--version", type=int, default=None, help="rules version the edit is based on")
+    rule_edit.add_argument("--actor", default=None)
     partition = actions.add_parser(
         "partition", help="move a deployed PostgreSQL parts database to database.scaling.sharding's layout"
     )
@@ -109,6 +117,39 @@ def run(args) -> int:
     except (NotServed, UnknownId) as exc:
         print(f"altium2kicad-admin parts {args.parts_command}: {exc}", file=sys.stderr)
         return 3
+    return 0
+
+
+def run_rules(args) -> int:
+    from include.config import load_config
+    from include.library_db.store import LibraryStore
+
+    from .part_edits import EditError, audit_library
+    from .rules_edits import edit_rules, latest_version
+
+    config = load_config()
+    url = config.library_db_url()
+    if args.rules_command == "show":
+        version = args.version or latest_version(url)
+        stored = LibraryStore(url).mapping_rules(version) if version else None
+        if stored is None:
+            print(f"altium2kicad-admin rules show: no mapping rules version {version}", file=sys.stderr)
+            return 3
+        print(f"# version {stored.version}\n{stored.content}", end="")
+        return 0
+    actor = args.actor or getpass.getuser()
+    changes: dict[str, str | None] = dict(_assignment(s) for s in args.set)
+    changes.update(dict.fromkeys(args.unset))
+    if not changes:
+        print("altium2kicad-admin rules edit: give --set or --unset", file=sys.stderr)
+        return 2
+    try:
+        version, resolution = edit_rules(url, changes, args.version, actor, config.concurrency)
+    except EditError as exc:
+        audit_library(config, "mapping_rules", actor, "mapping_rules_edit_refused", {"reason": str(exc)})
+        print(f"altium2kicad-admin rules edit: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(f"mapping rules: version {version} ({resolution})")
     return 0
 
 

@@ -195,4 +195,7 @@ def create_app() -> FastAPI:
         return JSONResponse(document, headers={"ETag": f'"{version}"'})
 
     add_edit_routes(app)
+    from .rules_edits import add_rules_routes
+
+    add_rules_routes(app)
     return app

@@ -311,9 +311,13 @@ def release_lock(catalog: PartsCatalog, category_id: str, key: str, actor: str, 
 
 def audit(config, environment: str, actor: str, action: str, detail: dict) -> None:
     """The edit in the library database's audit log, and to Slack when configured."""
+    audit_library(config, f"parts/{environment}", actor, action, detail)
+
+
+def audit_library(config, subject: str, actor: str, action: str, detail: dict) -> None:
     from include.library_db.store import LibraryStore
 
-    LibraryStore(config.library_db_url()).audit(f"parts/{environment}", actor, action, detail)
+    LibraryStore(config.library_db_url()).audit(subject, actor, action, detail)
     channel = config.notifications.slack_conn_id
     if config.concurrency.notify_on_change and channel:
         from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
