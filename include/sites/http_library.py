@@ -90,7 +90,7 @@ def catalog(environment: str, library: str, *, writable: bool = False):
                 raise NotServed(status.HTTP_500_INTERNAL_SERVER_ERROR, str(exc)) from None
             scaling = config.database.scaling
             engine = (
-                shared_engine(url, scaling, isolation_level=_isolation(config))
+                shared_engine(url, scaling, isolation_level=_isolation(config, url))
                 if writable
                 else read_engine(url, scaling)
             )
@@ -104,7 +104,11 @@ def forget_catalogs() -> None:
         _catalogs.clear()
 
 
-def _isolation(config) -> str:
+def _isolation(config, url: str) -> str | None:
+    """concurrency.transaction_isolation as SQLAlchemy names it; SQLite has only SERIALIZABLE
+    (stricter than any level asked for), so it keeps its own."""
+    if url.startswith("sqlite"):
+        return None
     return config.concurrency.transaction_isolation.upper().replace("_", " ")
 
 

@@ -233,3 +233,17 @@ def test_partitioned_database_keeps_serving_and_editing(deployed, capsys):
     assert sorted(codes) == [0, 4]
     assert row(url)["row_version"] == 2
     assert ("admin", "parts_partitioned") in audit_actions(home)
+
+
+def test_edits_run_at_the_configured_isolation(deployed):
+    from include.sites.http_library import catalog
+
+    home, _ = deployed
+    for wanted, level in (("read_committed", "READ COMMITTED"), ("serializable", "SERIALIZABLE")):
+        path = write_config(home, f"concurrency: {{transaction_isolation: {wanted}}}\n")
+        assert path.exists()
+        from include.sites import http_library
+
+        http_library.forget_catalogs()
+        with catalog("testing", "Parts", writable=True).engine.connect() as conn:
+            assert conn.get_isolation_level() == level
