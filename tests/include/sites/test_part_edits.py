@@ -247,3 +247,29 @@ def test_edits_run_at_the_configured_isolation(deployed):
         http_library.forget_catalogs()
         with catalog("testing", "Parts", writable=True).engine.connect() as conn:
             assert conn.get_isolation_level() == level
+
+
+def test_edits_notify_when_configured(deployed, monkeypatch):
+    """`concurrency.notify_on_change`: each edit also goes to the Slack webhook (a real HTTP server)."""
+    import json
+
+    from tests.include.operations.test_monitoring import Endpoint
+
+    home, _ = deployed
+    webhook = Endpoint()
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PART_EDITS",
+        json.dumps({"conn_type": "slackwebhook", "host": webhook.url, "password": "T0/B0/X0"}),
+    )
+    try:
+        write_config(home, "notifications: {slack_conn_id: part_edits}\n")
+        assert edit("alice", "Value=2k2", version=1) == 0
+        assert webhook.posts == []  # notify_on_change is off
+        write_config(
+            home, "notifications: {slack_conn_id: part_edits}\nconcurrency: {notify_on_change: true}\n"
+        )
+        assert edit("alice", "Value=3k3", version=2) == 0
+        assert len(webhook.posts) == 1
+        assert "alice part edited" in webhook.posts[0]["text"] and "3k3" in webhook.posts[0]["text"]
+    finally:
+        webhook.close()
