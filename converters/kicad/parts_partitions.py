@@ -31,6 +31,7 @@ BATCH_ROWS = 5000
 class PartitionLayout:
     number_of_shards: int
     method: Literal["list", "hash"] = "list"
+    key: str = CATEGORY_COLUMN  # the partition column (`sharding.shard_key`): the KiCad library's name
 
 
 def parent_table(database: PartsDatabase) -> str:
@@ -65,20 +66,20 @@ def partition_statements(database: PartsDatabase, layout: PartitionLayout, quote
     """DDL of the parent, its partitions and one view per library (PostgreSQL)."""
     parent = parent_table(database)
     columns = stored_columns(database)
-    reserved = {CATEGORY_COLUMN, PART_KEY_COLUMN, VERSION_COLUMN}
+    reserved = {layout.key, PART_KEY_COLUMN, VERSION_COLUMN}
     clash = sorted(reserved & set(columns))
     if clash:
         raise ValueError(f"columns {', '.join(clash)} are reserved by the partitioned layout")
     body = ", ".join(
-        [f"{CATEGORY_COLUMN} text NOT NULL", f"{PART_KEY_COLUMN} text NOT NULL"]
+        [f"{layout.key} text NOT NULL", f"{PART_KEY_COLUMN} text NOT NULL"]
         + [f"{quote(c)} text" for c in columns]
         + [
             f"{VERSION_COLUMN} integer NOT NULL DEFAULT 1",
-            f"PRIMARY KEY ({CATEGORY_COLUMN}, {PART_KEY_COLUMN})",
+            f"PRIMARY KEY ({layout.key}, {PART_KEY_COLUMN})",
         ]
     )
     method = "LIST" if layout.method == "list" else "HASH"
-    statements = [f"CREATE TABLE {quote(parent)} ({body}) PARTITION BY {method} ({CATEGORY_COLUMN})"]
+    statements = [f"CREATE TABLE {quote(parent)} ({body}) PARTITION BY {method} ({layout.key})"]
     if layout.method == "list":
         sizes = {lib.name: len(lib.rows) for lib in database.libraries}
         groups = [g for g in assign_shards(sizes, min(layout.number_of_shards, len(sizes))) if g]
@@ -102,7 +103,7 @@ def partition_statements(database: PartsDatabase, layout: PartitionLayout, quote
         )
         statements.append(
             f"CREATE VIEW {quote(lib.table)} AS SELECT {shown} FROM {quote(parent)} "
-            f"WHERE {CATEGORY_COLUMN} = {_literal(lib.name)}"
+            f"WHERE {layout.key} = {_literal(lib.name)}"
         )
     return statements
 
@@ -139,12 +140,12 @@ def write_partitioned(
             table = Table(
                 parent,
                 MetaData(),
-                *(SqlColumn(c, Text) for c in [CATEGORY_COLUMN, PART_KEY_COLUMN, *columns]),
+                *(SqlColumn(c, Text) for c in [layout.key, PART_KEY_COLUMN, *columns]),
             )
             for lib in database.libraries:
                 rows = [
                     {
-                        CATEGORY_COLUMN: lib.name,
+                        layout.key: lib.name,
                         PART_KEY_COLUMN: row[lib.key_column],
                         **{c: (row.get(c) if c != lib.key_column else None) for c in columns},
                     }

@@ -16,14 +16,12 @@ from .kicad_dbl import KicadDbl, database_url
 from .part_edits import HISTORY, VERSION_COLUMN
 
 
-def read_parts(dbl: KicadDbl, engine) -> PartsDatabase:
+def read_parts(dbl: KicadDbl, engine, sharding_key: str = "component_category") -> PartsDatabase:
     """The deployed parts as the neutral model (every column of every table, in table order)."""
     database = PartsDatabase(dbl.name, dbl.description)
     for lib in dbl.libraries:
         table = Table(lib.table, MetaData(), autoload_with=engine)
-        columns = [
-            c.name for c in table.columns if c.name not in (VERSION_COLUMN, "component_category", "part_key")
-        ]
+        columns = [c.name for c in table.columns if c.name not in (VERSION_COLUMN, sharding_key, "part_key")]
         with engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(select(*(table.c[c] for c in columns))).mappings()]
         database.libraries.append(
@@ -54,8 +52,8 @@ def partition_deployed(dbl: KicadDbl, sharding, scaling) -> dict:
             raise ValueError(
                 f"{dbl.path}: its parts database is {engine.dialect.name}; partitioning needs PostgreSQL"
             )
-        database = read_parts(dbl, engine)
-        layout = PartitionLayout(sharding.number_of_shards, sharding.method)
+        database = read_parts(dbl, engine, sharding.shard_key)
+        layout = PartitionLayout(sharding.number_of_shards, sharding.method, sharding.shard_key)
         write_partitioned(database, url, layout, pool_options(scaling, url))
         if HISTORY.name in inspect(engine).get_table_names():
             with engine.begin() as conn:

@@ -172,3 +172,19 @@ def test_reads_are_read_only_and_use_the_replica(site_home, parts_server, pg_url
         http_library._catalogs.clear()
         engines.dispose_all()
         drop_database("postgresql", replica)
+
+
+def test_switched_off_and_timeouts_follow_the_configuration(site_home, parts_server):
+    target = deploy_parts(site_home, "testing")
+    version = target / "versions" / "v1"
+    write_config(site_home, "http_library: {timeout_parts_seconds: 45, timeout_categories_seconds: 900}\n")
+    [written] = write_httplib_files(version, load_config(), "testing")
+    source = json.loads(written.read_text())["source"]
+    assert (source["timeout_parts_seconds"], source["timeout_categories_seconds"]) == (45, 900)
+    written.unlink()
+    write_config(site_home, "http_library: {enabled: false}\n")
+    assert write_httplib_files(version, load_config(), "testing") == []
+    off = httpx.get(
+        f"{parts_server}/testing/Parts/v1/categories.json", headers={"Authorization": f"Token {TOKEN}"}
+    )
+    assert off.status_code == 404 and "http_library.enabled" in off.json()["detail"]
