@@ -39,14 +39,15 @@ class NotServed(LookupError):
 _catalog_lock = threading.Lock()
 
 
-def _config():
+def current_config():
+    """The configuration as it is now (re-read when the file changes), for every request."""
     from include.config import load_config
 
     return load_config()
 
 
 def _deployed_dbl(environment: str, library: str) -> Path:
-    config = _config()
+    config = current_config()
     if not config.http_library.enabled:
         raise NotServed(status.HTTP_404_NOT_FOUND, "the HTTP library is switched off (http_library.enabled)")
     if environment not in config.environments:
@@ -79,7 +80,7 @@ def catalog(environment: str, library: str, *, writable: bool = False):
     from .parts_catalog import PartsCatalog
 
     path = _deployed_dbl(environment, library).resolve()
-    config = _config()
+    config = current_config()
     key = (str(path), path.stat().st_mtime_ns, writable)
     with _catalog_lock:
         if key not in _catalogs:
@@ -115,7 +116,7 @@ def _isolation(config, url: str) -> str | None:
 def expected_token(environment: str) -> str | None:
     from include.connections import ConnectionUnusable, get_connection
 
-    conn_id = _config().http_library.conn_id(environment)
+    conn_id = current_config().http_library.conn_id(environment)
     try:
         conn = get_connection(conn_id)
     except ConnectionUnusable as exc:
@@ -125,14 +126,14 @@ def expected_token(environment: str) -> str | None:
 
 def requires_token(environment: str, authorization: str | None = Header(default=None)) -> None:
     """KiCad's `Authorization: Token <token>` for the environment (401 when missing or wrong)."""
-    if environment not in _config().environments:
+    if environment not in current_config().environments:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no environment '{environment}'")
     expected = expected_token(environment)
     if not expected:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             f"no token configured for environment '{environment}' (Airflow connection "
-            f"'{_config().http_library.conn_id(environment)}', its password)",
+            f"'{current_config().http_library.conn_id(environment)}', its password)",
         )
     scheme, _, given = (authorization or "").partition(" ")
     if scheme.lower() != "token" or not hmac.compare_digest(given.strip().encode(), expected.encode()):

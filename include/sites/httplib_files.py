@@ -45,6 +45,14 @@ def write_httplib_files(release: Path, config, environment: str) -> list[Path]:
     dbls = sorted((release / "database").glob("*.kicad_dbl"))
     if not settings.enabled or not dbls:
         return []
+    if config.environment(environment).target.kind != "local":
+        # the plugin serves local deployments only: a file naming a URL that answers 501 helps nobody
+        log.info(
+            "%s deploys to %s: no .kicad_httplib written",
+            environment,
+            config.environment(environment).target.kind,
+        )
+        return []
     token = _token(config, environment)
     written = []
     for dbl in dbls:

@@ -43,7 +43,7 @@ from sqlalchemy import (
     update,
 )
 
-from .http_library import _config, catalog, editor
+from .http_library import catalog, current_config, editor
 from .kicad_dbl import DblLibrary
 from .parts_catalog import PartsCatalog, UnknownId
 
@@ -339,7 +339,7 @@ def add_edit_routes(app) -> None:
         try:
             result = work(cat, category_id, key)
         except EditError as exc:
-            audit(_config(), environment, actor, f"{action}_refused", {**detail, "reason": str(exc)})
+            audit(current_config(), environment, actor, f"{action}_refused", {**detail, "reason": str(exc)})
             body = {"detail": str(exc)}
             if isinstance(exc, EditConflict):
                 body.update(current_version=exc.current_version, conflicting_fields=exc.fields)
@@ -358,7 +358,7 @@ def add_edit_routes(app) -> None:
         if_match: Annotated[str | None, Header()] = None,
     ):
         base = version if version is not None else _version_of(if_match)
-        config = _config()
+        config = current_config()
 
         def work(cat, category_id, key):
             return edit_part(cat, category_id, key, fields, base, actor, config.concurrency)
@@ -385,7 +385,7 @@ def add_edit_routes(app) -> None:
 
     @app.post("/{environment}/{library}/v1/parts/{part_id}/lock")
     def lock_part(environment: str, library: str, part_id: str, actor: Annotated[str, Depends(editor)]):
-        config = _config()
+        config = current_config()
         outcome = run(
             environment,
             library,
@@ -414,7 +414,7 @@ def add_edit_routes(app) -> None:
             return outcome
         detail, released = outcome
         if released:
-            audit(_config(), environment, actor, "part_unlocked", detail)
+            audit(current_config(), environment, actor, "part_unlocked", detail)
         return {"id": part_id, "released": released}
 
 

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from .http_library import _config, editor
+from .http_library import current_config, editor
 from .part_edits import EditConflict, EditError, VersionRequired, _version_of, audit_library
 
 SECTIONS = ("library_names", "field_renames", "layer_map", "footprint_name_fixes")
@@ -147,7 +147,7 @@ def add_rules_routes(app) -> None:
     def show_rules(response: Response, actor: Annotated[str, Depends(editor)]):
         from include.library_db.store import LibraryStore
 
-        url = _config().library_db_url()
+        url = current_config().library_db_url()
         newest = latest_version(url)
         if newest is None:
             return JSONResponse({"detail": "no mapping rules are stored yet"}, status_code=404)
@@ -162,7 +162,7 @@ def add_rules_routes(app) -> None:
         version: Annotated[int | None, Body(embed=True)] = None,
         if_match: Annotated[str | None, Header()] = None,
     ):
-        config = _config()
+        config = current_config()
         base = version if version is not None else _version_of(if_match)
         try:
             new, resolution = edit_rules(config.library_db_url(), changes, base, actor, config.concurrency)

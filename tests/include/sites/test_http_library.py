@@ -188,3 +188,13 @@ def test_switched_off_and_timeouts_follow_the_configuration(site_home, parts_ser
         f"{parts_server}/testing/Parts/v1/categories.json", headers={"Authorization": f"Token {TOKEN}"}
     )
     assert off.status_code == 404 and "http_library.enabled" in off.json()["detail"]
+
+
+def test_no_httplib_for_an_environment_on_s3(site_home):
+    target = deploy_parts(site_home, "testing")
+    write_config(site_home).write_text(
+        "environments:\n"
+        "  development: {validation_level: basic, target: {kind: local, path: deploy/development}}\n"
+        "  testing: {validation_level: full, target: {kind: s3, bucket: parts}}\n"
+    )
+    assert write_httplib_files(target / "versions" / "v1", load_config(), "testing") == []
