@@ -131,7 +131,7 @@ def test_edits_of_different_fields_merge(deployed):
     assert edit("bob", "Manufacturer=Yageo", version=3) == 4
 
 
-def test_explicit_locks_time_out_and_release(deployed, monkeypatch):
+def test_explicit_locks_time_out_and_release(deployed, monkeypatch, capsys):
     home, url = deployed
     configure(home, timeout=60)
     base = ["--environment", "testing", "--library", "Parts", "--category", "1", "--key", KEY]
@@ -152,6 +152,9 @@ def test_explicit_locks_time_out_and_release(deployed, monkeypatch):
     assert edit("carol", "Value=7k", version=3) == 0
     assert admin(["parts", "unlock", *base, "--actor", "carol"]) == 0
     assert row(url)["Value"] == "7k"
+    assert admin(["parts", "show", *base]) == 0
+    assert '"version": 4' in capsys.readouterr().out
+    assert admin(["parts", "show", *base[:-1], "NOPE"]) == 3
 
 
 def test_rest_patch_needs_an_editor_and_answers_409_when_stale(deployed, parts_server, simple_auth_manager):  # noqa: F811
