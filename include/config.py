@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from include.access.settings import UserManagement
+from include.config_base import Section, Target
+from include.sync.settings import Site, Synchronization
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "altium2kicad.yaml"
@@ -31,10 +33,6 @@ ValidationLevel = Literal["basic", "full", "strict"]
 
 class ConfigError(Exception):
     """The configuration file is missing, unreadable or invalid (message names key and problem)."""
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class LibraryDatabase(Section):
@@ -58,24 +56,6 @@ class Deployment(Section):
     work_dir: str = "var/altium2kicad"
     library_database: LibraryDatabase = LibraryDatabase()
     kicad_cli: str | None = None
-
-
-class Target(Section):
-    kind: Literal["local", "s3"] = "local"
-    path: str | None = None
-    bucket: str | None = None
-    prefix: str = ""
-    endpoint_url: str | None = None
-    region: str | None = None
-    aws_conn_id: str | None = None
-
-    @model_validator(mode="after")
-    def _complete(self) -> Target:
-        if self.kind == "local" and not self.path:
-            raise ValueError("a local target needs 'path'")
-        if self.kind == "s3" and not self.bucket:
-            raise ValueError("an s3 target needs 'bucket'")
-        return self
 
 
 class Environment(Section):
@@ -134,7 +114,7 @@ class ProjectTemplate(Section):
 class TaskAssignment(Section):
     default_owner: str = "library-team"
     stages: dict[str, str] = {}
-    # role -> Airflow user ids (the simple auth manager's users); read only by include.workflow.roles
+    # role -> login names, beside the directory's members (include.workflow.roles.users_for_role)
     roles: dict[str, list[str]] = {}
     # role -> task ids (dag_id.task_id) whose approvals that role may answer
     assignment_rules: dict[str, list[str]] = {}
@@ -190,7 +170,9 @@ class Thresholds(Section):
 
 class Alerting(Section):
     enabled: bool = True  # false: the monitoring DAG skips its check
-    health_url: str | None = None  # default: AIRFLOW__API__BASE_URL + /api/v2/monitor/health
+    health_url: str | None = (
+        None  # default: the execution API server host (else the base URL) + /api/v2/monitor/health
+    )
     thresholds: Thresholds = Thresholds()
 
 
@@ -302,6 +284,26 @@ class Database(Section):
     scaling: DatabaseScaling = DatabaseScaling()
 
 
+class CircuitBreakerSettings(Section):
+    failure_threshold: int = Field(5, ge=1)  # failures in a row that open it
+    reset_timeout: float = Field(30, gt=0)  # seconds open (no connection attempts) before one probe
+
+
+class ConnectionFailover(Section):
+    retry_interval: float = Field(5, gt=0)  # seconds between attempts of an idempotent operation
+    max_retries: int = Field(10, ge=0)
+    circuit_breaker: CircuitBreakerSettings = CircuitBreakerSettings()
+
+
+class DatabaseAvailability(Section):
+    connection_failover: ConnectionFailover = ConnectionFailover()
+    failover_timeout: float = Field(60, gt=0)  # an operation gives up after this long in all
+
+
+class HighAvailability(Section):
+    database: DatabaseAvailability = DatabaseAvailability()
+
+
 class PipelineConfig(Section):
     deployment: Deployment = Deployment()
     parts_sources: list[PartsSource] = []
@@ -315,6 +317,7 @@ class PipelineConfig(Section):
     backup: Backup = Backup()
     business_continuity: BusinessContinuity = BusinessContinuity()
     monitoring: Monitoring = Monitoring()
+    high_availability: HighAvailability = HighAvailability()
     scaling: Scaling = Scaling()
     load_balancer: LoadBalancer = LoadBalancer()
     caching: Caching = Caching()
@@ -323,6 +326,8 @@ class PipelineConfig(Section):
     http_library: HttpLibrary = HttpLibrary()
     concurrency: Concurrency = Concurrency()
     database: Database = Database()
+    sites: dict[str, Site] = {}
+    synchronization: Synchronization | None = None  # None: a single site, nothing to sync
 
     @model_validator(mode="after")
     def _timeouts_name_tasks(self) -> PipelineConfig:
@@ -351,6 +356,32 @@ class PipelineConfig(Section):
                 raise ValueError(
                     f"workflows.{key} '{name}' is not one of environments: {sorted(self.environments)}"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _sites_known(self) -> PipelineConfig:
+        sync = self.synchronization
+        if sync is None:
+            return self
+        names = [sync.master_site, *sync.slave_sites]
+        missing = [n for n in names if n not in self.sites]
+        if missing:
+            raise ValueError(f"synchronization names sites {', '.join(missing)} that sites does not define")
+        if sync.master_site in sync.slave_sites:
+            raise ValueError(f"synchronization: {sync.master_site} is the master and a slave")
+        primaries = sorted(n for n, site in self.sites.items() if site.primary)
+        if primaries != [sync.master_site]:
+            raise ValueError(
+                f"sites: exactly the master site ({sync.master_site}) is primary: true (found: {primaries})"
+            )
+        if sync.environment not in self.environments:
+            raise ValueError(f"synchronization.environment '{sync.environment}' is not an environment")
+        for name in sync.slave_sites:
+            site = self.sites[name]
+            if "component_libraries" in sync.sync_items and site.store is None:
+                raise ValueError(f"sites.{name}.store: component_libraries travel to a store at the site")
+            if not (site.database.conn_id or site.database.url):
+                raise ValueError(f"sites.{name}.database: give conn_id (or a SQLite url)")
         return self
 
     # -- resolved values --------------------------------------------------------------------

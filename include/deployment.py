@@ -76,7 +76,8 @@ class Published:
         return self.__dict__.copy()
 
 
-def _pointer_doc(version: str, files: int) -> dict:
+def pointer_doc(version: str, files: int) -> dict:
+    """What a pointer (`CURRENT` / `current.json`) holds: version, its folder, file count, when."""
     return {
         "version": version,
         "path": f"versions/{version}",
@@ -114,17 +115,21 @@ def publish_local(release: Path, target: Path, version: str, keep: int = 5) -> P
             staging.rename(final)
     else:
         staging.rename(final)
-    # the switch: both pointers replaced atomically (rename over the old one)
+    switch_local(target, version, files)
+    _prune_local(target, keep, version)
+    return Published(str(final), str(target / "current"), version, previous, files)
+
+
+def switch_local(target: Path, version: str, files: int) -> None:
+    """Points `current` and `CURRENT` at versions/<version>, each replaced atomically (a rename)."""
     link_tmp = target / ".current.tmp"
     if link_tmp.is_symlink() or link_tmp.exists():
         link_tmp.unlink()
     os.symlink(Path("versions") / version, link_tmp)
     os.replace(link_tmp, target / "current")
     doc_tmp = target / ".CURRENT.tmp"
-    doc_tmp.write_text(json.dumps(_pointer_doc(version, files), indent=1), encoding="utf-8")
+    doc_tmp.write_text(json.dumps(pointer_doc(version, files), indent=1), encoding="utf-8")
     os.replace(doc_tmp, target / "CURRENT")
-    _prune_local(target, keep, version)
-    return Published(str(final), str(target / "current"), version, previous, files)
 
 
 def _prune_local(target: Path, keep: int, live: str) -> None:
@@ -194,7 +199,7 @@ def publish_s3(release: Path, client, bucket: str, prefix: str, version: str, ke
         Bucket=bucket,
         Key=_key(prefix, "current.json"),
         ContentType="application/json",
-        Body=json.dumps(_pointer_doc(version, len(files)), indent=1).encode(),
+        Body=json.dumps(pointer_doc(version, len(files)), indent=1).encode(),
     )
     _prune_s3(client, bucket, prefix, keep, version)
     return Published(

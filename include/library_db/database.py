@@ -30,7 +30,16 @@ def upgrade(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
+_created: dict[str, Engine] = {}  # every engine made, so a failover can drop its pool without making one
 _first_use = threading.Lock()  # Alembic's context is process-global: one migration at a time
+
+
+def dispose(url: str) -> None:
+    """Closes the pooled connections of the engine for `url`, if one was made (after a failover they
+    may all point at the old primary); never connects."""
+    found = _created.get(url)
+    if found is not None:
+        found.dispose()
 
 
 def engine(url: str) -> Engine:
@@ -65,6 +74,7 @@ def _engine(url: str) -> Engine:
             cur.close()
 
     upgrade(url)
+    _created[url] = eng
     return eng
 
 

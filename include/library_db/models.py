@@ -6,7 +6,8 @@ Schema changes go through Alembic (include/library_db/migrations), never create_
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from uuid import uuid4
 
 from sqlalchemy import JSON, DateTime, Float, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -76,6 +77,8 @@ class MappingRulesVersion(Base):
     run_id: Mapped[str] = mapped_column(String(250))
     created_by: Mapped[str] = mapped_column(String(250))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # when this database got the row (site sync's watermark; a synced row keeps created_at)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: datetime.now(UTC))
 
 
 class GateResult(Base):
@@ -112,3 +115,45 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     run_id: Mapped[str] = mapped_column(String(250), index=True)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    # identity across sites (site sync copies rows by it, never by the local id)
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: uuid4().hex)
+    site: Mapped[str] = mapped_column(String(64), default="")  # where it happened; "" here
+
+
+class UserPreference(Base):
+    """A designer's or manager's setting (key -> JSON value), kept per user and synced to sites."""
+
+    __tablename__ = "user_preference"
+
+    user_id: Mapped[str] = mapped_column(String(250), primary_key=True)
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: datetime.now(UTC))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: datetime.now(UTC))
+    site: Mapped[str] = mapped_column(String(64), default="")  # where it was last edited
+
+
+class SyncState(Base):
+    """How far one item has travelled to (or from) one site: the watermark a re-run resumes from."""
+
+    __tablename__ = "sync_state"
+
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    item: Mapped[str] = mapped_column(String(64), primary_key=True)
+    direction: Mapped[str] = mapped_column(String(8), primary_key=True)  # push (to site) | pull
+    watermark: Mapped[str] = mapped_column(Text, default="")
+    synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    transferred: Mapped[int] = mapped_column(Integer, default=0)  # rows or files, all runs
+
+
+class SyncLag(Base):
+    """One measurement of how far a site is behind for one item (age of the newest change not there)."""
+
+    __tablename__ = "sync_lag"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    item: Mapped[str] = mapped_column(String(64))
+    measured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lag_seconds: Mapped[float] = mapped_column(Float)
+    pending: Mapped[int] = mapped_column(Integer)  # rows or files not yet at the site

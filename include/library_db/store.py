@@ -9,11 +9,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from uuid import uuid4
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from .database import session as open_session
+from .failover import FailoverPolicy, retried
 from .models import (
     AuditEntry,
     ConvertedItem,
@@ -22,6 +24,7 @@ from .models import (
     MigrationRun,
     ProgressMetric,
     SourceItem,
+    UserPreference,
 )
 
 BATCH = 5000  # rows per executemany: a 70,000-part run is 14 round trips, each one statement
@@ -62,13 +65,15 @@ def upsert(session: Session, model, rows: Sequence[dict], keys: Sequence[str]) -
 class LibraryStore:
     """The pipeline's view of the library database (one session per call, committed)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, failover: FailoverPolicy | None = None) -> None:
         self.url = url
+        self.failover = failover or failover_policy()
 
     def _session(self) -> Session:
         return open_session(self.url)
 
     # -- runs ------------------------------------------------------------------------------
+    @retried
     def start_run(
         self, run_id: str, dag_id: str, source: str, environment: str, level: str, work_dir: str
     ) -> None:
@@ -92,6 +97,7 @@ class LibraryStore:
                 ["run_id"],
             )
 
+    @retried
     def update_run(self, run_id: str, **values) -> None:
         with self._session() as s, s.begin():
             run = s.get(MigrationRun, run_id)
@@ -100,11 +106,13 @@ class LibraryStore:
             for key, value in values.items():
                 setattr(run, key, value)
 
+    @retried
     def run(self, run_id: str) -> MigrationRun | None:
         with self._session() as s:
             return s.get(MigrationRun, run_id)
 
     # -- inventory and conversion rows ------------------------------------------------------
+    @retried
     def put_source_items(self, run_id: str, rows: Iterable[dict]) -> int:
         """The run's whole inventory: replaces what an earlier attempt stored (items gone from the
         source do not linger)."""
@@ -124,6 +132,7 @@ class LibraryStore:
             )
         return len(data)
 
+    @retried
     def source_items(self, run_id: str, kind: str | None = None) -> list[SourceItem]:
         with self._session() as s:
             q = select(SourceItem).where(SourceItem.run_id == run_id)
@@ -131,6 +140,7 @@ class LibraryStore:
                 q = q.where(SourceItem.kind == kind)
             return list(s.scalars(q.order_by(SourceItem.id)))
 
+    @retried
     def put_converted_items(self, run_id: str, phase: str, rows: Iterable[dict]) -> int:
         """report.json rows (source, item, kind, target, status, messages) of one phase; they replace
         the rows an earlier attempt stored for the same libraries (an item no longer converted does
@@ -166,11 +176,13 @@ class LibraryStore:
             )
         return len(data)
 
+    @retried
     def converted_items(self, run_id: str, phase: str = "full") -> list[ConvertedItem]:
         with self._session() as s:
             q = select(ConvertedItem).where(ConvertedItem.run_id == run_id, ConvertedItem.phase == phase)
             return list(s.scalars(q.order_by(ConvertedItem.library, ConvertedItem.kind, ConvertedItem.item)))
 
+    @retried
     def converted_item_rows(self, run_id: str, phase: str = "full") -> list:
         """The same rows as plain tuples with named fields (library, item, kind, target, status,
         messages): reading 70,000 of them skips building 70,000 ORM objects."""
@@ -181,6 +193,7 @@ class LibraryStore:
             )
             return list(s.execute(q))
 
+    @retried
     def status_counts(self, run_id: str, phase: str = "full") -> dict[str, int]:
         with self._session() as s:
             q = (
@@ -191,6 +204,7 @@ class LibraryStore:
             return {status: n for status, n in s.execute(q)}
 
     # -- mapping rules ------------------------------------------------------------------------
+    @retried
     def put_mapping_rules(self, run_id: str, content: str, origin: str, actor: str) -> int:
         """Stores a rules text as a new version unless the same text is stored already."""
         digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
@@ -219,11 +233,13 @@ class LibraryStore:
             )
             return version
 
+    @retried
     def mapping_rules(self, version: int) -> MappingRulesVersion | None:
         with self._session() as s:
             return s.get(MappingRulesVersion, version)
 
     # -- gates, metrics, audit ---------------------------------------------------------------
+    @retried
     def put_gate(self, run_id: str, gate: str, level: str, success: bool, summary: dict) -> None:
         with self._session() as s, s.begin():
             upsert(
@@ -233,12 +249,14 @@ class LibraryStore:
                 ["run_id", "gate"],
             )
 
+    @retried
     def gates(self, run_id: str) -> list[GateResult]:
         with self._session() as s:
             return list(
                 s.scalars(select(GateResult).where(GateResult.run_id == run_id).order_by(GateResult.gate))
             )
 
+    @retried
     def put_metrics(self, run_id: str, metrics: dict[str, tuple[float, str]]) -> None:
         rows = [
             dict(run_id=run_id, name=name, value=float(value), unit=unit)
@@ -247,6 +265,7 @@ class LibraryStore:
         with self._session() as s, s.begin():
             upsert(s, ProgressMetric, rows, ["run_id", "name"])
 
+    @retried
     def metrics(self, run_id: str) -> dict[str, ProgressMetric]:
         with self._session() as s:
             return {
@@ -254,14 +273,58 @@ class LibraryStore:
             }
 
     def audit(self, run_id: str, actor: str, action: str, detail: dict | None = None) -> None:
-        with self._session() as s, s.begin():
-            s.add(AuditEntry(actor=actor, action=action, run_id=run_id, detail=detail or {}))
+        """One audit row; its UUID is chosen once, so a retry after a lost commit adds no second row."""
+        self._insert_audit(uuid4().hex, run_id, actor, action, detail or {})
 
+    @retried
+    def _insert_audit(self, uid: str, run_id: str, actor: str, action: str, detail: dict) -> None:
+        with self._session() as s, s.begin():
+            upsert(
+                s,
+                AuditEntry,
+                [dict(uid=uid, actor=actor, action=action, run_id=run_id, detail=detail)],
+                ["uid"],
+            )
+
+    @retried
     def audit_log(self, run_id: str) -> list[AuditEntry]:
         with self._session() as s:
             return list(
                 s.scalars(select(AuditEntry).where(AuditEntry.run_id == run_id).order_by(AuditEntry.id))
             )
+
+    # -- user preferences (synced to every site) -------------------------------------------
+    @retried
+    def set_preference(self, user_id: str, key: str, value: dict) -> None:
+        """Replaces one setting; the edit time is what last_write_wins compares between sites."""
+        now = utcnow()
+        with self._session() as s, s.begin():
+            found = s.get(UserPreference, (user_id, key))
+            if found is None:
+                s.add(UserPreference(user_id=user_id, key=key, value=value, updated_at=now, changed_at=now))
+            else:
+                found.value, found.updated_at, found.changed_at, found.site = value, now, now, ""
+
+    @retried
+    def preferences(self, user_id: str) -> dict[str, dict]:
+        with self._session() as s:
+            rows = s.scalars(select(UserPreference).where(UserPreference.user_id == user_id))
+            return {r.key: r.value for r in rows}
+
+
+def failover_policy() -> FailoverPolicy:
+    """high_availability.database of the pipeline configuration, as a FailoverPolicy."""
+    from include.config import load_config
+
+    db = load_config().high_availability.database
+    f = db.connection_failover
+    return FailoverPolicy(
+        retry_interval=f.retry_interval,
+        max_retries=f.max_retries,
+        failure_threshold=f.circuit_breaker.failure_threshold,
+        reset_timeout=f.circuit_breaker.reset_timeout,
+        failover_timeout=db.failover_timeout,
+    )
 
 
 def _dedupe(rows: list[dict], keys: tuple[str, ...]) -> list[dict]:

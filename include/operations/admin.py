@@ -1,4 +1,5 @@
-"""`altium2kicad-admin`: list, verify and restore backup sets; show and edit deployed parts.
+"""`altium2kicad-admin`: list, verify and restore backup sets (and, through include.sync.cli, the
+sites); show and edit deployed parts and mapping rules (include/sites/admin.py).
 
 Stores and key come from the command line or the environment (never stored with the backup):
 --store may be given twice (primary, secondary): a folder or s3://bucket/prefix (endpoint from
@@ -60,6 +61,13 @@ def _set_id(vault: Vault, value: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    from include.sync.cli import COMMANDS as SITE_COMMANDS
+
+    if argv and argv[0] in SITE_COMMANDS:  # the sites' commands read the pipeline configuration
+        from include.sync.cli import main as sites_main
+
+        return sites_main(argv)
     parser = argparse.ArgumentParser(
         prog="altium2kicad-admin", description=__doc__.splitlines()[0], allow_abbrev=False
     )

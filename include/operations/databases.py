@@ -12,6 +12,18 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+# seconds one pg_dump / pg_restore may take: a server that stops answering must fail the backup or
+# restore task (which retries), not hold its worker until the task's execution_timeout
+PG_TOOL_TIMEOUT = 1800
+
+
+def _pg_tool(command: list[str], what: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Runs pg_dump/pg_restore with a time limit; `what` names the database or file in the error."""
+    try:
+        return subprocess.run(command, capture_output=True, env=env, timeout=PG_TOOL_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{command[0]} {what}: did not finish within {PG_TOOL_TIMEOUT} s") from None
+
 
 class RestoreRefused(Exception):
     """A restore would overwrite something it must not (non-empty target without --force)."""
@@ -89,7 +101,7 @@ def dump(url: str) -> tuple[str, bytes]:
     kind = dialect(url)
     if kind == "postgresql":
         libpq, env = _libpq(url)
-        out = subprocess.run(["pg_dump", "-Fc", "--no-owner", "-d", libpq], capture_output=True, env=env)
+        out = _pg_tool(["pg_dump", "-Fc", "--no-owner", "-d", libpq], _safe(url), env)
         if out.returncode:
             raise RuntimeError(f"pg_dump {libpq}: {out.stderr.decode(errors='replace').strip()}")
         return "pg_dump-Fc", out.stdout
@@ -128,7 +140,7 @@ def check_dump(fmt: str, data: bytes) -> None:
         path = Path(tmp) / "dump"
         path.write_bytes(data)
         if fmt == "pg_dump-Fc":
-            out = subprocess.run(["pg_restore", "--list", str(path)], capture_output=True)
+            out = _pg_tool(["pg_restore", "--list", str(path)], "--list of the dump")
             if out.returncode:
                 raise RuntimeError(f"pg_restore cannot read the dump: {out.stderr.decode().strip()}")
         elif fmt == "sqlite":
@@ -150,10 +162,8 @@ def load(fmt: str, data: bytes, url: str, force: bool = False) -> None:
         if fmt == "pg_dump-Fc":
             _wipe_postgres(url)
             libpq, env = _libpq(url)
-            out = subprocess.run(
-                ["pg_restore", "--no-owner", "--exit-on-error", "-d", libpq, str(path)],
-                capture_output=True,
-                env=env,
+            out = _pg_tool(
+                ["pg_restore", "--no-owner", "--exit-on-error", "-d", libpq, str(path)], _safe(url), env
             )
             if out.returncode:
                 raise RuntimeError(f"pg_restore into {_safe(url)}: {out.stderr.decode().strip()}")

@@ -37,10 +37,18 @@ class Reading:
 
 
 def health_url(config: PipelineConfig) -> str:
+    """The configured URL, else the api-server as this worker reaches it: the execution API's
+    address (nginx in the compose stack, the control plane from a worker host), since the public
+    AIRFLOW__API__BASE_URL (http://localhost:8080 by default) names the worker itself inside a
+    container; the base URL only when no execution API address is set."""
     configured = config.monitoring.alerting.health_url
     if configured:
         return configured
-    base = os.environ.get("AIRFLOW__API__BASE_URL", "http://localhost:8080")
+    execution = os.environ.get("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "")
+    if "/execution" in execution:
+        base = execution.split("/execution", 1)[0]
+    else:
+        base = os.environ.get("AIRFLOW__API__BASE_URL", "http://localhost:8080")
     return base.rstrip("/") + HEALTH_PATH
 
 

@@ -98,6 +98,4 @@ def open_store(target, resolve_path) -> LocalStore | S3Store:
         return LocalStore(resolve_path(target.path))
     from include.deployment import s3_client
 
-    return S3Store(
-        s3_client(target.endpoint_url, target.region, target.aws_conn_id), target.bucket, target.prefix
-    )
+    return S3Store(s3_client(target), target.bucket, target.prefix)

@@ -1,7 +1,9 @@
-"""Role -> user lookup: the ONE place that knows where users of a role come from.
+"""Role -> user lookup for approvals and task assignment.
 
-With the embedded default (Airflow's simple auth manager) the users of each role are listed in the
-configuration (`task_assignment.roles`). A later auth manager (FAB/LDAP) replaces only this module.
+Users of a role are those listed under `task_assignment.roles`, plus, for the guide's roles, those
+`include.access.directory.users_with_role` finds: with LDAP the members of the groups mapped to the
+role (so a person added to the directory's engineers group can answer engineers' approvals without a
+configuration change), otherwise `user_management.role_members`.
 """
 
 from __future__ import annotations
@@ -10,8 +12,14 @@ from ..config import PipelineConfig
 
 
 def users_for_role(config: PipelineConfig, role: str) -> list[str]:
-    """Airflow user ids holding `role` (empty: the role has no configured users)."""
-    return list(config.task_assignment.roles.get(role, []))
+    """Login names holding `role` (empty: the role has no known users)."""
+    from ..access.directory import users_with_role
+    from ..access.roles import FAB_ROLE_NAMES
+
+    users = list(config.task_assignment.roles.get(role, []))
+    if role in FAB_ROLE_NAMES:
+        users += [u for u in users_with_role(role, config.user_management) if u not in users]
+    return users
 
 
 def users_for_roles(config: PipelineConfig, roles: list[str], task_key: str | None = None) -> list[str]:

@@ -168,3 +168,41 @@ def test_outage_fails_transiently_then_succeeds(tmp_path, monkeypatch, moto):
     moto.start()
     assert _publish(tmp_path, target, "v2", attempt=2).previous == "v1"
     assert current_s3(s3_client(target), moto.bucket, "out") == "v2"
+
+
+def test_role_arn_is_assumed_through_sts(tmp_path, monkeypatch, moto):
+    """A connection with `role_arn`: the hook asks STS (moto's, via the extra's service_config) for
+    the role's temporary credentials, and the publish signs with those, not the base keys."""
+    from include.deployment import s3_client
+
+    role = "arn:aws:iam::123456789012:role/kicad-deployer"
+    conn = {
+        "conn_type": "aws",
+        "login": "AKIDBASE",
+        "password": "secret-base",
+        "extra": {
+            "endpoint_url": moto.endpoint,
+            "region_name": "eu-central-1",
+            "role_arn": role,
+            "assume_role_kwargs": {"RoleSessionName": "altium2kicad"},
+            "service_config": {"sts": {"endpoint_url": moto.endpoint}},
+        },
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_LIBS_S3_ROLE", json.dumps(conn))
+    target = Target(kind="s3", bucket=moto.bucket, prefix="r", aws_conn_id="libs_s3_role")
+    client = s3_client(target)
+    creds = client._request_signer._credentials.get_frozen_credentials()
+    assert creds.access_key != "AKIDBASE" and creds.token  # STS's temporary credentials
+    assert _publish(tmp_path, target, "v1").files == 3
+    import boto3
+
+    sts = boto3.client(
+        "sts",
+        endpoint_url=moto.endpoint,
+        region_name="eu-central-1",
+        aws_access_key_id=creds.access_key,
+        aws_secret_access_key=creds.secret_key,
+        aws_session_token=creds.token,
+    )
+    identity = sts.get_caller_identity()["Arn"]
+    assert identity == "arn:aws:sts::123456789012:assumed-role/kicad-deployer/altium2kicad", identity

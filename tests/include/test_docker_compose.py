@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,13 +18,31 @@ from include.operations import stack
 
 REPO = Path(__file__).resolve().parents[2]
 ENV_EXAMPLE = REPO / ".env.example"
+MODELS = REPO / "deploy" / "compose"  # the multi-host placements of the deployment models
 SECRET_KEYS = re.compile(r"PASSWORD|SECRET|FERNET|ROOT_USER|AUTH$")
 
 
 def _example_keys() -> list[str]:
+    """The keys .env.example requires (KEY=)."""
     return [
         line.split("=", 1)[0] for line in ENV_EXAMPLE.read_text().splitlines() if re.match(r"^[A-Z_]+=", line)
     ]
+
+
+def _optional_keys() -> list[str]:
+    """The keys .env.example lists as optional (# KEY=)."""
+    return re.findall(r"^# ([A-Z][A-Z0-9_]+)=", ENV_EXAMPLE.read_text(), re.M)
+
+
+def test_env_example_lists_every_variable_of_the_compose_file():
+    files = [REPO / "docker-compose.yaml", *MODELS.glob("*.yaml")]
+    text = "".join(path.read_text() for path in files)
+    used = set(re.findall(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*)", text))
+    listed = (
+        set(_example_keys()) | set(_optional_keys()) | set(stack.stack_env(load_config(stack.STACK_CONFIG)))
+    )
+    assert used - listed == set(), "not in .env.example"
+    assert set(_example_keys()) | set(_optional_keys()) <= used
 
 
 @pytest.fixture
@@ -42,10 +61,13 @@ def env_file(tmp_path) -> Path:
     return path
 
 
-def _config(compose: str, env_file: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in _example_keys()}
+def _config(
+    compose: str, env_file: Path, *args: str, overrides: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in _example_keys() + _optional_keys()}
+    files = [arg for name in ("docker-compose.yaml", *overrides) for arg in ("-f", str(REPO / name))]
     return subprocess.run(
-        [compose, "--env-file", str(env_file), "config", *args],
+        [compose, *files, "--env-file", str(env_file), "config", *args],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -116,30 +138,154 @@ def test_no_secret_inline():
             assert ":" not in userinfo or "${" in userinfo, f"password inline in {url}"
 
 
-def test_secrets_only_where_needed():
+AIRFLOW_SERVICES = {
+    "airflow-init",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "airflow-worker",
+    "flower",
+}
+# secret -> the only services whose environment may hold its value
+SECRET_HOLDERS = {
+    "POSTGRES_PASSWORD": {"postgres"},
+    "AIRFLOW_DB_PASSWORD": {"postgres"} | AIRFLOW_SERVICES,
+    "LIBRARY_DB_PASSWORD": {"postgres", "airflow-init", "airflow-worker"},
+    "REDIS_PASSWORD": {"redis"} | AIRFLOW_SERVICES,
+    "AIRFLOW_FERNET_KEY": AIRFLOW_SERVICES,
+    "AIRFLOW_JWT_SECRET": AIRFLOW_SERVICES,
+    "AIRFLOW_API_SECRET_KEY": AIRFLOW_SERVICES,
+    "AIRFLOW_ADMIN_PASSWORD": {"airflow-init"},
+    "MINIO_ROOT_USER": {"minio", "minio-init", "airflow-worker"},
+    "MINIO_ROOT_PASSWORD": {"minio", "minio-init", "airflow-worker"},
+    # the directory's secrets: where people sign in (api-server), roles are set up (init) and, for
+    # LDAP, approvals list the members of their roles' groups (workers run the approval tasks)
+    "ALTIUM2KICAD_LDAP_BIND_PASSWORD": {"airflow-init", "airflow-apiserver", "airflow-worker"},
+    "ALTIUM2KICAD_OAUTH_CLIENT_SECRET": {"airflow-init", "airflow-apiserver"},
+}
+
+
+def test_secrets_only_where_needed(compose, env_file):
+    """Each secret's value, in the configuration docker-compose resolves, reaches only its holders."""
+    with env_file.open("a") as f:
+        for key in _optional_keys():
+            f.write(f"{key}=value-of-{key.lower()}\n")
+    out = _config(compose, env_file)
+    assert out.returncode == 0, out.stderr
+    services = yaml.safe_load(out.stdout)["services"]
+    assert AIRFLOW_SERVICES <= set(services)
+    for key, holders in SECRET_HOLDERS.items():
+        value = f"value-of-{key.lower()}"
+        holding = {
+            name for name, spec in services.items() if value in yaml.safe_dump(spec.get("environment") or {})
+        }
+        assert holding == holders, f"{key} reaches {sorted(holding)}, expected {sorted(holders)}"
+    assert not any("secrets" in str(spec.get("volumes")) for spec in services.values())
+
+
+def test_production_auth_manager(compose, env_file):
+    """FAB's auth manager (ours) with the image's webserver_config.py; no simple auth manager left."""
+    from airflow.providers.fab.auth_manager.fab_auth_manager import FabAuthManager
+
+    from include.access.auth_manager import Altium2KicadAuthManager
+    from include.access.fab_settings import AUTH_DB, fab_settings
+
+    out = _config(compose, env_file)
+    assert out.returncode == 0, out.stderr
+    assert "SIMPLE_AUTH_MANAGER" not in (REPO / "docker-compose.yaml").read_text()
+    assert "SIMPLE_AUTH_MANAGER" not in out.stdout and "SimpleAuthManager" not in out.stdout
+    dockerfile = (REPO / "Dockerfile").read_text()
+    for name, spec in yaml.safe_load(out.stdout)["services"].items():
+        if name not in AIRFLOW_SERVICES:
+            continue
+        env = spec["environment"]
+        module, _, cls = env["AIRFLOW__CORE__AUTH_MANAGER"].rpartition(".")
+        assert getattr(__import__(module, fromlist=[cls]), cls) is Altium2KicadAuthManager, name
+        config_file = env["AIRFLOW__FAB__CONFIG_FILE"]
+        # the image holds it, copied from deploy/ in the repo
+        assert config_file == "/opt/altium2kicad/deploy/webserver_config.py", name
+        assert f"COPY --chown=airflow:0 deploy/webserver_config.py {config_file}" in dockerfile
+        assert env["ALTIUM2KICAD_CONFIG"] == "/opt/altium2kicad/config/distributed.yaml", name
+    assert issubclass(Altium2KicadAuthManager, FabAuthManager)
+    api = yaml.safe_load(out.stdout)["services"]["airflow-apiserver"]["environment"]
+    assert api["AIRFLOW__FAB__ENABLE_PROXY_FIX"] == "true"  # behind nginx
+    # the stack's configuration is one the FAB webserver_config.py accepts
+    users = load_config(REPO / "config" / "distributed.yaml").user_management
+    assert fab_settings(users, environ={})["AUTH_TYPE"] == AUTH_DB
+
+
+def test_init_sets_up_fab_roles_and_the_first_admin():
+    """airflow-init: Airflow's and FAB's tables, our roles (a real subcommand), then the admin."""
+    init = _services()["airflow-init"]["command"][-1]
+    steps = [
+        "airflow db migrate",
+        "airflow fab-db migrate",
+        "python -m include.access sync-roles",
+        "airflow users create --role Admin",
+        'chown -R "$${AIRFLOW_UID}:0" /opt/airflow /data',
+    ]
+    positions = [init.index(step) for step in steps]
+    assert positions == sorted(positions), init
+    for flag, key in (("--username", "AIRFLOW_ADMIN_USERNAME"), ("--email", "AIRFLOW_ADMIN_EMAIL")):
+        assert f'{flag} "$${{{key}}}"' in init
+    assert '--password "$${AIRFLOW_ADMIN_PASSWORD}"' in init
+    env = _services()["airflow-init"]["environment"]
+    for key in ("AIRFLOW_ADMIN_USERNAME", "AIRFLOW_ADMIN_EMAIL", "AIRFLOW_ADMIN_PASSWORD"):
+        assert env[key] == f"${{{key}:?set {key} in .env}}"
+    help_text = subprocess.run(
+        [sys.executable, "-m", "include.access", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert help_text.returncode == 0 and "sync-roles" in help_text.stdout
+
+
+def test_image_builds_python_ldap_in_a_build_stage():
+    """python-ldap is compiled against libldap/libsasl2 headers in a stage the final image leaves."""
+    dockerfile = (REPO / "Dockerfile").read_text()
+    build, final = dockerfile.split("\nFROM apache/airflow:", 2)[1:]
+    assert build.splitlines()[0].endswith(" AS wheels")
+    for package in ("build-essential", "libldap-dev", "libsasl2-dev"):
+        assert package in build and package not in final
+    assert "pip wheel" in build and "python-ldap==" in build
+    assert "COPY --from=wheels" in final and "--find-links /tmp/wheels" in final
+    assert 'python -c "import ldap, authlib"' in final
+    assert re.search(r"^python-ldap==\S+$", (REPO / "requirements.txt").read_text(), re.M)
+
+
+def test_metrics_are_on(compose, env_file):
+    """Airflow's StatsD metrics (and ours, monitoring.statsd) go to the exporter by default."""
+    out = _config(compose, env_file)
+    assert out.returncode == 0, out.stderr
+    services = yaml.safe_load(out.stdout)["services"]
+    for name in AIRFLOW_SERVICES:
+        env = services[name]["environment"]
+        assert env["AIRFLOW__METRICS__STATSD_ON"] == "true", name
+        assert env["AIRFLOW__METRICS__STATSD_HOST"] in services
+    assert load_config(REPO / "config" / "distributed.yaml").monitoring.statsd is True
+
+
+def test_every_service_has_a_healthcheck():
+    """Long-running services are health-checked; one-shots are waited for until they succeed."""
     services = _services()
-    rendered = yaml.safe_dump(services)
-    assert "LIBRARY_DB_PASSWORD" in rendered
+    one_shots = {name for name, spec in services.items() if spec.get("restart") == "no"}
+    assert one_shots == {"airflow-init", "minio-init"}
     for name, spec in services.items():
-        env = yaml.safe_dump(spec.get("environment") or {})
-        if name not in ("postgres", "airflow-init", "airflow-worker"):
-            assert "LIBRARY_DB_PASSWORD" not in env, f"{name} holds the library database's password"
-        if name not in ("postgres",):
-            assert "POSTGRES_PASSWORD" not in env, f"{name} holds the PostgreSQL superuser's password"
-        if name not in ("minio", "minio-init", "airflow-worker"):
-            assert "MINIO_ROOT_PASSWORD" not in env, f"{name} holds MinIO's password"
-        mounts = " ".join(str(v) for v in spec.get("volumes") or [])
-        if name not in ("airflow-init", "airflow-apiserver"):
-            assert "airflow-secrets" not in mounts, f"{name} mounts the users' password file"
-    assert "airflow-secrets:/opt/airflow/secrets:ro" in services["airflow-apiserver"]["volumes"]
-
-
-def test_every_long_running_service_has_a_healthcheck():
-    for name, spec in _services().items():
-        one_shot = spec.get("restart") == "no"
-        if not one_shot:
+        if name not in one_shots:
             assert "healthcheck" in spec and spec["healthcheck"]["test"], f"{name}: no healthcheck"
-    api = _services()["airflow-apiserver"]["healthcheck"]["test"]
+            assert spec["healthcheck"]["interval"], name
+    waited = {
+        dep
+        for spec in services.values()
+        for dep, cond in (spec.get("depends_on") or {}).items()
+        if cond["condition"] == "service_completed_successfully"
+    }
+    assert waited == one_shots
+    api = services["airflow-apiserver"]["healthcheck"]["test"]
     assert "http://localhost:8080/api/v2/monitor/health" in api
 
 
@@ -243,8 +389,12 @@ def test_distributed_config_differs_only_where_it_says():
     distributed = yaml.safe_load((REPO / "config" / "distributed.yaml").read_text())
     assert distributed["deployment"]["mode"] == "distributed"
     assert distributed["environments"]["production"]["target"]["aws_conn_id"] == "altium2kicad_s3"
+    assert distributed["user_management"]["authentication"]["method"] == "database"  # FAB's
+    assert distributed["monitoring"]["statsd"] is True
     distributed["deployment"]["mode"] = default["deployment"]["mode"]
     distributed["environments"]["production"] = default["environments"]["production"]
+    distributed["user_management"]["authentication"] = default["user_management"]["authentication"]
+    distributed["monitoring"]["statsd"] = default["monitoring"]["statsd"]
     assert distributed == default
     load_config(REPO / "config" / "distributed.yaml")
 
@@ -345,3 +495,45 @@ def test_scaling_reaches_compose(compose, env_file, tmp_path):
     env = services["airflow-worker"]["environment"]
     assert env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "7"
     assert env["AIRFLOW__METRICS__STATSD_ON"] == "true"
+
+
+# -- deployment models on several hosts ----------------------------------------------------------
+def test_distributed_model_control_plane_and_worker_host(compose, env_file):
+    """The two placements of the distributed/hybrid models are valid overrides of this stack."""
+    with env_file.open("a") as f:
+        f.write("CONTROL_PLANE_HOST=cp.example.internal\nSHARED_STORAGE_HOST=nfs.example.internal\n")
+    storage = "deploy/compose/shared-storage.yaml"
+
+    out = _config(compose, env_file, overrides=(storage, "deploy/compose/control-plane.yaml"))
+    assert out.returncode == 0, out.stderr
+    control = yaml.safe_load(out.stdout)
+    assert control["services"]["airflow-worker"]["deploy"]["replicas"] == 0
+    published = {
+        name: {str(p["target"]) for p in control["services"][name]["ports"]}
+        for name in ("postgres", "redis", "minio")
+    }
+    assert published == {"postgres": {"5432"}, "redis": {"6379"}, "minio": {"9000"}}
+    for volume in ("airflow-logs", "altium2kicad-data"):
+        opts = control["volumes"][volume]["driver_opts"]
+        assert opts["type"] == "nfs" and "addr=nfs.example.internal" in opts["o"], volume
+
+    out = _config(compose, env_file, overrides=(storage, "deploy/compose/worker-host.yaml"))
+    assert out.returncode == 0, out.stderr
+    worker = yaml.safe_load(out.stdout)["services"]["airflow-worker"]["environment"]
+    for key in (
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+        "AIRFLOW__CELERY__RESULT_BACKEND",
+        "AIRFLOW__CELERY__BROKER_URL",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+        "ALTIUM2KICAD_DB_URL",
+        "AIRFLOW_CONN_ALTIUM2KICAD_S3",
+    ):
+        assert "cp.example.internal" in worker[key], key
+        assert "@postgres/" not in worker[key] and "redis:6379" not in worker[key], key
+    # the worker host's own settings are still the base file's (auth manager, metrics)
+    assert worker["AIRFLOW__CORE__AUTH_MANAGER"] == "include.access.auth_manager.Altium2KicadAuthManager"
+
+    missing = env_file.with_name("no-host.env")
+    missing.write_text(env_file.read_text().replace("CONTROL_PLANE_HOST=cp.example.internal\n", ""))
+    out = _config(compose, missing, "-q", overrides=(storage, "deploy/compose/worker-host.yaml"))
+    assert out.returncode != 0 and "CONTROL_PLANE_HOST" in out.stderr

@@ -1,5 +1,8 @@
 """The distributed topology of docker-compose.yaml, run natively: scheduler, dag-processor, triggerer,
-two Celery workers (Redis broker, PostgreSQL result backend) and the api-server as processes here.
+two Celery workers (Redis broker, PostgreSQL result backend) and the api-server as processes here,
+with what the compose file gives them: config/distributed.yaml, the FAB auth manager configured by
+deploy/webserver_config.py, and the init service's steps (db and fab-db migrate, sync-roles, the
+first admin).
 
 full_library_migration is triggered over the REST API on a real corpus DbLib, its approvals are
 answered over the API, and the run must succeed. Then a worker is killed (SIGKILL of its process
@@ -167,7 +170,6 @@ def cluster(tmp_path_factory):
     (instrumentation / "sitecustomize.py").write_text(textwrap.dedent(SITECUSTOMIZE))
     port = _free_port()
     password = "review-" + uuid.uuid4().hex[:8]
-    (root / "passwords.json").write_text(json.dumps({"reviewer": password}))
     pg = PG_SERVER.split("://", 1)[1]
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "ALTIUM2KICAD"))},
@@ -179,11 +181,10 @@ def cluster(tmp_path_factory):
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__CORE__AUTH_MANAGER": (
-            "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-        ),
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "reviewer:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(root / "passwords.json"),
+        # as docker-compose.yaml: the production auth manager and the stack's configuration
+        "AIRFLOW__CORE__AUTH_MANAGER": "include.access.auth_manager.Altium2KicadAuthManager",
+        "AIRFLOW__FAB__CONFIG_FILE": str(REPO / "deploy" / "webserver_config.py"),
+        "ALTIUM2KICAD_CONFIG": str(REPO / "config" / "distributed.yaml"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"{PG_SERVER}/{metadata_db}",
         "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
         "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql://{pg}/{metadata_db}",
@@ -201,10 +202,17 @@ def cluster(tmp_path_factory):
         "ALTIUM2KICAD_DB_URL": f"{PG_SERVER}/{library_db}",
         "GX_ANALYTICS_ENABLED": "False",
     }
-    migrate = subprocess.run(
-        AIRFLOW + ["db", "migrate"], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert migrate.returncode == 0, migrate.stderr[-3000:]
+    # the compose file's airflow-init steps
+    for step in (
+        AIRFLOW + ["db", "migrate"],
+        AIRFLOW + ["fab-db", "migrate"],
+        [sys.executable, "-m", "include.access", "sync-roles"],
+        AIRFLOW
+        + ["users", "create", "--role", "Admin", "--username", "reviewer", "--password", password]
+        + ["--email", "reviewer@example.com", "--firstname", "Re", "--lastname", "Viewer"],
+    ):
+        done = subprocess.run(step, env=env, capture_output=True, text=True, timeout=600, cwd=REPO)
+        assert done.returncode == 0, f"{step[2:]}: {done.stdout[-2000:]}{done.stderr[-3000:]}"
     nodes = Cluster(root, env)
     try:
         nodes.start(

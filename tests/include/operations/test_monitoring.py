@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from include.config import PipelineConfig
+from include.config import DEFAULT_CONFIG, PipelineConfig, load_config
 from include.operations import monitoring
 
 REPO = Path(__file__).resolve().parents[3]
@@ -112,3 +112,14 @@ def test_unreachable_or_unhealthy_api_server(endpoint):
     sick = endpoint(health={"metadatabase": {"status": "healthy"}, "scheduler": {"status": "unhealthy"}})
     with pytest.raises(monitoring.ThresholdExceeded, match="unhealthy: scheduler"):
         monitoring.check(_config(sick.url))
+
+
+def test_default_health_url_is_the_api_server_as_workers_reach_it(monkeypatch):
+    """In the compose stack the public base URL is localhost (the worker itself): the execution
+    API's address (nginx) is used, as docker-compose.yaml and worker-host.yaml set it."""
+    config = load_config(DEFAULT_CONFIG)
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "http://localhost:8080")
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "http://nginx:8080/execution/")
+    assert monitoring.health_url(config) == "http://nginx:8080" + monitoring.HEALTH_PATH
+    monkeypatch.delenv("AIRFLOW__CORE__EXECUTION_API_SERVER_URL")
+    assert monitoring.health_url(config) == "http://localhost:8080" + monitoring.HEALTH_PATH

@@ -1,0 +1,1 @@
+"""Site synchronisation: library versions, parts, mapping rules, preferences and audit logs to every site."""
