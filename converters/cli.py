@@ -56,6 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="SQLAlchemy URL to write the KiCad parts database to (default: SQLite beside the .kicad_dbl)",
     )
     convert.add_argument(
+        "--partitions",
+        type=int,
+        default=0,
+        metavar="N",
+        help="PostgreSQL output: one table partitioned by category into N partitions, a view per table",
+    )
+    convert.add_argument("--partition-method", choices=["list", "hash"], default="list")
+    convert.add_argument(
         "-j",
         "--jobs",
         type=_positive_int,
@@ -128,6 +136,8 @@ def run_convert(args: argparse.Namespace) -> int:
         database_url=args.database_url,
         svn_checkout=args.svn_checkout,
         output_database_url=args.output_database_url,
+        parts_partitions=args.partitions,
+        partition_method=args.partition_method,
     )
     cache = None if args.no_cache else (args.cache or default_cache_folder(args.output))
     report = convert_paths(

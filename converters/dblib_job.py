@@ -30,6 +30,7 @@ from .altium.parts_tables import PartsTable, TableError, open_parts_source
 from .altium.paths import find_file_named, resolve_path, split_windows_path
 from .kicad.dbl_writer import odbc_connection_string, sqlite_connection_string, write_kicad_dbl
 from .kicad.parts_database import TableFailure, write_sqlite_file, write_tables
+from .kicad.parts_partitions import PartitionLayout, write_partitioned
 from .kicad.sql_identifiers import IdentifierScope
 from .model.parts import PartField, PartsDatabase, PartsLibrary
 from .naming import UniqueNames, safe_symbol_name
@@ -506,7 +507,7 @@ def convert_database_library(run: ConversionRun, path: Path) -> list[ConvertedLi
         run.fail_library(path, "library", "the DbLib has no enabled table")
         return []
     try:
-        source = open_parts_source(library, run.options.database_url)
+        source = open_parts_source(library, run.options.database_url, run.options.engine_options)
     except DbLibError as exc:
         run.report.add(ItemReport(str(path), "parts database", "library", "", Status.FAILED, [str(exc)]))
         return []
@@ -646,7 +647,12 @@ def _write_parts(
     and the tables that could not be written."""
     folder = run.out / DATABASE_FOLDER
     url = run.options.output_database_url
+    if url and run.options.parts_partitions:
+        layout = PartitionLayout(run.options.parts_partitions, run.options.partition_method)
+        return odbc_connection_string(url, folder), write_partitioned(
+            database, url, layout, run.options.engine_options
+        )
     if url:
-        return odbc_connection_string(url, folder), write_tables(database, url)
+        return odbc_connection_string(url, folder), write_tables(database, url, run.options.engine_options)
     failures = write_sqlite_file(database, folder / f"{nickname}.sqlite")
     return sqlite_connection_string(f"{nickname}.sqlite"), failures

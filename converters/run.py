@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from .cache import ConversionCache
 from .database_cache import Recorder, convert_database_cached
@@ -34,6 +35,11 @@ class ConvertOptions:
     database_url: str | None = None  # parts database for a DbLib, overriding its own string
     svn_checkout: Path | None = None  # local checkout holding a SVNDbLib's libraries
     output_database_url: str | None = None  # where a DbLib's parts go (default: SQLite beside .kicad_dbl)
+    # PostgreSQL output: one table partitioned by category into this many partitions (0: a table each)
+    parts_partitions: int = 0
+    partition_method: Literal["list", "hash"] = "list"
+    # create_engine() keywords (pool sizes): they change how, not what, is converted
+    engine_options: dict = field(default_factory=dict, metadata={"fingerprint": False})
 
 
 @dataclass

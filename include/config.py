@@ -299,6 +299,65 @@ class PartsSource(Section):
         return self
 
 
+class HttpLibrary(Section):
+    """KiCad's HTTP library (`.kicad_httplib`) over each environment's deployed parts database."""
+
+    enabled: bool = True  # false: the plugin serves no parts and deployments write no .kicad_httplib
+    base_url: str = "http://localhost:8080"  # the api-server as designers reach it
+    # Airflow connection whose password is the environment's token ({environment} is replaced)
+    token_conn_id: str = "altium2kicad_httplib_{environment}"
+    token_in_file: bool = False  # true: the deployed .kicad_httplib holds the token; false: a placeholder
+    timeout_parts_seconds: int = Field(30, ge=0)  # how long KiCad caches a part
+    timeout_categories_seconds: int = Field(600, ge=0)  # how long KiCad caches a category's part list
+
+    def conn_id(self, environment: str) -> str:
+        return self.token_conn_id.replace("{environment}", environment)
+
+
+class Locking(Section):
+    type: Literal["optimistic", "pessimistic"] = "optimistic"  # pessimistic: a write needs the lock
+    timeout: float = Field(300, gt=0)  # seconds an explicit lock lasts
+    auto_release: bool = True  # a lapsed lock frees itself; false: it holds until released or forced
+
+
+class ConflictResolution(Section):
+    strategy: Literal["reject", "last_write_wins"] = "reject"  # a write based on a stale version
+    merge_support: bool = True  # a stale write touching only fields nobody else changed is merged
+
+
+class Concurrency(Section):
+    locking: Locking = Locking()
+    conflict_resolution: ConflictResolution = ConflictResolution()
+    transaction_isolation: Literal["read_committed", "repeatable_read", "serializable"] = "read_committed"
+    notify_on_change: bool = False  # every part edit also goes to notifications.slack_conn_id
+
+
+class ConnectionPool(Section):
+    pool_size: int = Field(5, ge=1)  # connections each engine keeps open
+    max_overflow: int = Field(10, ge=0)  # extra connections under load, closed when returned
+    pool_timeout: float = Field(30, gt=0)  # seconds to wait for a free connection
+    pool_recycle: int = Field(1800, ge=-1)  # seconds before a connection is replaced (-1: never)
+
+
+class Sharding(Section):
+    enabled: bool = False
+    shard_key: Literal["component_category"] = "component_category"
+    number_of_shards: int = Field(4, ge=1)
+    method: Literal["list", "hash"] = "list"  # list: whole categories per partition; hash: spread
+
+
+class DatabaseScaling(Section):
+    connection_pool: ConnectionPool = ConnectionPool()
+    # Airflow connections of read-only replicas (host, port, login, password; schema overrides the
+    # database name): read-only queries (HTTP library, reports) use the first that answers
+    read_replicas: list[str] = []
+    sharding: Sharding = Sharding()
+
+
+class Database(Section):
+    scaling: DatabaseScaling = DatabaseScaling()
+
+
 class CircuitBreakerSettings(Section):
     failure_threshold: int = Field(5, ge=1)  # failures in a row that open it
     reset_timeout: float = Field(30, gt=0)  # seconds open (no connection attempts) before one probe
@@ -339,6 +398,9 @@ class PipelineConfig(Section):
     caching: Caching = Caching()
     user_management: UserManagement = UserManagement()
     promotion: dict[str, PromotionWorkflow] = {}
+    http_library: HttpLibrary = HttpLibrary()
+    concurrency: Concurrency = Concurrency()
+    database: Database = Database()
     sites: dict[str, Site] = {}
     synchronization: Synchronization | None = None  # None: a single site, nothing to sync
 

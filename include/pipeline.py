@@ -88,8 +88,16 @@ class RunContext:
         """ConvertOptions for one conversion unit: its parts database from the resolved connection."""
         from converters.run import ConvertOptions
 
+        from .sites.engines import pool_options
+
         found = self.parts_source(unit)
-        return ConvertOptions(database_url=found.url if found else None)
+        sharding = self.config.database.scaling.sharding
+        return ConvertOptions(
+            database_url=found.url if found else None,
+            engine_options=pool_options(self.config.database.scaling, found.url) if found else {},
+            parts_partitions=sharding.number_of_shards if sharding.enabled else 0,
+            partition_method=sharding.method,
+        )
 
 
 def current() -> RunContext:
@@ -486,6 +494,9 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
     else:
         _audit_approval(rc, "deployment.user_acceptance_testing", "user_acceptance")
     release = deployment.assemble(_outputs(converted), rc.folder / "release")
+    from .sites.httplib_files import write_httplib_files
+
+    write_httplib_files(release.folder, rc.config, env_name)
     published = deployment.publish(
         release.folder, env.target, rc.safe_run, rc.config.backup.keep_versions, rc.config.path
     )

@@ -4,6 +4,8 @@
   read-only from the configured `progress_tracking.report_dir`, only to an Airflow user who may
   read the DAG's runs (401 without a login, 403 without that access; include/access/requests.py).
 - "Migration report": an extra link on every task of full_library_migration pointing there.
+- `/altium2kicad-parts/<environment>/<library>/v1/...`: each environment's deployed parts as a
+  KiCad HTTP library (token auth), and part edits with optimistic locking (include/sites/).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from airflow.plugins_manager import AirflowPlugin
 from airflow.sdk.bases.operatorlink import BaseOperatorLink
 
 PREFIX = "/altium2kicad"
+PARTS_PREFIX = "/altium2kicad-parts"  # include.sites.httplib_files.PREFIX
 DAG_IDS = {"full_library_migration"}
 REPORT_DAG_ID = "full_library_migration"  # the DAG whose runs the reports belong to
 
@@ -57,7 +60,17 @@ def create_app():
     return app
 
 
+def create_parts_app():
+    """The KiCad HTTP library and part edits: its own app, as KiCad sends a token, not a login."""
+    from include.sites.http_library import create_app as create_http_library
+
+    return create_http_library()
+
+
 class Altium2KicadPlugin(AirflowPlugin):
     name = "altium2kicad"
     global_operator_extra_links = [MigrationReportLink()]
-    fastapi_apps = [{"app": create_app(), "url_prefix": PREFIX, "name": "altium2kicad reports"}]
+    fastapi_apps = [
+        {"app": create_app(), "url_prefix": PREFIX, "name": "altium2kicad reports"},
+        {"app": create_parts_app(), "url_prefix": PARTS_PREFIX, "name": "altium2kicad KiCad HTTP library"},
+    ]

@@ -316,12 +316,12 @@ class CsvSource(PartsSource):
 class SqlSource(PartsSource):
     """Any database SQLAlchemy reaches by URL; rows come ordered by the key for stable output."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, engine_options: dict | None = None) -> None:
         from sqlalchemy import create_engine, inspect
 
         self.url = url
         self.description = f"database {mask_connection_string(url)}"
-        self.engine = create_engine(url)
+        self.engine = create_engine(url, **(engine_options or {}))
         inspector = inspect(self.engine)
         self._tables = list(inspector.get_table_names()) + list(inspector.get_view_names())
 
@@ -472,8 +472,11 @@ def choose_source(library: DatabaseLibrary, database_url: str | None = None) -> 
     return SourceChoice("none", "the DbLib names no database file, DSN or driver; give --database-url")
 
 
-def open_parts_source(library: DatabaseLibrary, database_url: str | None = None) -> PartsSource:
-    """Opens the parts database; DatabaseUnreachable says which DbLib, connection and why."""
+def open_parts_source(
+    library: DatabaseLibrary, database_url: str | None = None, engine_options: dict | None = None
+) -> PartsSource:
+    """Opens the parts database; DatabaseUnreachable says which DbLib, connection and why.
+    `engine_options` (pool sizes) go to the engine of a database reached by URL."""
     choice = choose_source(library, database_url)
     shown = (
         mask_connection_string(choice.target) if choice.kind in ("sql", "odbc") else library.connection.masked
@@ -496,7 +499,7 @@ def open_parts_source(library: DatabaseLibrary, database_url: str | None = None)
         if choice.kind == "sqlite":
             return SqlSource(f"sqlite:///{Path(choice.target).resolve()}")
         if choice.kind == "sql":
-            return SqlSource(choice.target)
+            return SqlSource(choice.target, engine_options)
         return OdbcSource(choice.target)
     except DatabaseUnreachable:
         raise

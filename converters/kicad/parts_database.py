@@ -70,7 +70,7 @@ def _drop_quietly(engine, table) -> None:
         pass
 
 
-def write_tables(database: PartsDatabase, url: str) -> list[TableFailure]:
+def write_tables(database: PartsDatabase, url: str, engine_options: dict | None = None) -> list[TableFailure]:
     """Replaces the database's tables at `url` with the parts, one transaction per table.
 
     A server that cannot be reached raises (nothing can be written); a table it refuses is
@@ -78,7 +78,7 @@ def write_tables(database: PartsDatabase, url: str) -> list[TableFailure]:
     """
     from sqlalchemy import MetaData, create_engine
 
-    engine = create_engine(url)
+    engine = create_engine(url, **(engine_options or {}))
     failures = []
     try:
         with engine.connect():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,6 +31,7 @@ def upgrade(url: str) -> None:
 
 
 _created: dict[str, Engine] = {}  # every engine made, so a failover can drop its pool without making one
+_first_use = threading.Lock()  # Alembic's context is process-global: one migration at a time
 
 
 def dispose(url: str) -> None:
@@ -40,12 +42,28 @@ def dispose(url: str) -> None:
         found.dispose()
 
 
-@lru_cache(maxsize=4)
 def engine(url: str) -> Engine:
-    """One engine per URL per process, its schema migrated on first use."""
+    """One engine per URL per process, its schema migrated on first use (thread-safe: the
+    api-server's request threads may all ask at once)."""
+    with _first_use:
+        return _engine(url)
+
+
+def _clear() -> None:
+    _engine.cache_clear()
+
+
+engine.cache_clear = _clear  # type: ignore[attr-defined]  # tests reset it as they did the lru_cache
+
+
+@lru_cache(maxsize=4)
+def _engine(url: str) -> Engine:
     if url.startswith("sqlite:///") and not url.endswith(":memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    eng = create_engine(url, pool_pre_ping=True)
+    from include.config import load_config
+    from include.sites.engines import pool_options
+
+    eng = create_engine(url, **{"pool_pre_ping": True, **pool_options(load_config().database.scaling, url)})
     if eng.dialect.name == "sqlite":
 
         @event.listens_for(eng, "connect")

@@ -1,5 +1,6 @@
-"""`altium2kicad-admin`: list, verify and restore backup sets; archive and fetch PostgreSQL WAL
-(and, through include.sync.cli, the sites).
+"""`altium2kicad-admin`: list, verify and restore backup sets; archive and fetch PostgreSQL WAL;
+(through include.sync.cli) the sites; show and edit deployed parts and mapping rules
+(include/sites/admin.py).
 
 Stores and key come from the command line or the environment (never stored with the backup):
 --store may be given twice (primary, secondary): a folder or s3://bucket/prefix (endpoint from
@@ -74,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         from include.sync.cli import main as sites_main
 
         return sites_main(argv)
-    parser = argparse.ArgumentParser(prog="altium2kicad-admin", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="altium2kicad-admin", description=__doc__.splitlines()[0], allow_abbrev=False
+    )
     parser.add_argument(
         "--store", action="append", default=[], help="backup store (twice: primary, secondary)"
     )
@@ -112,7 +115,18 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--verify-after-restore", action="store_true")
     s.add_argument("--force", action="store_true")
     _add_restore_config(sub)
+    from include.sites.admin import add_parser as add_parts_parser
+
+    add_parts_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "parts":
+        from include.sites.admin import run as run_parts
+
+        return run_parts(args)
+    if args.command == "rules":
+        from include.sites.admin import run_rules
+
+        return run_rules(args)
     if not args.store and args.command != "generate-key":
         parser.error("give at least one --store")
     try:

@@ -105,8 +105,9 @@ def _alembic_revision(url: str) -> str:
     from sqlalchemy import create_engine, inspect, text
 
     from include.library_db.database import VERSION_TABLE
+    from include.sites.engines import configured_pool_options
 
-    eng = create_engine(url)
+    eng = create_engine(url, **configured_pool_options(url))
     try:
         for table in (VERSION_TABLE, "alembic_version"):
             if table in inspect(eng).get_table_names():

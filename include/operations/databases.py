@@ -61,7 +61,9 @@ def fingerprints(url: str) -> dict[str, TableFingerprint]:
     """Every table's row count and a checksum of its rows in a canonical order."""
     from sqlalchemy import MetaData, create_engine, select
 
-    eng = create_engine(url)
+    from include.sites.engines import configured_pool_options
+
+    eng = create_engine(url, **configured_pool_options(url))
     try:
         meta = MetaData()
         meta.reflect(eng)
@@ -82,7 +84,9 @@ def fingerprints(url: str) -> dict[str, TableFingerprint]:
 def server_version(url: str) -> str:
     from sqlalchemy import create_engine, text
 
-    eng = create_engine(url)
+    from include.sites.engines import configured_pool_options
+
+    eng = create_engine(url, **configured_pool_options(url))
     try:
         with eng.connect() as conn:
             if eng.dialect.name == "postgresql":
@@ -121,7 +125,9 @@ def is_empty(url: str) -> bool:
 
     if dialect(url) == "sqlite" and not sqlite_path(url).exists():
         return True
-    eng = create_engine(url)
+    from include.sites.engines import configured_pool_options
+
+    eng = create_engine(url, **configured_pool_options(url))
     try:
         return not inspect(eng).get_table_names()
     finally:
@@ -178,7 +184,9 @@ def load(fmt: str, data: bytes, url: str, force: bool = False) -> None:
 def _wipe_postgres(url: str) -> None:
     from sqlalchemy import create_engine, text
 
-    eng = create_engine(url, isolation_level="AUTOCOMMIT")
+    from include.sites.engines import configured_pool_options
+
+    eng = create_engine(url, isolation_level="AUTOCOMMIT", **configured_pool_options(url))
     try:
         with eng.connect() as conn:
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))

@@ -90,9 +90,10 @@ def _optimize(url: str) -> dict:
     """Runs the optimization and returns {'before', 'after', 'steps', 'started_at', 'finished_at'}."""
     from sqlalchemy import create_engine, text
 
-    eng = create_engine(
-        url, isolation_level="AUTOCOMMIT"
-    )  # VACUUM / REINDEX CONCURRENTLY refuse a transaction
+    # VACUUM / REINDEX CONCURRENTLY refuse a transaction
+    from include.sites.engines import configured_pool_options
+
+    eng = create_engine(url, isolation_level="AUTOCOMMIT", **configured_pool_options(url))
     started = datetime.now(UTC).isoformat()
     steps: list[str] = []
     try:

@@ -84,7 +84,9 @@ def _database(site: str, url: str, now: datetime | None) -> list[Finding]:
     shown = parsed.render_as_string(hide_password=True)
     if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
         return [Finding(site, "database", "warn", f"{shown}: not created yet", "the first sync creates it")]
-    engine = create_engine(url, pool_pre_ping=True)
+    from include.sites.engines import configured_pool_options
+
+    engine = create_engine(url, **{"pool_pre_ping": True, **configured_pool_options(url)})
     try:
         start = time.perf_counter()
         with engine.connect() as conn:

@@ -172,7 +172,9 @@ def load_parts(
     from sqlalchemy import MetaData, create_engine, insert
     from sqlalchemy import text as sql_text
 
-    engine = create_engine(url)
+    from include.sites.engines import configured_pool_options
+
+    engine = create_engine(url, **configured_pool_options(url))
     held = dict(loaded)
     changed: list[str] = []
     try:

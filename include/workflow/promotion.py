@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -118,9 +120,18 @@ def publish(
             f"{folder}: changed since it was approved (manifest differs); nothing published"
         )
     env = config.environment(flow.target)
-    published = publish_version(
-        folder, env.target, prepared["version"], config.backup.keep_versions, config.path
-    )
+    with tempfile.TemporaryDirectory(prefix="promotion-") as scratch:
+        if any((folder / "database").glob("*.kicad_dbl")) and config.http_library.enabled:
+            # the approved files, with the .kicad_httplib naming the target environment
+            from ..sites.httplib_files import write_httplib_files
+
+            copy = Path(scratch) / prepared["version"]
+            shutil.copytree(folder, copy, symlinks=True)
+            write_httplib_files(copy, config, flow.target)
+            folder = copy
+        published = publish_version(
+            folder, env.target, prepared["version"], config.backup.keep_versions, config.path
+        )
     result = {**published.to_json(), "environment": flow.target, "manifest_sha256": digest}
     if run_id:
         _store(config).audit(run_id, "airflow", f"promoted_{workflow}", result)
