@@ -9,6 +9,7 @@ version live. Re-deploying the same version rewrites it and switches again (idem
 from __future__ import annotations
 
 import filecmp
+import hashlib
 import json
 import os
 import shutil
@@ -83,6 +84,47 @@ def _pointer_doc(version: str, files: int) -> dict:
         "files": files,
         "switched_at": datetime.now(UTC).isoformat(),
     }
+
+
+# -- the accepted release -----------------------------------------------------------------
+def manifest(folder: Path) -> dict[str, str]:
+    """sha256 of every file of a release, by relative path (what acceptance saw)."""
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def manifest_digest(files: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
+
+
+def record_accepted(release: Path, record: Path) -> dict:
+    """Writes the release's manifest beside it: what the production deployment must publish."""
+    files = manifest(release)
+    doc = {"folder": str(release), "files": files, "manifest_sha256": manifest_digest(files)}
+    record.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    return doc
+
+
+def check_accepted(record: Path, expected_digest: str | None = None) -> dict:
+    """The accepted release, unchanged since acceptance (else DeploymentError naming the files)."""
+    try:
+        doc = json.loads(record.read_text(encoding="utf-8"))
+    except OSError:
+        raise DeploymentError(
+            f"{record}: no release passed user acceptance (deploy_to_test_environment did not run)"
+        ) from None
+    if expected_digest and expected_digest != doc["manifest_sha256"]:
+        raise DeploymentError(f"{record}: manifest differs from the one deploy_to_test_environment returned")
+    now = manifest(Path(doc["folder"]))
+    if now != doc["files"]:
+        changed = sorted(k for k in set(now) | set(doc["files"]) if now.get(k) != doc["files"].get(k))
+        raise DeploymentError(
+            f"{doc['folder']}: changed since user acceptance ({', '.join(changed[:10])}); nothing published"
+        )
+    return doc
 
 
 # -- local folder ---------------------------------------------------------------------------

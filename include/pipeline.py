@@ -443,8 +443,11 @@ def _kicad_drc(rc: RunContext, cli: Path, written, level: str, result: dict) -> 
 
 
 # -- deployment ----------------------------------------------------------------------------------
+ACCEPTED = "accepted_release.json"  # the test release's folder and sha256 manifest, in the run folder
+
+
 def _approval(rc: RunContext, task_id: str) -> dict | None:
-    """The HITL answer of an approval task (who, what, when), from its XCom."""
+    """An upstream task's returned dict (a HITL answer: who, what, when), from its XCom."""
     if rc.ti is None:
         return None
     answer = rc.ti.xcom_pull(task_ids=task_id)
@@ -464,7 +467,9 @@ def _audit_approval(rc: RunContext, task_id: str, action: str) -> None:
 
 
 def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> dict:
-    """stage 'test': publish to workflows.test_environment; 'production': to the run's environment."""
+    """stage 'test': assemble the release, record its sha256 manifest, publish to
+    workflows.test_environment; 'production': publish that same accepted release (manifest
+    re-checked, never re-assembled from the work folders) to the run's environment."""
     from . import deployment, metrics
 
     rc = rc or current()
@@ -475,9 +480,16 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
         _audit_approval(rc, "migration.review_test_results", "approved_test_results")
     else:
         _audit_approval(rc, "deployment.user_acceptance_testing", "user_acceptance")
-    release = deployment.assemble(_outputs(converted), rc.folder / "release")
+    if stage == "test":
+        release = deployment.assemble(_outputs(converted), rc.folder / "release")
+        accepted = deployment.record_accepted(release.folder, rc.folder / ACCEPTED)
+        conflicts = release.conflicts
+    else:  # exactly what user acceptance saw: the test release, checked against its manifest
+        tested = _approval(rc, "deployment.deploy_to_test_environment") or {}
+        accepted = deployment.check_accepted(rc.folder / ACCEPTED, tested.get("manifest_sha256"))
+        conflicts = []
     published = deployment.publish(
-        release.folder, env.target, rc.safe_run, rc.config.backup.keep_versions, rc.config.path
+        Path(accepted["folder"]), env.target, rc.safe_run, rc.config.backup.keep_versions, rc.config.path
     )
     run = rc.store.run(rc.run_id)
     progress = metrics.compute(_all_rows(converted), run.started_at if run else None)
@@ -490,7 +502,12 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
         rc.run_id,
         rc.actor,
         f"deployed_{stage}",
-        {"environment": env_name, **published.to_json(), "conflicts": release.conflicts[:20]},
+        {
+            "environment": env_name,
+            **published.to_json(),
+            "manifest_sha256": accepted["manifest_sha256"],
+            "conflicts": conflicts[:20],
+        },
     )
     if stage == "production":
         from .library_db.store import utcnow
@@ -510,7 +527,8 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
         "environment": env_name,
         "report": str(rc.report_path),
         "summary": summary,
-        "conflicts": len(release.conflicts),
+        "manifest_sha256": accepted["manifest_sha256"],
+        "conflicts": len(conflicts),
     }
 
 

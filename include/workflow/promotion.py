@@ -6,23 +6,13 @@ the version copy itself is include.deployment's (new version first, then the poi
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ..config import PipelineConfig, load_config
+from ..deployment import manifest, manifest_digest
 from . import approvals
 from .window import Window
-
-
-def manifest(folder: Path) -> dict[str, str]:
-    """sha256 of every file of a version, by relative path (what acceptance saw)."""
-    return {
-        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 def _live_folder(config: PipelineConfig, env: str, version: str | None) -> tuple[Path, str]:
@@ -47,7 +37,7 @@ def prepare(workflow: str, version: str | None, config: PipelineConfig | None = 
     flow = config.promotion[workflow]
     folder, version = _live_folder(config, flow.source, version)
     files = manifest(folder)
-    digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
+    digest = manifest_digest(files)
     level = approvals.level_settings(config, flow.approval_level)
     return {
         "version": version,
@@ -111,7 +101,7 @@ def publish(
     flow = config.promotion[workflow]
     folder = Path(prepared["folder"])
     files = manifest(folder)
-    digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
+    digest = manifest_digest(files)
     if digest != prepared["manifest_sha256"]:
         raise DeploymentError(
             f"{folder}: changed since it was approved (manifest differs); nothing published"
