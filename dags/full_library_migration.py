@@ -18,6 +18,7 @@ def _task_settings(context) -> None:
     from include import task_policy
 
     task_policy.apply_timeout(context)
+    task_policy.apply_environment_log_level(context)
 
 
 # Transient failures (database, S3, a lost worker) are retried; a failed quality gate or a wrong

@@ -77,11 +77,12 @@ class Published:
         return self.__dict__.copy()
 
 
-def _pointer_doc(version: str, files: int) -> dict:
+def _pointer_doc(version: str, files: int, previous: str | None = None) -> dict:
     return {
         "version": version,
         "path": f"versions/{version}",
         "files": files,
+        "previous": previous,  # what a rollback switches back to
         "switched_at": datetime.now(UTC).isoformat(),
     }
 
@@ -128,11 +129,27 @@ def check_accepted(record: Path, expected_digest: str | None = None) -> dict:
 
 
 # -- local folder ---------------------------------------------------------------------------
-def current_local(target: Path) -> str | None:
+def pointer_local(target: Path) -> dict | None:
     try:
-        return json.loads((target / "CURRENT").read_text(encoding="utf-8"))["version"]
-    except (OSError, ValueError, KeyError):
+        return json.loads((target / "CURRENT").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
+
+
+def current_local(target: Path) -> str | None:
+    return (pointer_local(target) or {}).get("version")
+
+
+def _switch_local(target: Path, version: str, files: int, previous: str | None) -> None:
+    """Both pointers replaced atomically (rename over the old one)."""
+    link_tmp = target / ".current.tmp"
+    if link_tmp.is_symlink() or link_tmp.exists():
+        link_tmp.unlink()
+    os.symlink(Path("versions") / version, link_tmp)
+    os.replace(link_tmp, target / "current")
+    doc_tmp = target / ".CURRENT.tmp"
+    doc_tmp.write_text(json.dumps(_pointer_doc(version, files, previous), indent=1), encoding="utf-8")
+    os.replace(doc_tmp, target / "CURRENT")
 
 
 def publish_local(release: Path, target: Path, version: str, keep: int = 5) -> Published:
@@ -156,15 +173,7 @@ def publish_local(release: Path, target: Path, version: str, keep: int = 5) -> P
             staging.rename(final)
     else:
         staging.rename(final)
-    # the switch: both pointers replaced atomically (rename over the old one)
-    link_tmp = target / ".current.tmp"
-    if link_tmp.is_symlink() or link_tmp.exists():
-        link_tmp.unlink()
-    os.symlink(Path("versions") / version, link_tmp)
-    os.replace(link_tmp, target / "current")
-    doc_tmp = target / ".CURRENT.tmp"
-    doc_tmp.write_text(json.dumps(_pointer_doc(version, files), indent=1), encoding="utf-8")
-    os.replace(doc_tmp, target / "CURRENT")
+    _switch_local(target, version, files, previous if previous != version else None)
     _prune_local(target, keep, version)
     return Published(str(final), str(target / "current"), version, previous, files)
 
@@ -209,12 +218,42 @@ def _key(prefix: str, *parts: str) -> str:
     return "/".join(p.strip("/") for p in (prefix, *parts) if p.strip("/"))
 
 
-def current_s3(client, bucket: str, prefix: str) -> str | None:
+def pointer_s3(client, bucket: str, prefix: str) -> dict | None:
     try:
         body = client.get_object(Bucket=bucket, Key=_key(prefix, "current.json"))["Body"].read()
-        return json.loads(body)["version"]
+        return json.loads(body)
     except client.exceptions.NoSuchKey:
         return None
+
+
+def current_s3(client, bucket: str, prefix: str) -> str | None:
+    return (pointer_s3(client, bucket, prefix) or {}).get("version")
+
+
+def _switch_s3(client, bucket: str, prefix: str, version: str, files: int, previous: str | None) -> None:
+    client.put_object(
+        Bucket=bucket,
+        Key=_key(prefix, "current.json"),
+        ContentType="application/json",
+        Body=json.dumps(_pointer_doc(version, files, previous), indent=1).encode(),
+    )
+
+
+def download_s3_version(client, bucket: str, prefix: str, version: str, folder: Path) -> Path:
+    """A deployed S3 version as a local folder (replaced when it exists), for promotion."""
+    base = _key(prefix, "versions", version) + "/"
+    if folder.exists():
+        shutil.rmtree(folder)
+    count = 0
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=base):
+        for obj in page.get("Contents", []):
+            dst = folder / obj["Key"][len(base) :]
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            client.download_file(bucket, obj["Key"], str(dst))
+            count += 1
+    if not count:
+        raise FileNotFoundError(f"s3://{bucket}/{base}: version {version} not found")
+    return folder
 
 
 def publish_s3(release: Path, client, bucket: str, prefix: str, version: str, keep: int = 5) -> Published:
@@ -232,12 +271,7 @@ def publish_s3(release: Path, client, bucket: str, prefix: str, version: str, ke
             f"s3://{bucket}/{base}: {listed} objects listed after upload, {len(files)} expected; "
             f"pointer left at {previous}"
         )
-    client.put_object(
-        Bucket=bucket,
-        Key=_key(prefix, "current.json"),
-        ContentType="application/json",
-        Body=json.dumps(_pointer_doc(version, len(files)), indent=1).encode(),
-    )
+    _switch_s3(client, bucket, prefix, version, len(files), previous if previous != version else None)
     _prune_s3(client, bucket, prefix, keep, version)
     return Published(
         f"s3://{bucket}/{base}",
@@ -278,3 +312,40 @@ def publish(release: Path, target, version: str, keep: int, resolve_path) -> Pub
     if target.kind == "local":
         return publish_local(release, resolve_path(target.path), version, keep)
     return publish_s3(release, s3_client(target), target.bucket, target.prefix, version, keep)
+
+
+def rollback(target, resolve_path, version: str | None = None) -> Published:
+    """Switches the target's pointer back to `version` (default: the one live before the current
+    one), which must still be kept under versions/; nothing is copied."""
+    if target.kind == "local":
+        root = resolve_path(target.path)
+        pointer = pointer_local(root) or {}
+        version = version or pointer.get("previous")
+        folder = root / "versions" / (version or "")
+        if not version or not folder.is_dir():
+            raise DeploymentError(
+                f"{root}: no previous version to roll back to (pointer: {pointer or 'none'})"
+            )
+        files = sum(1 for p in folder.rglob("*") if p.is_file())
+        _switch_local(root, version, files, pointer.get("version"))
+        return Published(str(folder), str(root / "current"), version, pointer.get("version"), files)
+    client = s3_client(target)
+    pointer = pointer_s3(client, target.bucket, target.prefix) or {}
+    version = version or pointer.get("previous")
+    if not version or version not in s3_versions(client, target.bucket, target.prefix):
+        raise DeploymentError(
+            f"s3://{target.bucket}/{target.prefix}: no previous version to roll back to (pointer: {pointer or 'none'})"
+        )
+    base = _key(target.prefix, "versions", version) + "/"
+    files = sum(
+        len(page.get("Contents", []))
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=target.bucket, Prefix=base)
+    )
+    _switch_s3(client, target.bucket, target.prefix, version, files, pointer.get("version"))
+    return Published(
+        f"s3://{target.bucket}/{base}",
+        f"s3://{target.bucket}/{_key(target.prefix, 'current.json')}",
+        version,
+        pointer.get("version"),
+        files,
+    )
