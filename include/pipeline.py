@@ -68,14 +68,19 @@ class RunContext:
         return load(self.folder / "mapping_rules.yaml")
 
     def parts_source(self, library: Path):
-        """Where a DbLib's parts are for this run (param parts_conn_id, else parts_sources), or None.
+        """Where a DbLib's parts are for this run (param parts_conn_id, else the environment's
+        parts_conn_id, else parts_sources), or None.
         The URL it holds stays in this process: never logged, stored or returned to XCom."""
         from . import parts_sources
 
         if not parts_sources.is_database_library(library):
             return None
         override = str(self.params.get("parts_conn_id") or "").strip() or None
-        return parts_sources.resolve(library, self.config.parts_sources, override)
+        if override:
+            return parts_sources.resolve(library, self.config.parts_sources, override)
+        env = self.config.environment(self.environment_name)
+        why = f"environments.{self.environment_name}.parts_conn_id"
+        return parts_sources.resolve(library, self.config.parts_sources, env.parts_conn_id, why)
 
     def convert_options(self, unit: Path):
         """ConvertOptions for one conversion unit: its parts database from the resolved connection."""

@@ -304,3 +304,111 @@ def xcom(run, task_id: str):
             )
         )
     return json.loads(value) if isinstance(value, str) else value
+
+
+TRIGGERER_ON_A_CLOCK = (
+    "import sys, time_machine\n"
+    "time_machine.travel(sys.argv[1], tick=True).start()\n"
+    "sys.argv = ['airflow', 'triggerer', '--skip-serve-logs', '--capacity', '4']\n"
+    "from airflow.__main__ import main\n"
+    "main()\n"
+)
+
+
+def window_config(pipeline_env) -> tuple[str, str]:
+    """`Sat 01:00-05:00` in Europe/Berlin, or in a zone where the real clock is outside it."""
+    from datetime import UTC, datetime
+
+    from include.workflow.window import Window
+
+    now = datetime.now(UTC)
+    tz = next(
+        z
+        for z in ("Europe/Berlin", "America/New_York")
+        if Window.parse("Sat 01:00-05:00", z).opening(now) > now
+    )
+    config = yaml.safe_load(pipeline_env["config"].read_text())
+    config["promotion"]["test_to_prod"]["scheduled_window"] = "Sat 01:00-05:00"
+    config["promotion"]["test_to_prod"]["timezone"] = tz
+    pipeline_env["config"].write_text(yaml.safe_dump(config))
+    return "Sat 01:00-05:00", tz
+
+
+class WindowWatcher(Approvers):
+    """Approves, then waits for wait_for_window to be deferred (recording the pool and the trigger),
+    then starts a real triggerer whose clock is inside the window."""
+
+    def __init__(self, clients, answers, clock: str, log: Path):
+        super().__init__(clients, answers)
+        self.clock, self.log = clock, log
+        self.deferred: dict = {}
+        self.triggerer: subprocess.Popen | None = None
+
+    def _loop(self) -> None:
+        import os
+        import sys
+        import time
+
+        super()._loop()  # both approvals answered
+        api = self.clients["alice"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not self._stop.is_set():
+            runs = api._request("GET", f"/api/v2/dags/{DAG}/dagRuns?state=running")["dag_runs"]
+            if runs:
+                ti = api.task_instance(DAG, runs[0]["dag_run_id"], "wait_for_window")
+                if ti["state"] == "deferred":
+                    pool = api._request("GET", "/api/v2/pools/default_pool")
+                    self.deferred = {"ti": ti, "pool": pool}
+                    break
+            time.sleep(0.5)
+        else:
+            self.errors.append("wait_for_window never deferred")
+            return
+        out = self.log.open("w")
+        self.triggerer = subprocess.Popen(
+            [sys.executable, "-c", TRIGGERER_ON_A_CLOCK, self.clock],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=os.environ.copy(),
+        )
+
+    def __exit__(self, *exc) -> None:
+        self._thread.join(timeout=120)
+        if self.triggerer:
+            self.triggerer.terminate()
+            self.triggerer.wait(timeout=30)
+
+
+def test_outside_the_window_defers_then_publishes_when_the_clock_is_inside(
+    promotion_dag, airflow_api, pipeline_env, tmp_path
+):
+    """Approved on a weekday: wait_for_window is deferred (no worker slot, a trigger for Saturday
+    01:00 local time); a real triggerer on a clock inside the window lets it publish."""
+    import os
+    from datetime import UTC, datetime, timedelta
+
+    from include.workflow.window import Window
+
+    window, tz = window_config(pipeline_env)
+    opening = Window.parse(window, tz).opening(datetime.now(UTC))
+    inside = (opening + timedelta(minutes=30)).isoformat()
+    os.environ["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"{airflow_api.base_url}/execution/"
+    before = json.loads((production(pipeline_env) / "CURRENT").read_text())["version"]
+    with WindowWatcher(
+        users(airflow_api),
+        [("alice", "Approve", ""), ("bob", "Approve", "")],
+        inside,
+        tmp_path / "triggerer.log",
+    ) as watcher:
+        run = promotion_dag[DAG].test(run_conf={}, use_executor=True)
+    states = task_states_of(run)
+    assert watcher.deferred, (watcher.errors, states, (tmp_path / "triggerer.log").read_text()[-2000:])
+    pool = watcher.deferred["pool"]
+    assert pool["running_slots"] == 0 and pool["deferred_slots"] == 1  # waits without a worker slot
+    assert datetime.fromisoformat(xcom(run, "window_opening")) == opening  # Saturday 01:00 local time
+    assert str(run.state) == "success", (
+        states,
+        watcher.errors,
+        (tmp_path / "triggerer.log").read_text()[-3000:],
+    )
+    assert json.loads((production(pipeline_env) / "CURRENT").read_text())["version"] == "v2" != before
