@@ -113,15 +113,16 @@ def build(dag_id: str, workflow: str, windowed: bool):
             response_timeout=APPROVAL_TIMEOUT,
             pre_execute=_level,
             retries=0,
-            execution_timeout=None,  # bounded by response_timeout
         ).expand(body=approval_bodies(changes))
 
-        @task(task_id="check_approvals", trigger_rule="all_done", retries=0)
+        @task(task_id="check_approvals", trigger_rule="all_done")
         def check_approvals(ti=None) -> dict:
             """Fails unless N distinct users approved (the same user twice counts once) and none rejected."""
+            from include.task_policy import run_step
             from include.workflow import promotion as steps
 
-            return steps.check_approvals(workflow, ti.xcom_pull(task_ids="approve") or [], ti.run_id)
+            answers = ti.xcom_pull(task_ids="approve") or []
+            return run_step(steps.check_approvals, workflow, answers, ti.run_id)
 
         @task(task_id="publish")
         def publish(prepared: dict, ti=None) -> dict:

@@ -17,13 +17,15 @@ from typing import TypeVar
 from .config import ConfigError, load_config
 from .operations.monitoring import ThresholdExceeded
 from .quality_gates import GateFailed
+from .workflow.approvals import ApprovalRefused
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Raised when retrying cannot help: a failed gate, a wrong configuration, a missing source, a
-# monitored value over its threshold (measured again at the next scheduled check).
-PERMANENT = (GateFailed, ConfigError, FileNotFoundError, ThresholdExceeded)
+# monitored value over its threshold (measured again at the next scheduled check), an approval
+# that was refused.
+PERMANENT = (GateFailed, ConfigError, FileNotFoundError, ThresholdExceeded, ApprovalRefused)
 
 
 def run_step(step: Callable[..., T], *args, **kwargs) -> T:

@@ -196,7 +196,7 @@ def check_approvals(
         lines.append(f"- {d.at}: {who}: {d.option}" + (f" ({d.comment})" if d.comment else ""))
     _report(config, run_id, "\n".join(lines + ["", f"Outcome: {result.reason()}"]))
     if not result.approved:
-        raise PermissionError(result.reason())
+        raise approvals.ApprovalRefused(result.reason())
     return {"reason": result.reason(), "approvers": result.approvers}
 
 

@@ -22,7 +22,12 @@ def dagbag():
 def test_no_import_errors(dagbag):
     assert DAG_FILES, "no DAG files found"
     assert dagbag.import_errors == {}, "\n".join(f"{k}: {v}" for k, v in dagbag.import_errors.items())
-    assert {"full_library_migration", "promote_dev_to_test", "promote_test_to_prod"} <= set(dagbag.dags)
+    assert {
+        "full_library_migration",
+        "promote_dev_to_test",
+        "promote_test_to_prod",
+        "rollback_environment",
+    } <= set(dagbag.dags)
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
@@ -52,7 +57,10 @@ NO_RETRY_TASKS = {
     "full_library_migration": {
         "migration.review_test_results",
         "deployment.user_acceptance_testing",
-    }
+    },
+    "promote_dev_to_test": {"approve"},
+    "promote_test_to_prod": {"approve"},
+    "rollback_environment": set(),
 }
 
 

@@ -8,6 +8,7 @@ from include.config import DEFAULT_CONFIG, load_config
 from include.deployment import DeploymentError, publish_local
 from include.library_db.store import LibraryStore
 from include.workflow import promotion
+from include.workflow.approvals import ApprovalRefused
 from include.workflow.promotion import manifest
 
 
@@ -28,9 +29,9 @@ def config(tmp_path, monkeypatch):
 
 
 def test_test_to_prod_publishes_the_accepted_files(config):
-    prepared = promotion.prepare("test_to_prod", None, config)
+    prepared = promotion.prepare("test_to_prod", None, config=config)
     assert prepared["version"] == "v1" and len(prepared["slots"]) == 2
-    with pytest.raises(PermissionError, match="1 distinct approver"):
+    with pytest.raises(ApprovalRefused, match="1 distinct approver"):
         promotion.check_approvals("test_to_prod", [_answer("alice"), _answer("alice")], "run1", config)
     promotion.check_approvals("test_to_prod", [_answer("alice"), _answer("bob")], "run2", config)
     result = promotion.publish("test_to_prod", prepared, "run2", config)
@@ -47,7 +48,7 @@ def test_test_to_prod_publishes_the_accepted_files(config):
 
 
 def test_changed_after_approval_is_not_published(config):
-    prepared = promotion.prepare("test_to_prod", None, config)
+    prepared = promotion.prepare("test_to_prod", None, config=config)
     (__import__("pathlib").Path(prepared["folder"]) / "symbols" / "R.kicad_sym").write_text("tampered")
     with pytest.raises(DeploymentError, match="changed since it was approved"):
         promotion.publish("test_to_prod", prepared, None, config)
