@@ -232,7 +232,7 @@ def test_two_distinct_approvers_publish_exactly_the_tested_files(promotion_dag, 
     # each approver read the diff summary; its path is in the message and in XCom
     changes = xcom(run, "summarize_changes")
     assert all(f"Diff summary: {changes['path']}" in body for body in approvers.bodies.values())
-    assert "footprints: +10 -0 ~0" in approvers.bodies[0]
+    assert "symbols: +7 -0 ~0; footprints: +20 -0 ~0; parts: +0 -0 ~0." in approvers.bodies[0]
     assert "**footprints added:**" in Path(changes["path"]).read_text()
     # the version is a commit in the configured repository, its diff summary beside the files
     git = pipeline_env["git"]
@@ -245,7 +245,7 @@ def test_two_distinct_approvers_publish_exactly_the_tested_files(promotion_dag, 
     shown = subprocess.run(
         ["git", "-C", str(git), "show", "main:CHANGES.md"], capture_output=True, text=True, check=True
     )
-    assert "| footprints | 10 | 0 | 0 |" in shown.stdout
+    assert "| footprints | 20 | 0 | 0 |" in shown.stdout
 
 
 def test_next_version_diff_and_rollback_in_one_run(
