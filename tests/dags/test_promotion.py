@@ -303,7 +303,7 @@ def xcom(run, task_id: str):
                 XComModel.key == "return_value",
             )
         )
-    return json.loads(value) if isinstance(value, str) else value
+    return value  # the column is JSON: the task's return value as it was
 
 
 TRIGGERER_ON_A_CLOCK = (
