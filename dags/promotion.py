@@ -24,8 +24,8 @@ DEFAULT_ARGS = {
     "execution_timeout": timedelta(hours=1),
 }
 APPROVAL_TIMEOUT = timedelta(hours=72)  # replaced from approvals.levels when the task starts
-# a plain HITL choice, not ApprovalOperator: its "Reject" skips the direct downstream task, which
-# would skip check_approvals too, and the rejection would never be counted nor recorded
+# a plain HITL choice, not ApprovalOperator, whose "Reject" is documented to skip its direct
+# downstream tasks: check_approvals must always run to count and record every answer
 OPTIONS = ["Approve", "Reject"]
 
 
