@@ -22,6 +22,7 @@ def _task_settings(context) -> None:
     from include import task_policy
 
     task_policy.apply_timeout(context)
+    task_policy.apply_environment_log_level(context)
 
 
 def _notify(event: str, **kwargs):

@@ -74,12 +74,24 @@ class AirflowApi:
         )
         return answer.get("hitl_details", [])
 
-    def answer(self, dag_id: str, run_id: str, task_id: str, option: str, map_index: int = -1) -> dict:
+    def answer(
+        self,
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        option: str,
+        map_index: int = -1,
+        params: dict | None = None,
+    ) -> dict:
         return self._request(
             "PATCH",
             f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}/hitlDetails",
-            {"chosen_options": [option], "params_input": {}},
+            {"chosen_options": [option], "params_input": params or {}},
         )
+
+    def task_instance(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> dict:
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
+        return self._request("GET", path + (f"/{map_index}" if map_index >= 0 else ""))
 
 
 @dataclass

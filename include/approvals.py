@@ -41,8 +41,10 @@ def apply_settings(context) -> None:
     level = LEVEL_OF_TASK.get(task.task_id)
     if level and level in config.approvals.levels:
         from .workflow import approvals as levels
+        from .workflow.stages import stage_of_task
 
-        levels.apply_level(task, levels.level_settings(config, level, f"{task.dag_id}.{task.task_id}"))
+        key = f"{task.dag_id}.{task.task_id}"
+        levels.apply_level(task, levels.level_settings(config, level, key, stage_of_task(task.task_id)))
         return
     task.response_timeout = response_timeout(config)
     reviewers = assigned_users(config)

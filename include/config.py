@@ -60,9 +60,32 @@ class Deployment(Section):
     kicad_cli: str | None = None
 
 
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class GitHistory(Section):
+    """Where the versions promoted to an environment are committed (include/workflow/history.py)."""
+
+    remote: str  # any git URL or path git can push to (a local bare repository in tests)
+    branch: str = "main"
+
+
 class Environment(Section):
     validation_level: ValidationLevel
     target: Target
+    log_level: LogLevel = "INFO"  # our loggers in every task of a run for this environment
+    parts_conn_id: str | None = None  # the run's parts database connection unless the run names one
+    git: GitHistory | None = None  # promotions to this environment are committed here
+
+
+class StageSpec(Section):
+    approvers: list[str] = []  # roles (task_assignment.roles) whose users answer this stage's approval
+
+
+class ComponentMigration(Section):
+    """The guide's stages of a component migration; each stage's approval goes to its approvers."""
+
+    stages: dict[Literal["planning", "execution", "validation", "deployment"], StageSpec] = {}
 
 
 class Workflows(Section):
@@ -72,6 +95,7 @@ class Workflows(Section):
     max_parallel_libraries: int = Field(4, ge=1)
     # minutes each task may run (by task name; `default` for the rest), applied when a task starts
     execution_timeout_minutes: dict[str, float] = {"default": 60, "run_full_migration": 240}
+    component_migration: ComponentMigration = ComponentMigration()
 
     @model_validator(mode="after")
     def _timeouts(self) -> Workflows:
@@ -184,7 +208,7 @@ class Alerting(Section):
 
 
 class Monitoring(Section):
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: LogLevel = "INFO"
     statsd: bool = False  # our metrics (items, quality, durations) through Airflow's StatsD client
     alerting: Alerting = Alerting()
 

@@ -9,6 +9,7 @@ version live. Re-deploying the same version rewrites it and switches again (idem
 from __future__ import annotations
 
 import filecmp
+import hashlib
 import json
 import logging
 import os
@@ -78,22 +79,85 @@ class Published:
         return self.__dict__.copy()
 
 
-def pointer_doc(version: str, files: int) -> dict:
+def pointer_doc(version: str, files: int, previous: str | None = None) -> dict:
     """What a pointer (`CURRENT` / `current.json`) holds: version, its folder, file count, when."""
     return {
         "version": version,
         "path": f"versions/{version}",
         "files": files,
+        "previous": previous,  # what a rollback switches back to
         "switched_at": datetime.now(UTC).isoformat(),
     }
 
 
-# -- local folder ---------------------------------------------------------------------------
-def current_local(target: Path) -> str | None:
+# -- the accepted release -----------------------------------------------------------------
+# Files that name the environment a release is published to (the HTTP library's endpoint), written
+# per environment: not part of what acceptance saw and compares.
+PER_ENVIRONMENT_SUFFIXES = (".kicad_httplib",)
+
+
+def manifest(folder: Path) -> dict[str, str]:
+    """sha256 of every file of a release, by relative path (what acceptance saw)."""
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.suffix not in PER_ENVIRONMENT_SUFFIXES
+    }
+
+
+def manifest_digest(files: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
+
+
+def record_accepted(release: Path, record: Path) -> dict:
+    """Writes the release's manifest beside it: what the production deployment must publish."""
+    files = manifest(release)
+    doc = {"folder": str(release), "files": files, "manifest_sha256": manifest_digest(files)}
+    record.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    return doc
+
+
+def check_accepted(record: Path, expected_digest: str | None = None) -> dict:
+    """The accepted release, unchanged since acceptance (else DeploymentError naming the files)."""
     try:
-        return json.loads((target / "CURRENT").read_text(encoding="utf-8"))["version"]
-    except (OSError, ValueError, KeyError):
+        doc = json.loads(record.read_text(encoding="utf-8"))
+    except OSError:
+        raise DeploymentError(
+            f"{record}: no release passed user acceptance (deploy_to_test_environment did not run)"
+        ) from None
+    if expected_digest and expected_digest != doc["manifest_sha256"]:
+        raise DeploymentError(f"{record}: manifest differs from the one deploy_to_test_environment returned")
+    now = manifest(Path(doc["folder"]))
+    if now != doc["files"]:
+        changed = sorted(k for k in set(now) | set(doc["files"]) if now.get(k) != doc["files"].get(k))
+        raise DeploymentError(
+            f"{doc['folder']}: changed since user acceptance ({', '.join(changed[:10])}); nothing published"
+        )
+    return doc
+
+
+# -- local folder ---------------------------------------------------------------------------
+def pointer_local(target: Path) -> dict | None:
+    try:
+        return json.loads((target / "CURRENT").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
+
+
+def current_local(target: Path) -> str | None:
+    return (pointer_local(target) or {}).get("version")
+
+
+def switch_local(target: Path, version: str, files: int, previous: str | None = None) -> None:
+    """Both pointers replaced atomically (rename over the old one)."""
+    link_tmp = target / ".current.tmp"
+    if link_tmp.is_symlink() or link_tmp.exists():
+        link_tmp.unlink()
+    os.symlink(Path("versions") / version, link_tmp)
+    os.replace(link_tmp, target / "current")
+    doc_tmp = target / ".CURRENT.tmp"
+    doc_tmp.write_text(json.dumps(pointer_doc(version, files, previous), indent=1), encoding="utf-8")
+    os.replace(doc_tmp, target / "CURRENT")
 
 
 def publish_local(release: Path, target: Path, version: str, keep: int = 5) -> Published:
@@ -117,21 +181,9 @@ def publish_local(release: Path, target: Path, version: str, keep: int = 5) -> P
             staging.rename(final)
     else:
         staging.rename(final)
-    switch_local(target, version, files)
+    switch_local(target, version, files, previous if previous != version else None)
     _prune_local(target, keep, version)
     return Published(str(final), str(target / "current"), version, previous, files)
-
-
-def switch_local(target: Path, version: str, files: int) -> None:
-    """Points `current` and `CURRENT` at versions/<version>, each replaced atomically (a rename)."""
-    link_tmp = target / ".current.tmp"
-    if link_tmp.is_symlink() or link_tmp.exists():
-        link_tmp.unlink()
-    os.symlink(Path("versions") / version, link_tmp)
-    os.replace(link_tmp, target / "current")
-    doc_tmp = target / ".CURRENT.tmp"
-    doc_tmp.write_text(json.dumps(pointer_doc(version, files), indent=1), encoding="utf-8")
-    os.replace(doc_tmp, target / "CURRENT")
 
 
 def _prune_local(target: Path, keep: int, live: str) -> None:
@@ -177,12 +229,42 @@ def _key(prefix: str, *parts: str) -> str:
     return "/".join(p.strip("/") for p in (prefix, *parts) if p.strip("/"))
 
 
-def current_s3(client, bucket: str, prefix: str) -> str | None:
+def pointer_s3(client, bucket: str, prefix: str) -> dict | None:
     try:
         body = client.get_object(Bucket=bucket, Key=_key(prefix, "current.json"))["Body"].read()
-        return json.loads(body)["version"]
+        return json.loads(body)
     except client.exceptions.NoSuchKey:
         return None
+
+
+def current_s3(client, bucket: str, prefix: str) -> str | None:
+    return (pointer_s3(client, bucket, prefix) or {}).get("version")
+
+
+def _switch_s3(client, bucket: str, prefix: str, version: str, files: int, previous: str | None) -> None:
+    client.put_object(
+        Bucket=bucket,
+        Key=_key(prefix, "current.json"),
+        ContentType="application/json",
+        Body=json.dumps(pointer_doc(version, files, previous), indent=1).encode(),
+    )
+
+
+def download_s3_version(client, bucket: str, prefix: str, version: str, folder: Path) -> Path:
+    """A deployed S3 version as a local folder (replaced when it exists), for promotion."""
+    base = _key(prefix, "versions", version) + "/"
+    if folder.exists():
+        shutil.rmtree(folder)
+    count = 0
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=base):
+        for obj in page.get("Contents", []):
+            dst = folder / obj["Key"][len(base) :]
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            client.download_file(bucket, obj["Key"], str(dst))
+            count += 1
+    if not count:
+        raise FileNotFoundError(f"s3://{bucket}/{base}: version {version} not found")
+    return folder
 
 
 def publish_s3(release: Path, client, bucket: str, prefix: str, version: str, keep: int = 5) -> Published:
@@ -200,12 +282,7 @@ def publish_s3(release: Path, client, bucket: str, prefix: str, version: str, ke
             f"s3://{bucket}/{base}: {listed} objects listed after upload, {len(files)} expected; "
             f"pointer left at {previous}"
         )
-    client.put_object(
-        Bucket=bucket,
-        Key=_key(prefix, "current.json"),
-        ContentType="application/json",
-        Body=json.dumps(pointer_doc(version, len(files)), indent=1).encode(),
-    )
+    _switch_s3(client, bucket, prefix, version, len(files), previous if previous != version else None)
     _prune_s3(client, bucket, prefix, keep, version)
     return Published(
         f"s3://{bucket}/{base}",
@@ -246,3 +323,40 @@ def publish(release: Path, target, version: str, keep: int, resolve_path) -> Pub
     if target.kind == "local":
         return publish_local(release, resolve_path(target.path), version, keep)
     return publish_s3(release, s3_client(target), target.bucket, target.prefix, version, keep)
+
+
+def rollback(target, resolve_path, version: str | None = None) -> Published:
+    """Switches the target's pointer back to `version` (default: the one live before the current
+    one), which must still be kept under versions/; nothing is copied."""
+    if target.kind == "local":
+        root = resolve_path(target.path)
+        pointer = pointer_local(root) or {}
+        version = version or pointer.get("previous")
+        folder = root / "versions" / (version or "")
+        if not version or not folder.is_dir():
+            raise DeploymentError(
+                f"{root}: no previous version to roll back to (pointer: {pointer or 'none'})"
+            )
+        files = sum(1 for p in folder.rglob("*") if p.is_file())
+        switch_local(root, version, files, pointer.get("version"))
+        return Published(str(folder), str(root / "current"), version, pointer.get("version"), files)
+    client = s3_client(target)
+    pointer = pointer_s3(client, target.bucket, target.prefix) or {}
+    version = version or pointer.get("previous")
+    if not version or version not in s3_versions(client, target.bucket, target.prefix):
+        raise DeploymentError(
+            f"s3://{target.bucket}/{target.prefix}: no previous version to roll back to (pointer: {pointer or 'none'})"
+        )
+    base = _key(target.prefix, "versions", version) + "/"
+    files = sum(
+        len(page.get("Contents", []))
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=target.bucket, Prefix=base)
+    )
+    _switch_s3(client, target.bucket, target.prefix, version, files, pointer.get("version"))
+    return Published(
+        f"s3://{target.bucket}/{base}",
+        f"s3://{target.bucket}/{_key(target.prefix, 'current.json')}",
+        version,
+        pointer.get("version"),
+        files,
+    )

@@ -73,11 +73,14 @@ def identity(path: Path) -> DbLibIdentity:
     )
 
 
-def match(ident: DbLibIdentity, rules: list, override: str | None = None) -> tuple[str, str] | None:
-    """(conn_id, why) for a DbLib: the run's param first, then the most specific rule (file name,
-    then data source, then database name; names compare ignoring case, as Windows does)."""
+def match(
+    ident: DbLibIdentity, rules: list, override: str | None = None, why: str = "param parts_conn_id"
+) -> tuple[str, str] | None:
+    """(conn_id, why) for a DbLib: the override first (the run's param, else the environment's
+    parts_conn_id), then the most specific rule (file name, then data source, then database name;
+    names compare ignoring case, as Windows does)."""
     if override:
-        return override, "param parts_conn_id"
+        return override, why
     for attribute, shown in (
         ("dblib", "DbLib file"),
         ("data_source", "data source"),
@@ -117,16 +120,19 @@ def connection_url(conn_id: str) -> str:
     return url_of(conn, DIALECTS[kind], extra)
 
 
-def resolve(path: Path, rules: list, override: str | None = None) -> ResolvedSource | None:
+def resolve(
+    path: Path, rules: list, override: str | None = None, why: str = "param parts_conn_id"
+) -> ResolvedSource | None:
     """The parts database of one DbLib, or None when no rule names it (the DbLib's own settings
     are then used: a file database beside it still works)."""
     ident = identity(path)
-    found = match(ident, rules, override)
+    found = match(ident, rules, override, why)
     if found is None:
         log.info(
-            "%s: parts database: tried param parts_conn_id, then parts_sources by DbLib file %r, "
+            "%s: parts database: tried %s, then parts_sources by DbLib file %r, "
             "data source %r, database %r; none names it, so the DbLib's own connection settings are used",
             path.name,
+            why,
             ident.file_name,
             ident.data_source,
             ident.database,

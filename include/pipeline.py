@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,14 +76,19 @@ class RunContext:
         return load(self.folder / "mapping_rules.yaml")
 
     def parts_source(self, library: Path):
-        """Where a DbLib's parts are for this run (param parts_conn_id, else parts_sources), or None.
+        """Where a DbLib's parts are for this run (param parts_conn_id, else the environment's
+        parts_conn_id, else parts_sources), or None.
         The URL it holds stays in this process: never logged, stored or returned to XCom."""
         from . import parts_sources
 
         if not parts_sources.is_database_library(library):
             return None
         override = str(self.params.get("parts_conn_id") or "").strip() or None
-        return parts_sources.resolve(library, self.config.parts_sources, override)
+        if override:
+            return parts_sources.resolve(library, self.config.parts_sources, override)
+        env = self.config.environment(self.environment_name)
+        why = f"environments.{self.environment_name}.parts_conn_id"
+        return parts_sources.resolve(library, self.config.parts_sources, env.parts_conn_id, why)
 
     def convert_options(self, unit: Path):
         """ConvertOptions for one conversion unit: its parts database from the resolved connection."""
@@ -461,8 +467,11 @@ def _kicad_drc(rc: RunContext, cli: Path, written, level: str, result: dict) -> 
 
 
 # -- deployment ----------------------------------------------------------------------------------
+ACCEPTED = "accepted_release.json"  # the test release's folder and sha256 manifest, in the run folder
+
+
 def _approval(rc: RunContext, task_id: str) -> dict | None:
-    """The HITL answer of an approval task (who, what, when), from its XCom."""
+    """An upstream task's returned dict (a HITL answer: who, what, when), from its XCom."""
     if rc.ti is None:
         return None
     answer = rc.ti.xcom_pull(task_ids=task_id)
@@ -482,7 +491,9 @@ def _audit_approval(rc: RunContext, task_id: str, action: str) -> None:
 
 
 def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> dict:
-    """stage 'test': publish to workflows.test_environment; 'production': to the run's environment."""
+    """stage 'test': assemble the release, record its sha256 manifest, publish to
+    workflows.test_environment; 'production': publish that same accepted release (manifest
+    re-checked, never re-assembled from the work folders) to the run's environment."""
     from . import deployment, metrics
 
     rc = rc or current()
@@ -493,12 +504,26 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
         _audit_approval(rc, "migration.review_test_results", "approved_test_results")
     else:
         _audit_approval(rc, "deployment.user_acceptance_testing", "user_acceptance")
-    release = deployment.assemble(_outputs(converted), rc.folder / "release")
     from .sites.httplib_files import write_httplib_files
 
-    write_httplib_files(release.folder, rc.config, env_name)
+    if stage == "test":
+        release = deployment.assemble(_outputs(converted), rc.folder / "release")
+        write_httplib_files(release.folder, rc.config, env_name)
+        accepted = deployment.record_accepted(release.folder, rc.folder / ACCEPTED)
+        conflicts = release.conflicts
+        folder = release.folder
+    else:  # exactly what user acceptance saw: the test release, checked against its manifest
+        tested = _approval(rc, "deployment.deploy_to_test_environment") or {}
+        accepted = deployment.check_accepted(rc.folder / ACCEPTED, tested.get("manifest_sha256"))
+        conflicts = []
+        # the same files; only the .kicad_httplib (outside the manifest) names this environment
+        folder = rc.folder / "release-production"
+        if folder.exists():
+            shutil.rmtree(folder)
+        shutil.copytree(accepted["folder"], folder, symlinks=True)
+        write_httplib_files(folder, rc.config, env_name)
     published = deployment.publish(
-        release.folder, env.target, rc.safe_run, rc.config.backup.keep_versions, rc.config.path
+        folder, env.target, rc.safe_run, rc.config.backup.keep_versions, rc.config.path
     )
     run = rc.store.run(rc.run_id)
     progress = metrics.compute(_all_rows(converted), run.started_at if run else None)
@@ -511,7 +536,12 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
         rc.run_id,
         rc.actor,
         f"deployed_{stage}",
-        {"environment": env_name, **published.to_json(), "conflicts": release.conflicts[:20]},
+        {
+            "environment": env_name,
+            **published.to_json(),
+            "manifest_sha256": accepted["manifest_sha256"],
+            "conflicts": conflicts[:20],
+        },
     )
     if stage == "production":
         from .library_db.store import utcnow
@@ -531,7 +561,8 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
         "environment": env_name,
         "report": str(rc.report_path),
         "summary": summary,
-        "conflicts": len(release.conflicts),
+        "manifest_sha256": accepted["manifest_sha256"],
+        "conflicts": len(conflicts),
     }
 
 

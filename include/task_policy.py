@@ -17,13 +17,15 @@ from typing import TypeVar
 from .config import ConfigError, load_config
 from .operations.monitoring import ThresholdExceeded
 from .quality_gates import GateFailed
+from .workflow.approvals import ApprovalRefused
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Raised when retrying cannot help: a failed gate, a wrong configuration, a missing source, a
-# monitored value over its threshold (measured again at the next scheduled check).
-PERMANENT = (GateFailed, ConfigError, FileNotFoundError, ThresholdExceeded)
+# monitored value over its threshold (measured again at the next scheduled check), an approval
+# that was refused.
+PERMANENT = (GateFailed, ConfigError, FileNotFoundError, ThresholdExceeded, ApprovalRefused)
 
 
 def run_step(step: Callable[..., T], *args, **kwargs) -> T:
@@ -49,3 +51,21 @@ def apply_timeout(context) -> None:
     task = context["task"]
     task.execution_timeout = execution_timeout(task.task_id)
     log.info("%s may run for %s", task.task_id, task.execution_timeout)
+
+
+# our code's loggers (and Airflow's task logger) follow the environment's log level
+TASK_LOGGERS = ("include", "converters", "airflow.task")
+
+
+def apply_log_level(level: str) -> None:
+    """Sets the task's loggers to `level` (environments.<env>.log_level) for this task process."""
+    for name in TASK_LOGGERS:
+        logging.getLogger(name).setLevel(level)
+
+
+def apply_environment_log_level(context) -> None:
+    """`pre_execute` of every migration task: the log level of the run's environment."""
+    config = load_config()
+    env = (context.get("params") or {}).get("environment") or config.workflows.default_environment
+    if env in config.environments:  # an unknown name fails in analyze_source_library, by name
+        apply_log_level(config.environments[env].log_level)

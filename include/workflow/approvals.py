@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 APPROVE, REJECT = "Approve", "Reject"
 
 
+class ApprovalRefused(Exception):
+    """Not approved: rejected, or too few distinct approvers (the same answer on every retry)."""
+
+
 @dataclass(frozen=True)
 class LevelSettings:
     level: str
@@ -29,12 +33,18 @@ class LevelSettings:
     automatic: bool  # the timeout answers "Approve" by itself
 
 
-def level_settings(config: PipelineConfig, level: str, task_key: str | None = None) -> LevelSettings:
-    """Who answers an approval of `level`, how many must, and how long it waits."""
+def level_settings(
+    config: PipelineConfig, level: str, task_key: str | None = None, stage: str | None = None
+) -> LevelSettings:
+    """The level's settings for one approval task; a migration stage's approval is answered by that
+    stage's approvers (workflows.component_migration) when it names any, else by the level's roles."""
+    from .stages import approver_roles
+
     if level not in config.approvals.levels:
         raise ConfigError(f"approvals.levels: no level '{level}' (known: {sorted(config.approvals.levels)})")
     spec = config.approvals.levels[level]
-    users = users_for_roles(config, spec.roles, task_key) or list(config.approvals.reviewers)
+    roles = (approver_roles(config, stage) if stage else []) or spec.roles
+    users = users_for_roles(config, roles, task_key) or list(config.approvals.reviewers)
     if spec.auto_approve_after:
         return LevelSettings(
             level, users, spec.required_approvers, timedelta(hours=spec.auto_approve_after), True

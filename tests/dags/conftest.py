@@ -32,7 +32,10 @@ os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"{PG_SERVER}/{METADATA_DB}"
 os.environ["AIRFLOW__CORE__AUTH_MANAGER"] = (
     "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 )
-os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] = "reviewer:admin"
+# reviewer answers the migration's approvals; alice and bob are release/library managers, mallory
+# holds no role the promotion's approval level allows
+USERS = {"reviewer": "admin", "alice": "user", "bob": "user", "mallory": "user"}
+os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] = ",".join(f"{u}:{r}" for u, r in USERS.items())
 os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] = str(_home / "passwords.json")
 os.environ["AIRFLOW__API_AUTH__JWT_SECRET"] = "altium2kicad-tests-only"
 os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
@@ -97,7 +100,7 @@ def airflow_api(pipeline_env):
 
     _create_db(METADATA_DB)
     home = Path(os.environ["AIRFLOW_HOME"])
-    (home / "passwords.json").write_text(json.dumps({"reviewer": "review-" + uuid.uuid4().hex[:8]}))
+    (home / "passwords.json").write_text(json.dumps({u: f"{u}-" + uuid.uuid4().hex[:8] for u in USERS}))
     migrate = migrate_metadata_db()
     assert migrate.returncode == 0, migrate.stderr[-3000:]
     port = _free_port()

@@ -22,7 +22,12 @@ def dagbag():
 def test_no_import_errors(dagbag):
     assert DAG_FILES, "no DAG files found"
     assert dagbag.import_errors == {}, "\n".join(f"{k}: {v}" for k, v in dagbag.import_errors.items())
-    assert {"full_library_migration", "promote_dev_to_test", "promote_test_to_prod"} <= set(dagbag.dags)
+    assert {
+        "full_library_migration",
+        "promote_dev_to_test",
+        "promote_test_to_prod",
+        "rollback_environment",
+    } <= set(dagbag.dags)
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
@@ -55,6 +60,9 @@ NO_RETRY_TASKS = {
     },
     # a DR test measures one attempt of each restore (a retry would hide a slow or failed one)
     "dr_test": {"database_recovery", "application_recovery", "site_failover", "data_integrity", "report"},
+    "promote_dev_to_test": {"approve"},
+    "promote_test_to_prod": {"approve"},
+    "rollback_environment": set(),
 }
 
 

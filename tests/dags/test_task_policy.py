@@ -22,8 +22,15 @@ def test_every_task_has_a_time_limit(dagbag):
 
     for dag_id, dag in dagbag.dags.items():
         for t in dag.tasks:
-            if isinstance(t, HITLOperator):  # an approval waits for people: its limit is response_timeout
-                assert t.response_timeout and t.execution_timeout is None, t.task_id
+            kind = getattr(t, "operator_class", type(t))  # a mapped approval: its operator's class
+            if isinstance(kind, type) and issubclass(kind, HITLOperator):
+                # an approval waits for people: its limit is response_timeout, and it never retries
+                timeout = (
+                    t.response_timeout
+                    if isinstance(t, HITLOperator)
+                    else t.partial_kwargs["response_timeout"]
+                )
+                assert timeout and t.retries == 0, t.task_id
             else:
                 assert t.execution_timeout, f"{dag_id}.{t.task_id} has no execution_timeout"
                 assert t.retries > 0, f"{dag_id}.{t.task_id}: transient failures need retries"
@@ -67,3 +74,29 @@ def test_timeout_for_an_unknown_task_is_refused():
     text = text.replace("    run_full_migration: 240", "    run_ful_migration: 240")
     with pytest.raises(ConfigError, match="no task named run_ful_migration"):
         parse_config(text, Path("c.yaml"))
+
+
+def test_environment_log_level_applies_to_the_task_loggers(tmp_path, monkeypatch):
+    """environments.<env>.log_level: a production run's tasks log warnings, not our info lines."""
+    import logging
+
+    from include import task_policy
+
+    text = (REPO / "config" / "altium2kicad.yaml").read_text()
+    text = text.replace(
+        "    log_level: INFO               # DEBUG", "    log_level: DEBUG              # DEBUG", 1
+    )
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    monkeypatch.setenv("ALTIUM2KICAD_CONFIG", str(path))
+    saved = {name: logging.getLogger(name).level for name in task_policy.TASK_LOGGERS}
+    try:
+        task_policy.apply_environment_log_level({"params": {"environment": "production"}})
+        assert not logging.getLogger("include.pipeline").isEnabledFor(logging.INFO)
+        assert logging.getLogger("converters.run").isEnabledFor(logging.WARNING)
+        assert logging.getLogger("airflow.task").level == logging.WARNING
+        task_policy.apply_environment_log_level({"params": {"environment": "development"}})
+        assert logging.getLogger("include.pipeline").isEnabledFor(logging.DEBUG)
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)

@@ -206,3 +206,21 @@ def test_role_arn_is_assumed_through_sts(tmp_path, monkeypatch, moto):
     )
     identity = sts.get_caller_identity()["Arn"]
     assert identity == "arn:aws:sts::123456789012:assumed-role/kicad-deployer/altium2kicad", identity
+
+
+def test_promotion_source_download_and_rollback_on_s3(tmp_path, monkeypatch, moto):
+    """An S3 environment can be promoted from (the version downloaded as it is) and rolled back."""
+    from include.deployment import download_s3_version, manifest, rollback, s3_client
+
+    target = Target(
+        kind="s3", bucket=moto.bucket, prefix="env", aws_conn_id=_uri_connection(monkeypatch, moto)
+    )
+    _publish(tmp_path, target, "v1")
+    _publish(tmp_path, target, "v2", attempt=2)
+    client = s3_client(target)
+    local = download_s3_version(client, moto.bucket, "env", "v1", tmp_path / "dl" / "v1")
+    assert manifest(local) == manifest(tmp_path / "attempt1" / "release-v1")
+    with pytest.raises(FileNotFoundError, match="version v9 not found"):
+        download_s3_version(client, moto.bucket, "env", "v9", tmp_path / "dl" / "v9")
+    back = rollback(target, lambda p: p)
+    assert (back.version, back.previous, current_s3(client, moto.bucket, "env")) == ("v1", "v2", "v1")

@@ -104,3 +104,26 @@ def test_unmatched_hint_names_what_to_configure(tmp_path):
     hint = parts_sources.unmatched_hint(_dblib(tmp_path))
     assert "data_source: localPostgres" in hint and "database: parts_db" in hint
     assert "dblib: Parts.DbLib" in hint and "parts_conn_id" in hint
+
+
+def test_environment_parts_conn_id_after_the_param_before_the_rules(monkeypatch, tmp_path):
+    """environments.<env>.parts_conn_id: each environment reads its own parts database."""
+    from include.config import DEFAULT_CONFIG, load_config
+    from include.pipeline import RunContext
+
+    monkeypatch.setenv("AIRFLOW_CONN_A2K_TESTING_PARTS", "postgresql://altium@pg-testing:5432/parts_testing")
+    monkeypatch.setenv("AIRFLOW_CONN_A2K_RUN_PARTS", "postgresql://altium@pg-run:5432/parts_run")
+    config = load_config(DEFAULT_CONFIG).model_copy(deep=True)
+    config.environments["testing"].parts_conn_id = "a2k_testing_parts"
+    config.parts_sources = [PartsSource(dblib="Parts.DbLib", conn_id="a2k_not_defined")]
+    path = _dblib(tmp_path)
+
+    def source(params):
+        return RunContext("r", "full_library_migration", params, config, "t").parts_source(path)
+
+    found = source({"environment": "testing"})
+    assert (found.conn_id, found.matched_by) == ("a2k_testing_parts", "environments.testing.parts_conn_id")
+    assert make_url(found.url).host == "pg-testing"
+    assert source({"environment": "testing", "parts_conn_id": "a2k_run_parts"}).conn_id == "a2k_run_parts"
+    with pytest.raises(parts_sources.PartsSourceError, match="a2k_not_defined"):  # no env value: the rule
+        source({"environment": "development"})

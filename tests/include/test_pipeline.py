@@ -8,6 +8,7 @@ import pytest
 
 from include import pipeline
 from include.config import DEFAULT_CONFIG, load_config
+from include.deployment import DeploymentError, manifest
 from include.quality_gates import GateFailed
 
 
@@ -43,6 +44,7 @@ def test_sample_library_through_every_stage_twice(tmp_path, run_context):
         results = {
             k: pipeline.validate(k, converted, criteria, rc) for k in ("symbols", "footprints", "models")
         }
+        tested = pipeline.deploy(converted, "test", rc)
         deployed = pipeline.deploy(converted, "production", rc)
         rows = rc.store.converted_items(rc.run_id)
         if attempt == 0:
@@ -59,6 +61,9 @@ def test_sample_library_through_every_stage_twice(tmp_path, run_context):
     assert results["symbols"]["symbols"]["checked"] >= 14  # 7 symbols, from the SchLib and the IntLib
     live = Path(deployed["live"])
     assert live.is_symlink() and (live / "symbols" / "Sample.kicad_sym").is_file()
+    # production holds exactly the files user acceptance saw in testing (same sha256 manifest)
+    assert manifest(live) == manifest(Path(tested["live"])) and len(manifest(live)) > 5
+    assert deployed["manifest_sha256"] == tested["manifest_sha256"]
     metrics = rc.store.metrics(rc.run_id)
     assert metrics["migration_quality"].value == 1.0
     assert metrics["components_migrated"].value == sum(
@@ -93,3 +98,23 @@ def test_missing_source_and_unknown_environment_are_named(tmp_path, run_context)
 
     with pytest.raises(ConfigError, match="no environment 'staging'"):
         pipeline.analyze_source_library(run_context(tmp_path / "empty", "staging"))
+
+
+def test_production_refuses_a_release_changed_after_acceptance(tmp_path, run_context):
+    """deploy_to_production publishes the accepted release, not whatever the work folders hold now."""
+    from converters.fixtures.sample_library import write_sample_library
+
+    write_sample_library(tmp_path / "src")
+    rc = run_context(tmp_path / "src", "development")
+    units = pipeline.analyze_source_library(rc)
+    rules = pipeline.create_mapping_rules(units, rc)
+    converted = [pipeline.run_full_migration(units[0], rules, rc)]
+    with pytest.raises(DeploymentError, match="no release passed user acceptance"):
+        pipeline.deploy(converted, "production", rc)
+    pipeline.deploy(converted, "test", rc)
+    accepted = sorted(p for p in (rc.folder / "release").rglob("*.kicad_*") if p.is_file())
+    accepted[0].write_text("(edited after acceptance)")
+    name = accepted[0].relative_to(rc.folder / "release").as_posix()
+    with pytest.raises(DeploymentError, match=f"changed since user acceptance \\({name}"):
+        pipeline.deploy(converted, "production", rc)
+    assert not (tmp_path / "var" / "altium2kicad" / "deploy" / "development" / "current").exists()

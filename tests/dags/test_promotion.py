@@ -1,0 +1,414 @@
+"""promote_test_to_prod end to end: dag.test() runs, every approval answered over Airflow's REST API.
+
+Real services: the metadata and library databases are scratch databases on the local PostgreSQL;
+alice (release_manager) and bob (library_manager) log in to a real api-server (SimpleAuthManager)
+and answer the two mapped HITL approvals of the final_approval level (two distinct users); the
+git history goes to a local bare repository. Versions in `testing` are real conversions of the
+sample library.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import REPO, _create_db, _drop_db
+
+pytestmark = [pytest.mark.slow]
+DAG = "promote_test_to_prod"
+
+
+def write_release(folder: Path, drop_footprint: str | None = None) -> Path:
+    """A release as deploy_to_test_environment assembles it, from a real conversion."""
+    from converters.fixtures.sample_library import write_sample_library
+    from include.conversion import convert_unit
+    from include.deployment import assemble
+    from include.mapping_rules import MappingRules
+
+    libs = write_sample_library(folder / "src")
+    outs = [Path(convert_unit(lib, folder / "out" / lib.stem, MappingRules()).out) for lib in libs]
+    if drop_footprint:
+        next((folder / "out").rglob(f"{drop_footprint}.kicad_mod")).unlink()
+    return assemble(outs, folder / "release").folder
+
+
+@pytest.fixture(scope="module")
+def pipeline_env(tmp_path_factory):
+    """Default config; testing and production local; roles for the final_approval level; git."""
+    from tests.scratch_databases import PG_SERVER
+
+    tmp = tmp_path_factory.mktemp("promotion")
+    bare = tmp / "history.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(bare)], check=True)
+    config = yaml.safe_load((REPO / "config" / "altium2kicad.yaml").read_text())
+    config["task_assignment"]["roles"] = {"release_manager": ["alice"], "library_manager": ["bob"]}
+    config["environments"]["production"]["git"] = {"remote": str(bare), "branch": "main"}
+    config["promotion"]["test_to_prod"]["scheduled_window"] = None  # the window has its own test
+    path = tmp / "altium2kicad.yaml"
+    path.write_text(yaml.safe_dump(config))
+    library_db = f"a2k_lib_{uuid.uuid4().hex[:10]}"
+    _create_db(library_db)
+    env = {
+        "ALTIUM2KICAD_CONFIG": str(path),
+        "ALTIUM2KICAD_HOME": str(tmp / "home"),
+        "ALTIUM2KICAD_DB_URL": f"{PG_SERVER}/{library_db}",
+    }
+    import os
+
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield {"home": tmp / "home", "db_url": env["ALTIUM2KICAD_DB_URL"], "git": bare, "config": path}
+    for k, v in saved.items():
+        os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    from include.library_db.database import engine
+
+    engine.cache_clear()
+    _drop_db(library_db)
+
+
+@pytest.fixture(scope="module")
+def promotion_dag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(REPO / "dags" / "promotion.py"))
+    assert not bag.import_errors
+    return bag.dags
+
+
+def users(airflow_api) -> dict:
+    """One logged-in API client per Airflow user."""
+    from include.airflow_api import AirflowApi
+
+    home = Path(__import__("os").environ["AIRFLOW_HOME"])
+    passwords = json.loads((home / "passwords.json").read_text())
+    return {u: AirflowApi(airflow_api.base_url, u, pw) for u, pw in passwords.items()}
+
+
+class Approvers:
+    """Answers the run's mapped approvals over REST: answers[map_index] = (user, option, comment)."""
+
+    def __init__(self, clients: dict, answers: list[tuple[str, str, str]], intruder: str | None = None):
+        self.clients, self.answers, self.intruder = clients, answers, intruder
+        self.bodies: dict[int, str] = {}
+        self.refused: list[str] = []
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        from include.airflow_api import ApiError
+
+        done: set[int] = set()
+        while not self._stop.is_set() and len(done) < len(self.answers):
+            try:
+                for detail in self.clients["alice"].waiting_approvals(DAG):
+                    ti = detail["task_instance"]
+                    index = ti["map_index"]
+                    if index in done or index >= len(self.answers):
+                        continue
+                    self.bodies[index] = detail["body"]
+                    if self.intruder:  # not a release or library manager: Airflow refuses the answer
+                        try:
+                            self.clients[self.intruder].answer(
+                                DAG, ti["dag_run_id"], "approve", "Approve", index
+                            )
+                        except ApiError as exc:
+                            self.refused.append(str(exc))
+                    user, option, comment = self.answers[index]
+                    self.clients[user].answer(
+                        DAG, ti["dag_run_id"], "approve", option, index, {"comment": comment}
+                    )
+                    done.add(index)
+            except (ApiError, OSError, KeyError) as exc:
+                self.errors.append(str(exc))
+            self._stop.wait(0.5)
+
+    def __enter__(self) -> Approvers:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def promote(dag, clients, answers, intruder=None):
+    with Approvers(clients, answers, intruder) as approvers:
+        run = dag.test(run_conf={})
+    return run, approvers
+
+
+def deploy_to_testing(tmp: Path, version: str, drop_footprint: str | None = None) -> Path:
+    from include.config import load_config
+    from include.deployment import publish_local
+
+    config = load_config()
+    root = config.path(config.environments["testing"].target.path)
+    publish_local(write_release(tmp / version, drop_footprint), root, version)
+    return root / "versions" / version
+
+
+def audit(pipeline_env, run_id) -> list[tuple[str, str, dict]]:
+    from include.library_db.store import LibraryStore
+
+    return [(a.actor, a.action, a.detail) for a in LibraryStore(pipeline_env["db_url"]).audit_log(run_id)]
+
+
+def production(pipeline_env) -> Path:
+    return pipeline_env["home"] / "var" / "altium2kicad" / "deploy" / "production"
+
+
+def test_rejection_stops_the_promotion_with_the_reason(
+    promotion_dag, airflow_api, pipeline_env, tmp_path_factory
+):
+    from include.config import load_config
+    from include.workflow.promotion import report_path
+
+    deploy_to_testing(tmp_path_factory.mktemp("v1"), "v1")
+    answers = [("alice", "Approve", ""), ("bob", "Reject", "footprints off-grid")]
+    run, approvers = promote(promotion_dag[DAG], users(airflow_api), answers)
+    states = task_states_of(run)
+    assert str(run.state) == "failed", (states, approvers.errors)
+    assert states["check_approvals"] == "failed" and states["publish"] == "upstream_failed"
+    rows = audit(pipeline_env, run.run_id)
+    assert [(a, b) for a, b, _ in rows if b.startswith("approval")] == [
+        ("alice", "approval_granted"),
+        ("bob", "approval_rejected"),
+        ("airflow", "approval_outcome"),
+    ]
+    rejected = next(d for _, action, d in rows if action == "approval_rejected")
+    assert rejected["comment"] == "footprints off-grid" and rejected["level"] == "final_approval"
+    assert not rejected["automatic"]
+    reason = "final_approval: rejected by bob: footprints off-grid"
+    assert next(d for _, a, d in rows if a == "approval_outcome")["reason"] == reason
+    assert reason in report_path(load_config(), run.run_id).read_text()
+    assert not (production(pipeline_env) / "current").exists()  # nothing published
+
+
+def test_same_user_twice_is_not_enough(promotion_dag, airflow_api, pipeline_env):
+    answers = [("alice", "Approve", ""), ("alice", "Approve", "")]
+    run, approvers = promote(promotion_dag[DAG], users(airflow_api), answers, intruder="mallory")
+    states = task_states_of(run)
+    assert str(run.state) == "failed", (states, approvers.errors)
+    assert states["check_approvals"] == "failed" and states["publish"] == "upstream_failed"
+    # mallory holds neither role of final_approval: Airflow itself refuses her answer
+    assert len(approvers.refused) == 2 and all("403" in r for r in approvers.refused)
+    outcome = next(d for _, a, d in audit(pipeline_env, run.run_id) if a == "approval_outcome")
+    assert outcome == {
+        "approved": False,
+        "reason": "final_approval: 1 distinct approver(s) of 2 required (alice); "
+        "a second answer by the same user does not count",
+    }
+    assert not (production(pipeline_env) / "current").exists()
+
+
+def test_two_distinct_approvers_publish_exactly_the_tested_files(promotion_dag, airflow_api, pipeline_env):
+    from include.deployment import manifest
+
+    answers = [("alice", "Approve", "checked the footprints"), ("bob", "Approve", "")]
+    run, approvers = promote(promotion_dag[DAG], users(airflow_api), answers)
+    states = task_states_of(run)
+    assert str(run.state) == "success", (states, approvers.errors)
+    live = production(pipeline_env) / "current"
+    tested = pipeline_env["home"] / "var" / "altium2kicad" / "deploy" / "testing" / "versions" / "v1"
+    assert manifest(live) == manifest(tested) and len(manifest(live)) > 10  # must-show 4
+    rows = audit(pipeline_env, run.run_id)
+    assert [(a, b) for a, b, _ in rows] == [
+        ("airflow", "promotion_validated"),
+        ("alice", "approval_granted"),
+        ("bob", "approval_granted"),
+        ("airflow", "approval_outcome"),
+        ("airflow", f"promoted_{'test_to_prod'}"),
+        ("airflow", "committed_to_git"),
+    ]
+    assert rows[0][2]["level"] == "strict" and all(rows[0][2]["gates"].values())
+    assert rows[1][2]["comment"] == "checked the footprints"
+    # each approver read the diff summary; its path is in the message and in XCom
+    changes = xcom(run, "summarize_changes")
+    assert all(f"Diff summary: {changes['path']}" in body for body in approvers.bodies.values())
+    assert "symbols: +7 -0 ~0; footprints: +20 -0 ~0; parts: +0 -0 ~0." in approvers.bodies[0]
+    assert "**footprints added:**" in Path(changes["path"]).read_text()
+    # the version is a commit in the configured repository, its diff summary beside the files
+    git = pipeline_env["git"]
+    log = subprocess.run(
+        ["git", "-C", str(git), "log", "--format=%s", "main"], capture_output=True, text=True
+    )
+    assert log.stdout.splitlines() == [
+        "production: version v1 (promoted from testing, run " + run.run_id + ")"
+    ]
+    shown = subprocess.run(
+        ["git", "-C", str(git), "show", "main:CHANGES.md"], capture_output=True, text=True, check=True
+    )
+    assert "| footprints | 20 | 0 | 0 |" in shown.stdout
+
+
+def test_next_version_diff_and_rollback_in_one_run(
+    promotion_dag, airflow_api, pipeline_env, tmp_path_factory
+):
+    deploy_to_testing(tmp_path_factory.mktemp("v2"), "v2", drop_footprint="SOT-23")
+    run, approvers = promote(
+        promotion_dag[DAG], users(airflow_api), [("bob", "Approve", ""), ("alice", "Approve", "")]
+    )
+    assert str(run.state) == "success", (task_states_of(run), approvers.errors)
+    assert "footprints: +0 -1 ~0" in approvers.bodies[0]
+    git = pipeline_env["git"]
+    diff = subprocess.run(
+        ["git", "-C", str(git), "diff", "--stat", "main~1", "main", "--", "footprints"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "SOT-23.kicad_mod" in diff.stdout and "1 file changed" in diff.stdout
+    assert json.loads((production(pipeline_env) / "CURRENT").read_text())["version"] == "v2"
+
+    rollback = promotion_dag["rollback_environment"].test(run_conf={"environment": "production"})
+    assert str(rollback.state) == "success", task_states_of(rollback)
+    pointer = json.loads((production(pipeline_env) / "CURRENT").read_text())
+    assert pointer["version"] == "v1" and pointer["previous"] == "v2"
+    assert (
+        production(pipeline_env) / "current" / "footprints" / "Sample.pretty" / "SOT-23.kicad_mod"
+    ).is_file()
+    assert [a for _, a, _ in audit(pipeline_env, rollback.run_id)] == ["rolled_back"]
+
+
+def task_states_of(run) -> dict[str, str]:
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as s:
+        tis = s.scalars(
+            select(TaskInstance).where(TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id)
+        )
+        return {f"{t.task_id}[{t.map_index}]" if t.map_index >= 0 else t.task_id: str(t.state) for t in tis}
+
+
+def xcom(run, task_id: str):
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as s:
+        value = s.scalar(
+            select(XComModel.value).where(
+                XComModel.dag_id == run.dag_id,
+                XComModel.run_id == run.run_id,
+                XComModel.task_id == task_id,
+                XComModel.key == "return_value",
+            )
+        )
+    return value  # the column is JSON: the task's return value as it was
+
+
+TRIGGERER_ON_A_CLOCK = (
+    "import sys, time_machine\n"
+    "time_machine.travel(sys.argv[1], tick=True).start()\n"
+    "sys.argv = ['airflow', 'triggerer', '--skip-serve-logs', '--capacity', '4']\n"
+    "from airflow.__main__ import main\n"
+    "main()\n"
+)
+
+
+def window_config(pipeline_env) -> tuple[str, str]:
+    """`Sat 01:00-05:00` in Europe/Berlin, or in a zone where the real clock is outside it."""
+    from datetime import UTC, datetime
+
+    from include.workflow.window import Window
+
+    now = datetime.now(UTC)
+    tz = next(
+        z
+        for z in ("Europe/Berlin", "America/New_York")
+        if Window.parse("Sat 01:00-05:00", z).opening(now) > now
+    )
+    config = yaml.safe_load(pipeline_env["config"].read_text())
+    config["promotion"]["test_to_prod"]["scheduled_window"] = "Sat 01:00-05:00"
+    config["promotion"]["test_to_prod"]["timezone"] = tz
+    pipeline_env["config"].write_text(yaml.safe_dump(config))
+    return "Sat 01:00-05:00", tz
+
+
+class WindowWatcher(Approvers):
+    """Approves, then waits for wait_for_window to be deferred (recording the pool and the trigger),
+    then starts a real triggerer whose clock is inside the window."""
+
+    def __init__(self, clients, answers, clock: str, log: Path):
+        super().__init__(clients, answers)
+        self.clock, self.log = clock, log
+        self.deferred: dict = {}
+        self.triggerer: subprocess.Popen | None = None
+
+    def _loop(self) -> None:
+        import os
+        import sys
+        import time
+
+        super()._loop()  # both approvals answered
+        api = self.clients["alice"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not self._stop.is_set():
+            runs = api._request("GET", f"/api/v2/dags/{DAG}/dagRuns?state=running")["dag_runs"]
+            if runs:
+                ti = api.task_instance(DAG, runs[0]["dag_run_id"], "wait_for_window")
+                if ti["state"] == "deferred":
+                    pool = api._request("GET", "/api/v2/pools/default_pool")
+                    self.deferred = {"ti": ti, "pool": pool}
+                    break
+            time.sleep(0.5)
+        else:
+            self.errors.append("wait_for_window never deferred")
+            return
+        out = self.log.open("w")
+        self.triggerer = subprocess.Popen(
+            [sys.executable, "-c", TRIGGERER_ON_A_CLOCK, self.clock],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=os.environ.copy(),
+        )
+
+    def __exit__(self, *exc) -> None:
+        self._thread.join(timeout=120)
+        if self.triggerer:
+            self.triggerer.terminate()
+            self.triggerer.wait(timeout=30)
+
+
+def test_outside_the_window_defers_then_publishes_when_the_clock_is_inside(
+    promotion_dag, airflow_api, pipeline_env, tmp_path
+):
+    """Approved on a weekday: wait_for_window is deferred (no worker slot, a trigger for Saturday
+    01:00 local time); a real triggerer on a clock inside the window lets it publish."""
+    import os
+    from datetime import UTC, datetime, timedelta
+
+    from include.workflow.window import Window
+
+    window, tz = window_config(pipeline_env)
+    opening = Window.parse(window, tz).opening(datetime.now(UTC))
+    inside = (opening + timedelta(minutes=30)).isoformat()
+    os.environ["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"{airflow_api.base_url}/execution/"
+    before = json.loads((production(pipeline_env) / "CURRENT").read_text())["version"]
+    with WindowWatcher(
+        users(airflow_api),
+        [("alice", "Approve", ""), ("bob", "Approve", "")],
+        inside,
+        tmp_path / "triggerer.log",
+    ) as watcher:
+        run = promotion_dag[DAG].test(run_conf={}, use_executor=True)
+    states = task_states_of(run)
+    assert watcher.deferred, (watcher.errors, states, (tmp_path / "triggerer.log").read_text()[-2000:])
+    pool = watcher.deferred["pool"]
+    assert pool["running_slots"] == 0 and pool["deferred_slots"] == 1  # waits without a worker slot
+    assert datetime.fromisoformat(xcom(run, "window_opening")) == opening  # Saturday 01:00 local time
+    assert str(run.state) == "success", (
+        states,
+        watcher.errors,
+        (tmp_path / "triggerer.log").read_text()[-3000:],
+    )
+    assert json.loads((production(pipeline_env) / "CURRENT").read_text())["version"] == "v2" != before
