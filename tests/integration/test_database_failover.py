@@ -31,7 +31,7 @@ DETECTION_SECONDS = 3  # how long the "cluster manager" takes to notice and prom
 
 @pytest.fixture
 def cluster():
-    if pg_cluster.pg_bin() is None:
+    if not pg_cluster.server_binaries():
         pytest.skip("no PostgreSQL server binaries (/usr/lib/postgresql/*/bin)")
     root = pg_cluster.scratch_root()
     first = pg_cluster.primary(root)
@@ -59,7 +59,8 @@ def _run_pipeline(rc, started: threading.Event, failed_over: threading.Event, ou
         started.set()
         failed_over.wait(timeout=30)  # the primary is down now: every write below must ride it out
         converted = [pipeline.run_full_migration(u, rules, rc) for u in units]
-        outcome["deployed"] = pipeline.deploy(converted, "development", rc)
+        pipeline.deploy(converted, "test", rc)  # the release user acceptance sees
+        outcome["deployed"] = pipeline.deploy(converted, "production", rc)
     except BaseException as exc:  # reported by the test, not lost in the thread
         outcome["error"] = exc
     finally:
@@ -95,7 +96,7 @@ def test_primary_stopped_mid_migration_standby_promoted(cluster, tmp_path, monke
     stopped_at = time.monotonic()
     failed_over.set()
     time.sleep(DETECTION_SECONDS)
-    second.promote()  # the cluster manager promotes the standby
+    pg_cluster.promote(second)  # the cluster manager promotes the standby
     worker.join(timeout=policy.failover_timeout + 120)
     assert not worker.is_alive(), "the migration hung after the failover"
     assert "error" not in outcome, f"the migration failed after the failover: {outcome.get('error')!r}"
@@ -109,14 +110,15 @@ def test_primary_stopped_mid_migration_standby_promoted(cluster, tmp_path, monke
             select(ConvertedItem.phase, ConvertedItem.library, ConvertedItem.item, ConvertedItem.kind)
         ).all()
         deployed = s.scalar(
-            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "deployed")
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "deployed_production")
         )
     full = [r for r in rows if r.phase == "full"]
     assert len(rows) == len(set(rows)), "duplicated rows after the retries"
     # every item of the sample library converted once in the full phase, as in the test migration
     inventory = {(r.library, r.item, r.kind) for r in rc.store.source_items(rc.run_id)}
     assert {(r.library, r.item, r.kind) for r in full} >= {i for i in inventory if i[2] != "library"}
-    assert deployed <= 1
+    actions = [a.action for a in rc.store.audit_log(rc.run_id)]
+    assert deployed == 1, actions  # once, although its writes were retried
     assert Path(outcome["deployed"]["live"]).is_symlink()
     print(f"failover: {len(full)} full-migration rows, 0 lost, 0 duplicated")
     # the node serving now is the promoted standby, and it accepts writes
