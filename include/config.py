@@ -61,6 +61,8 @@ class Deployment(Section):
 class Environment(Section):
     validation_level: ValidationLevel
     target: Target
+    # a second store: a version is live only when both hold it; readers fall back to it (HA)
+    secondary_target: Target | None = None
 
 
 class Workflows(Section):

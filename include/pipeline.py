@@ -477,7 +477,12 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
         _audit_approval(rc, "deployment.user_acceptance_testing", "user_acceptance")
     release = deployment.assemble(_outputs(converted), rc.folder / "release")
     published = deployment.publish(
-        release.folder, env.target, rc.safe_run, rc.config.backup.keep_versions, rc.config.path
+        release.folder,
+        env.target,
+        rc.safe_run,
+        rc.config.backup.keep_versions,
+        rc.config.path,
+        env.secondary_target,
     )
     run = rc.store.run(rc.run_id)
     progress = metrics.compute(_all_rows(converted), run.started_at if run else None)

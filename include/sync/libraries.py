@@ -46,7 +46,7 @@ class LibrarySyncResult:
 
 
 def pointer_key(store: Store) -> str:
-    return "CURRENT" if isinstance(store, LocalStore) else "current.json"
+    return "CURRENT" if isinstance(store, LocalStore) else "current.json"  # a FailoverStore maps it
 
 
 def live_pointer(store: Store) -> dict | None:

@@ -18,21 +18,31 @@ from .window import Window
 
 def manifest(folder: Path) -> dict[str, str]:
     """sha256 of every file of a version, by relative path (what acceptance saw)."""
-    return {
-        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
+    from ..deployment import manifest as version_manifest
+
+    return version_manifest(folder)
 
 
 def _live_folder(config: PipelineConfig, env: str, version: str | None) -> tuple[Path, str]:
-    from ..deployment import current_local
+    """The version's folder on the environment's primary, or on its secondary while the primary is down."""
+    from ..deployment import Side, live_version
 
-    target = config.environment(env).target
-    if target.kind != "local":
+    environment = config.environment(env)
+    stores = [t for t in (environment.target, environment.secondary_target) if t is not None]
+    if any(t.kind != "local" for t in stores):
         raise NotImplementedError(f"environments.{env}: promotion from S3 is not implemented yet")
+    if version is None:
+        version, which = live_version(environment.target, config.path, environment.secondary_target)
+    else:
+        which = "primary"
+        try:
+            Side(environment.target, config.path).current()
+        except Exception:
+            if environment.secondary_target is None:
+                raise
+            which = "secondary"
+    target = environment.target if which == "primary" else environment.secondary_target
     root = config.path(target.path)
-    version = version or current_local(root)
     if not version:
         raise ValueError(f"environments.{env}: nothing deployed at {root}")
     folder = root / "versions" / version
@@ -118,7 +128,12 @@ def publish(
         )
     env = config.environment(flow.target)
     published = publish_version(
-        folder, env.target, prepared["version"], config.backup.keep_versions, config.path
+        folder,
+        env.target,
+        prepared["version"],
+        config.backup.keep_versions,
+        config.path,
+        env.secondary_target,
     )
     result = {**published.to_json(), "environment": flow.target, "manifest_sha256": digest}
     if run_id:
