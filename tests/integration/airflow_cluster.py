@@ -57,6 +57,20 @@ def wait_for(what: str, check: Callable, seconds: float, every: float = 1.0):
     raise AssertionError(f"timed out after {seconds:.0f}s waiting for {what}")
 
 
+def polled(check: Callable) -> Callable:
+    """check() for wait_for, None when the api-server is too busy to answer this time (shared cores)."""
+
+    def quietly():
+        from include.airflow_api import ApiError
+
+        try:
+            return check()
+        except (ApiError, OSError):
+            return None
+
+    return quietly
+
+
 class Cluster:
     """The processes of one Airflow deployment; every one is stopped by `stop()`."""
 
@@ -266,7 +280,7 @@ def finish(api, run_id: str, seconds: float = RUN_TIMEOUT) -> str:
     """The run's final state (success or failed), waiting at most `seconds`."""
     return wait_for(
         f"run {run_id} to finish",
-        lambda: (s := run_state(api, run_id)) in ("success", "failed") and s,
+        polled(lambda: (s := run_state(api, run_id)) in ("success", "failed") and s),
         seconds,
         2,
     )

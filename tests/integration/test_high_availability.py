@@ -26,6 +26,7 @@ from tests.integration.airflow_cluster import (
     airflow_deployment,
     finish,
     item_counts,
+    polled,
     task_instances,
     trigger,
     wait_for,
@@ -85,7 +86,7 @@ def test_run_survives_a_killed_scheduler_and_its_approval_stays_answerable(clust
         RUN_TIMEOUT,
         1,
     )
-    before = _states(api, run_id)
+    before = wait_for("the task states", polled(lambda: _states(api, run_id)), 60, 1)
 
     nodes.kill("scheduler1")
     killed = time.monotonic()
@@ -100,20 +101,22 @@ def test_run_survives_a_killed_scheduler_and_its_approval_stays_answerable(clust
         moved = {key: state for key, state in now.items() if before.get(key) != state}
         return moved or None
 
-    first_change = wait_for("a task state to change after the kill", changed, 120, 0.5)
+    first_change = wait_for("a task state to change after the kill", polled(changed), 120, 0.5)
     first_change_s = time.monotonic() - killed
     wait_for(
         "the answered approval to succeed",
-        lambda: _states(api, run_id).get((APPROVAL, -1)) == "success",
+        polled(lambda: _states(api, run_id).get((APPROVAL, -1)) == "success"),
         180,
         0.5,
     )
     approval_done_s = time.monotonic() - killed
     wait_for(
         "the full migration to start",
-        lambda: any(
-            k[0] == "migration.run_full_migration" and s in ("running", "success")
-            for k, s in _states(api, run_id).items()
+        polled(
+            lambda: any(
+                k[0] == "migration.run_full_migration" and s in ("running", "success")
+                for k, s in _states(api, run_id).items()
+            )
         ),
         180,
         0.5,
