@@ -80,9 +80,11 @@ def test_run_survives_a_killed_scheduler_and_its_approval_stays_answerable(clust
     run_id = trigger(api, conf)
     waiting = wait_for(
         f"{APPROVAL} to wait for an answer",
-        lambda: [
-            a for a in api.waiting_approvals(DAG_ID, run_id) if a["task_instance"]["task_id"] == APPROVAL
-        ],
+        polled(
+            lambda: [
+                a for a in api.waiting_approvals(DAG_ID, run_id) if a["task_instance"]["task_id"] == APPROVAL
+            ]
+        ),
         RUN_TIMEOUT,
         1,
     )
