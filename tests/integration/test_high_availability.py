@@ -140,15 +140,15 @@ def test_run_survives_a_killed_scheduler_and_its_approval_stays_answerable(clust
     rows, keys = item_counts(cluster["library_db"], run_id)
     assert rows == keys >= 10  # nothing duplicated in converted_item
     actions, inventoried, converted = _library_rows(cluster["library_db"], run_id)
-    assert actions == Counter(
-        {
-            "analysis": 1,
-            "approved_test_results": 1,
-            "deployed_test": 1,
-            "user_acceptance": 1,
-            "deployed_production": 1,
-        }
-    ), actions  # each audit action once: no task ran twice for the dead scheduler
+    # each audit action of the run once: no task ran twice for the dead scheduler
+    assert set(actions.values()) == {1}, actions
+    assert {
+        "analysis",
+        "approved_test_results",
+        "deployed_test",
+        "user_acceptance",
+        "deployed_production",
+    } <= set(actions), actions
     lost = inventoried - converted
     assert inventoried and not lost, sorted(lost)
     print(
