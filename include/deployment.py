@@ -357,7 +357,9 @@ def publish(release: Path, target, version: str, keep: int, resolve_path, second
 
     Both stores get the version and both copies are verified before either pointer moves; a failure
     on either (an unreachable endpoint is a transient error the task's retries handle) leaves both
-    at the previous version. Idempotent, so a retry simply runs it again.
+    at the previous version. Idempotent, so a retry simply runs it again. The two pointer switches
+    are two writes: should the second fail, the primary names the new version (held, verified, on
+    both stores) and the retry switches the secondary too.
     """
     sides = [Side(target, resolve_path)] + ([Side(secondary, resolve_path)] if secondary else [])
     wanted = manifest(release)

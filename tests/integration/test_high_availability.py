@@ -82,7 +82,10 @@ def test_run_survives_a_killed_scheduler_and_its_approval_stays_answerable(clust
         f"{APPROVAL} to wait for an answer",
         polled(
             lambda: [
-                a for a in api.waiting_approvals(DAG_ID, run_id) if a["task_instance"]["task_id"] == APPROVAL
+                a
+                for a in api.waiting_approvals(DAG_ID, run_id)
+                if a["task_instance"]["task_id"] == APPROVAL
+                and a["task_instance"]["state"] == "awaiting_input"
             ]
         ),
         RUN_TIMEOUT,
