@@ -161,3 +161,27 @@ def test_backup_writes_are_read_back_and_checked(tmp_path):
     with pytest.raises(BackupIntegrityError, match=r"b/objects/x: written, but reads back with sha256"):
         vault.put("objects/x", b"plain bytes")
     assert Vault([LocalStore(tmp_path / "c")], b"k" * 32).put("objects/x", b"plain bytes")[1] is True
+
+
+def test_promotion_publishes_to_the_target_environments_secondary_too(tmp_path):
+    import yaml
+
+    from include.config import PipelineConfig
+    from include.workflow import promotion
+
+    base = yaml.safe_load((Path(__file__).resolve().parents[2] / "config" / "altium2kicad.yaml").read_text())
+    base["environments"]["testing"]["target"] = {"kind": "local", "path": str(tmp_path / "testing")}
+    base["environments"]["production"]["target"] = {"kind": "local", "path": str(tmp_path / "prod")}
+    base["environments"]["production"]["secondary_target"] = {
+        "kind": "local",
+        "path": str(tmp_path / "prod-2"),
+    }
+    config = PipelineConfig.model_validate(base)
+    publish(_release(tmp_path, "v1", "one"), config.environment("testing").target, "v1", 5, config.path)
+    prepared = promotion.prepare("test_to_prod", None, config)
+    result = promotion.publish("test_to_prod", prepared, None, config)
+    assert result["mirrors"] == [str(tmp_path / "prod-2" / "versions" / "v1")]
+    assert current_local(tmp_path / "prod") == current_local(tmp_path / "prod-2") == "v1"
+    assert manifest(tmp_path / "prod-2" / "versions" / "v1") == manifest(
+        tmp_path / "testing" / "versions" / "v1"
+    )
