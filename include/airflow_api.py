@@ -111,6 +111,10 @@ class Reviewer:
             try:
                 for detail in self.api.waiting_approvals(self.dag_id):
                     ti = detail["task_instance"]
+                    # the approval's details exist a moment before its task defers; an answer in
+                    # that moment is recorded but never resumes the task (seen on Airflow 3.3)
+                    if ti.get("state") != "awaiting_input":
+                        continue
                     reply = self.api.answer(
                         self.dag_id, ti["dag_run_id"], ti["task_id"], self.option, ti.get("map_index", -1)
                     )

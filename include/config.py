@@ -76,6 +76,8 @@ class Environment(Section):
     log_level: LogLevel = "INFO"  # our loggers in every task of a run for this environment
     parts_conn_id: str | None = None  # the run's parts database connection unless the run names one
     git: GitHistory | None = None  # promotions to this environment are committed here
+    # a second store: a version is live only when both hold it; readers fall back to it (HA)
+    secondary_target: Target | None = None
 
 
 class StageSpec(Section):
@@ -282,14 +284,19 @@ class Maintenance(Section):
 
 class Scaling(Section):
     api_servers: int = Field(2, ge=1)  # api-server replicas behind the load balancer
+    schedulers: int = Field(2, ge=1)  # scheduler replicas (Airflow's HA schedulers share the work)
+    triggerers: int = Field(2, ge=1)  # triggerer replicas (a dead one's triggers move to the other)
     workers: int = Field(2, ge=1)  # Celery worker replicas
     worker_concurrency: int = Field(4, ge=1)  # task slots per worker
 
 
 class LoadBalancer(Section):
     algorithm: Literal["least_connections", "round_robin"] = "least_connections"
-    health_check_interval: int = Field(10, ge=1)  # seconds a failed api-server is left out
-    max_fails: int = Field(3, ge=1)  # failed requests within that time before it is left out
+    health_check_interval: int = Field(
+        10, ge=1
+    )  # s between health checks; a failed api-server is left out as long
+    health_check_timeout: int = Field(5, ge=1)  # s a health check (or an upstream connect) may take
+    max_fails: int = Field(3, ge=1)  # failures in a row before a replica is unhealthy (compose retries too)
     session_persistence: bool = False  # same client, same api-server (nginx hash on the address)
 
     @model_validator(mode="after")

@@ -4,6 +4,12 @@ The live library is whatever the pointer names (`current` symlink + `CURRENT` fi
 `current.json` in S3). A new version is written completely under `versions/<version>/` first; only
 then is the pointer replaced, in one step. A deployment that fails half-way leaves the previous
 version live. Re-deploying the same version rewrites it and switches again (idempotent).
+
+Every write is verified by checksum before anything points at it: the copy of each file is read
+back and its sha256 compared with the release's. With a secondary store
+(`environments.<env>.secondary_target`) a version goes live only when both hold it: written to
+both, verified on both, then both pointers switched. Readers of the live version
+(`live_version`) fall back to the secondary while the primary is unreachable.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 LAYOUT = ("symbols", "footprints", "3dmodels", "database")
@@ -24,6 +31,34 @@ LAYOUT = ("symbols", "footprints", "3dmodels", "database")
 
 class DeploymentError(Exception):
     pass
+
+
+# Files that name the environment a release is published to (the HTTP library's endpoint), written
+# per environment: not part of what acceptance saw and compares.
+PER_ENVIRONMENT_SUFFIXES = (".kicad_httplib",)
+
+
+def manifest(folder: Path) -> dict[str, str]:
+    """sha256 of every file of a release, by relative path (what acceptance saw)."""
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.suffix not in PER_ENVIRONMENT_SUFFIXES
+    }
+
+
+def manifest_digest(files: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
+
+
+def _differences(wanted: dict[str, str], found: dict[str, str]) -> list[str]:
+    missing = [f"{k}: missing" for k in sorted(set(wanted) - set(found))]
+    changed = [
+        f"{k}: sha256 {found[k][:12]}, expected {wanted[k][:12]}"
+        for k in sorted(wanted)
+        if k in found and found[k] != wanted[k]
+    ]
+    return missing + changed
 
 
 @dataclass
@@ -74,6 +109,7 @@ class Published:
     version: str
     previous: str | None
     files: int
+    mirrors: list[str] = field(default_factory=list)  # the secondary's copy of the same version
 
     def to_json(self) -> dict:
         return self.__dict__.copy()
@@ -91,24 +127,6 @@ def pointer_doc(version: str, files: int, previous: str | None = None) -> dict:
 
 
 # -- the accepted release -----------------------------------------------------------------
-# Files that name the environment a release is published to (the HTTP library's endpoint), written
-# per environment: not part of what acceptance saw and compares.
-PER_ENVIRONMENT_SUFFIXES = (".kicad_httplib",)
-
-
-def manifest(folder: Path) -> dict[str, str]:
-    """sha256 of every file of a release, by relative path (what acceptance saw)."""
-    return {
-        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.suffix not in PER_ENVIRONMENT_SUFFIXES
-    }
-
-
-def manifest_digest(files: dict[str, str]) -> str:
-    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
-
-
 def record_accepted(release: Path, record: Path) -> dict:
     """Writes the release's manifest beside it: what the production deployment must publish."""
     files = manifest(release)
@@ -145,30 +163,39 @@ def pointer_local(target: Path) -> dict | None:
 
 
 def current_local(target: Path) -> str | None:
-    return (pointer_local(target) or {}).get("version")
-
-
-def switch_local(target: Path, version: str, files: int, previous: str | None = None) -> None:
-    """Both pointers replaced atomically (rename over the old one)."""
-    link_tmp = target / ".current.tmp"
-    if link_tmp.is_symlink() or link_tmp.exists():
-        link_tmp.unlink()
-    os.symlink(Path("versions") / version, link_tmp)
-    os.replace(link_tmp, target / "current")
-    doc_tmp = target / ".CURRENT.tmp"
-    doc_tmp.write_text(json.dumps(pointer_doc(version, files, previous), indent=1), encoding="utf-8")
-    os.replace(doc_tmp, target / "CURRENT")
+    try:
+        return json.loads((target / "CURRENT").read_text(encoding="utf-8"))["version"]
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def publish_local(release: Path, target: Path, version: str, keep: int = 5) -> Published:
     target.mkdir(parents=True, exist_ok=True)
     previous = current_local(target)
+    files = write_local(release, target, version)
+    switch_local(target, version, files, previous if previous != version else None)
+    _prune_local(target, keep, version)
+    return Published(str(target / "versions" / version), str(target / "current"), version, previous, files)
+
+
+def write_local(release: Path, target: Path, version: str, wanted: dict[str, str] | None = None) -> int:
+    """versions/<version> written via a staging folder and verified by checksum; the pointer untouched."""
+    wanted = manifest(release) if wanted is None else wanted
+    target.mkdir(parents=True, exist_ok=True)
     staging = target / "versions" / f".{version}.partial"
     final = target / "versions" / version
     if staging.exists():
         shutil.rmtree(staging)
     shutil.copytree(release, staging, symlinks=False)
-    files = sum(1 for p in staging.rglob("*") if p.is_file())
+    wrong = _differences(wanted, manifest(staging))
+    if wrong:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise DeploymentError(
+            f"{final}: the copy does not read back as the release ({'; '.join(wrong[:5])}); "
+            f"pointer left at {current_local(target)}"
+        )
+    files = len(wanted)
+    previous = current_local(target)
     if final.exists():
         if previous == version:  # re-deploying the live version: park it, swap, then drop it
             old = target / "versions" / f".{version}.old"
@@ -181,9 +208,19 @@ def publish_local(release: Path, target: Path, version: str, keep: int = 5) -> P
             staging.rename(final)
     else:
         staging.rename(final)
-    switch_local(target, version, files, previous if previous != version else None)
-    _prune_local(target, keep, version)
-    return Published(str(final), str(target / "current"), version, previous, files)
+    return files
+
+
+def switch_local(target: Path, version: str, files: int, previous: str | None = None) -> None:
+    """Both pointers replaced atomically (rename over the old one)."""
+    link_tmp = target / ".current.tmp"
+    if link_tmp.is_symlink() or link_tmp.exists():
+        link_tmp.unlink()
+    os.symlink(Path("versions") / version, link_tmp)
+    os.replace(link_tmp, target / "current")
+    doc_tmp = target / ".CURRENT.tmp"
+    doc_tmp.write_text(json.dumps(pointer_doc(version, files, previous), indent=1), encoding="utf-8")
+    os.replace(doc_tmp, target / "CURRENT")
 
 
 def _prune_local(target: Path, keep: int, live: str) -> None:
@@ -210,9 +247,6 @@ def s3_client(target):
     hook = S3Hook(aws_conn_id=target.aws_conn_id, region_name=target.region)
     if target.aws_conn_id:
         hook.get_connection(target.aws_conn_id)  # raises when the connection is missing or unreadable
-        log.info("s3://%s: credentials from Airflow connection '%s'", target.bucket, target.aws_conn_id)
-    else:
-        log.info("s3://%s: no aws_conn_id, credentials from boto3's default chain", target.bucket)
     if not target.endpoint_url:
         return hook.get_conn()
     session = hook.get_session(region_name=hook.region_name)
@@ -238,16 +272,11 @@ def pointer_s3(client, bucket: str, prefix: str) -> dict | None:
 
 
 def current_s3(client, bucket: str, prefix: str) -> str | None:
-    return (pointer_s3(client, bucket, prefix) or {}).get("version")
-
-
-def _switch_s3(client, bucket: str, prefix: str, version: str, files: int, previous: str | None) -> None:
-    client.put_object(
-        Bucket=bucket,
-        Key=_key(prefix, "current.json"),
-        ContentType="application/json",
-        Body=json.dumps(pointer_doc(version, files, previous), indent=1).encode(),
-    )
+    try:
+        body = client.get_object(Bucket=bucket, Key=_key(prefix, "current.json"))["Body"].read()
+        return json.loads(body)["version"]
+    except client.exceptions.NoSuchKey:
+        return None
 
 
 def download_s3_version(client, bucket: str, prefix: str, version: str, folder: Path) -> Path:
@@ -269,27 +298,51 @@ def download_s3_version(client, bucket: str, prefix: str, version: str, folder: 
 
 def publish_s3(release: Path, client, bucket: str, prefix: str, version: str, keep: int = 5) -> Published:
     previous = current_s3(client, bucket, prefix)
+    files = write_s3(release, client, bucket, prefix, version)
+    switch_s3(client, bucket, prefix, version, files, previous if previous != version else None)
+    _prune_s3(client, bucket, prefix, keep, version)
+    return Published(
+        f"s3://{bucket}/{_key(prefix, 'versions', version)}",
+        f"s3://{bucket}/{_key(prefix, 'current.json')}",
+        version,
+        previous,
+        files,
+    )
+
+
+def write_s3(
+    release: Path, client, bucket: str, prefix: str, version: str, wanted: dict[str, str] | None = None
+) -> int:
+    """Uploads versions/<version>, then reads every object back and checks its sha256; no pointer."""
     base = _key(prefix, "versions", version)
     # a dangling link is listed too: it must fail the upload (as it fails a local copy), not vanish
     files = sorted(p for p in release.rglob("*") if p.is_file() or p.is_symlink())
     for path in files:
         client.upload_file(str(path), bucket, _key(base, path.relative_to(release).as_posix()))
-    listed = 0
+    wanted = manifest(release) if wanted is None else wanted
+    found: dict[str, str] = {}
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=base + "/"):
-        listed += len(page.get("Contents", []))
-    if listed < len(files):
+        for obj in page.get("Contents", []):
+            body = client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+            found[obj["Key"][len(base) + 1 :]] = hashlib.sha256(body).hexdigest()
+    wrong = _differences(wanted, found)
+    if wrong:
         raise DeploymentError(
-            f"s3://{bucket}/{base}: {listed} objects listed after upload, {len(files)} expected; "
-            f"pointer left at {previous}"
+            f"s3://{bucket}/{base}: the upload does not read back as the release "
+            f"({'; '.join(wrong[:5])}); pointer left at {current_s3(client, bucket, prefix)}"
         )
-    _switch_s3(client, bucket, prefix, version, len(files), previous if previous != version else None)
-    _prune_s3(client, bucket, prefix, keep, version)
-    return Published(
-        f"s3://{bucket}/{base}",
-        f"s3://{bucket}/{_key(prefix, 'current.json')}",
-        version,
-        previous,
-        len(files),
+    return len(files)
+
+
+def switch_s3(
+    client, bucket: str, prefix: str, version: str, files: int, previous: str | None = None
+) -> None:
+    """current.json names the version (one PUT: S3 replaces an object atomically)."""
+    client.put_object(
+        Bucket=bucket,
+        Key=_key(prefix, "current.json"),
+        ContentType="application/json",
+        Body=json.dumps(pointer_doc(version, files, previous), indent=1).encode(),
     )
 
 
@@ -318,11 +371,102 @@ def _prune_s3(client, bucket: str, prefix: str, keep: int, live: str) -> None:
                 client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
 
 
-def publish(release: Path, target, version: str, keep: int, resolve_path) -> Published:
-    """Publishes to a config `Target` (local folder or S3 bucket)."""
-    if target.kind == "local":
-        return publish_local(release, resolve_path(target.path), version, keep)
-    return publish_s3(release, s3_client(target), target.bucket, target.prefix, version, keep)
+@dataclass
+class Side:
+    """One store of an environment (its primary or secondary target) as a deployment sees it."""
+
+    target: Any  # a config Target
+    resolve_path: Any  # PipelineConfig.path
+    _client: Any = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = s3_client(self.target)
+        return self._client
+
+    def current(self, create: bool = False) -> str | None:
+        """The live version; `create` (a writer) makes a local root that does not exist yet."""
+        if self.target.kind == "local":
+            root = self.resolve_path(self.target.path)
+            if create:
+                root.mkdir(parents=True, exist_ok=True)
+            if not os.access(root, os.R_OK | os.X_OK):  # the mount is gone: down, not empty
+                raise DeploymentError(f"{root}: not reachable")
+            return current_local(root)
+        return current_s3(self.client, self.target.bucket, self.target.prefix)
+
+    def write(self, release: Path, version: str, wanted: dict[str, str]) -> int:
+        if self.target.kind == "local":
+            return write_local(release, self.resolve_path(self.target.path), version, wanted)
+        return write_s3(release, self.client, self.target.bucket, self.target.prefix, version, wanted)
+
+    def switch(self, version: str, files: int, previous: str | None = None) -> None:
+        if self.target.kind == "local":
+            switch_local(self.resolve_path(self.target.path), version, files, previous)
+        else:
+            switch_s3(self.client, self.target.bucket, self.target.prefix, version, files, previous)
+
+    def prune(self, keep: int, version: str) -> None:
+        if self.target.kind == "local":
+            _prune_local(self.resolve_path(self.target.path), keep, version)
+        else:
+            _prune_s3(self.client, self.target.bucket, self.target.prefix, keep, version)
+
+    def location(self, version: str) -> tuple[str, str]:
+        """(where the version lives, what the pointer is)."""
+        if self.target.kind == "local":
+            root = self.resolve_path(self.target.path)
+            return str(root / "versions" / version), str(root / "current")
+        bucket, prefix = self.target.bucket, self.target.prefix
+        return (
+            f"s3://{bucket}/{_key(prefix, 'versions', version)}",
+            f"s3://{bucket}/{_key(prefix, 'current.json')}",
+        )
+
+
+def publish(release: Path, target, version: str, keep: int, resolve_path, secondary=None) -> Published:
+    """Publishes to a config `Target` (local folder or S3 bucket), and to `secondary` when given.
+
+    Both stores get the version and both copies are verified before either pointer moves; a failure
+    on either (an unreachable endpoint is a transient error the task's retries handle) leaves both
+    at the previous version. Idempotent, so a retry simply runs it again. The two pointer switches
+    are two writes: should the second fail, the primary names the new version (held, verified, on
+    both stores) and the retry switches the secondary too.
+    """
+    sides = [Side(target, resolve_path)] + ([Side(secondary, resolve_path)] if secondary else [])
+    wanted = manifest(release)
+    previous = sides[0].current(create=True)
+    files = [side.write(release, version, wanted) for side in sides]
+    for side in sides:
+        side.switch(version, files[0], previous if previous != version else None)
+    for side in sides:
+        side.prune(keep, version)
+    location, live = sides[0].location(version)
+    mirrors = [side.location(version)[0] for side in sides[1:]]
+    return Published(location, live, version, previous, files[0], mirrors)
+
+
+def live_version(target, resolve_path, secondary=None) -> tuple[str | None, str]:
+    """(the live version, which store answered: "primary" or "secondary").
+
+    The secondary answers only when the primary cannot be reached (a connection error, a folder
+    that is gone); a primary that answers "nothing deployed" is believed.
+    """
+    try:
+        return Side(target, resolve_path).current(), "primary"
+    except Exception as exc:
+        if secondary is None or _permanent(exc):
+            raise
+        log.warning("primary store unreachable (%s); reading the live version from the secondary", exc)
+        return Side(secondary, resolve_path).current(), "secondary"
+
+
+def _permanent(exc: Exception) -> bool:
+    """A configuration mistake, not an outage: no point asking the secondary."""
+    from .config import ConfigError
+
+    return isinstance(exc, ConfigError | ValueError | TypeError)
 
 
 def rollback(target, resolve_path, version: str | None = None) -> Published:
@@ -352,7 +496,7 @@ def rollback(target, resolve_path, version: str | None = None) -> Published:
         len(page.get("Contents", []))
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=target.bucket, Prefix=base)
     )
-    _switch_s3(client, target.bucket, target.prefix, version, files, pointer.get("version"))
+    switch_s3(client, target.bucket, target.prefix, version, files, pointer.get("version"))
     return Published(
         f"s3://{target.bucket}/{base}",
         f"s3://{target.bucket}/{_key(target.prefix, 'current.json')}",

@@ -523,7 +523,12 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
         shutil.copytree(accepted["folder"], folder, symlinks=True)
         write_httplib_files(folder, rc.config, env_name)
     published = deployment.publish(
-        folder, env.target, rc.safe_run, rc.config.backup.keep_versions, rc.config.path
+        folder,
+        env.target,
+        rc.safe_run,
+        rc.config.backup.keep_versions,
+        rc.config.path,
+        env.secondary_target,
     )
     run = rc.store.run(rc.run_id)
     progress = metrics.compute(_all_rows(converted), run.started_at if run else None)

@@ -43,13 +43,21 @@ class Vault:
     key: bytes
 
     def put(self, key: str, plain: bytes, skip_existing: bool = False) -> tuple[int, bool]:
-        """Seals and writes to every store; returns (stored size, whether anything was written)."""
+        """Seals and writes to every store, each copy read back and checked by sha256; returns
+        (stored size, whether anything was written)."""
         sealed = seal(plain, self.key, key)
+        digest = hashlib.sha256(sealed).hexdigest()
         wrote = False
         for store in self.stores:
             if skip_existing and store.exists(key):
                 continue
             store.put(key, sealed)
+            back = hashlib.sha256(store.get(key)).hexdigest()
+            if back != digest:
+                raise BackupIntegrityError(
+                    f"{store.name}/{key}: written, but reads back with sha256 {back[:12]} "
+                    f"instead of {digest[:12]}"
+                )
             wrote = True
         return len(sealed), wrote
 

@@ -63,6 +63,7 @@ def render_nginx(
         "@API_SERVER@": api_server,
         "@MAX_FAILS@": str(lb.max_fails),
         "@FAIL_TIMEOUT@": str(lb.health_check_interval),
+        "@HEALTH_TIMEOUT@": str(lb.health_check_timeout),
         "@LISTEN@": listen,
     }
     text = TEMPLATE.read_text(encoding="utf-8")
@@ -77,10 +78,16 @@ def stack_env(config: PipelineConfig) -> dict[str, str]:
     """The docker-compose variables the configuration decides (read in docker-compose.yaml)."""
     return {
         "AIRFLOW_API_REPLICAS": str(config.scaling.api_servers),
+        "AIRFLOW_SCHEDULERS": str(config.scaling.schedulers),
+        "AIRFLOW_TRIGGERERS": str(config.scaling.triggerers),
         "AIRFLOW_WORKERS": str(config.scaling.workers),
         "AIRFLOW_WORKER_CONCURRENCY": str(config.scaling.worker_concurrency),
         "AIRFLOW_LOGGING_LEVEL": config.monitoring.log_level,
         "ALTIUM2KICAD_STATSD": "true" if config.monitoring.statsd else "false",
+        # every healthcheck of docker-compose.yaml (load_balancer: the guide's 10 s / 5 s / 3)
+        "HEALTH_INTERVAL": f"{config.load_balancer.health_check_interval}s",
+        "HEALTH_TIMEOUT": f"{config.load_balancer.health_check_timeout}s",
+        "HEALTH_RETRIES": str(config.load_balancer.max_fails),
     }
 
 

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from include.operations.stores import LocalStore, S3Store, StoreError
+from include.operations.stores import FailoverStore, LocalStore, S3Store, StoreError
 
-Store = LocalStore | S3Store
+Store = LocalStore | S3Store  # a site's store: written to
+ReadStore = LocalStore | S3Store | FailoverStore  # the master's: read (primary, else secondary)
 SYNC_PREFIX = "sync"  # per-version manifests the site keeps: {file: sha256}, tables, switched_at
 
 
@@ -45,11 +46,11 @@ class LibrarySyncResult:
         return dict(self.__dict__)
 
 
-def pointer_key(store: Store) -> str:
-    return "CURRENT" if isinstance(store, LocalStore) else "current.json"
+def pointer_key(store: ReadStore) -> str:
+    return "CURRENT" if isinstance(store, LocalStore) else "current.json"  # a FailoverStore maps it
 
 
-def live_pointer(store: Store) -> dict | None:
+def live_pointer(store: ReadStore) -> dict | None:
     """The pointer document of a store ({version, files, switched_at}), or None when nothing is live."""
     try:
         return json.loads(store.get(pointer_key(store)))
@@ -59,7 +60,7 @@ def live_pointer(store: Store) -> dict | None:
         raise SyncError(f"{store.name}/{pointer_key(store)}: not a pointer document ({exc})") from None
 
 
-def version_manifest(store: Store, version: str) -> dict[str, str]:
+def version_manifest(store: ReadStore, version: str) -> dict[str, str]:
     """sha256 of every file of one version, by path inside the version."""
     base = f"versions/{version}/"
     return {key[len(base) :]: _sha(store.get(key)) for key in store.list(base)}
@@ -77,7 +78,7 @@ def _sha(data: bytes) -> str:
 
 
 def sync_library(
-    source: Store,
+    source: ReadStore,
     site_store: Store,
     site: str,
     parts_url: str | None = None,

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from include.config import ConfigError, PipelineConfig
 from include.library_db.database import engine as library_engine
 from include.library_db.models import AuditEntry, SyncLag
-from include.operations.stores import LocalStore, S3Store, open_store
+from include.operations.stores import FailoverStore, LocalStore, S3Store, open_reader, open_store
 from include.sync import libraries
 from include.sync.rows import ROW_ITEMS, RowItem, pending, state, sync_rows, utc
 
@@ -31,7 +31,7 @@ class SiteEndpoints:
 
     name: str
     library_url: str
-    store: LocalStore | S3Store | None
+    store: LocalStore | S3Store | FailoverStore | None
     parts_url: str | None
 
 
@@ -59,8 +59,9 @@ def endpoints(cfg: PipelineConfig, name: str) -> SiteEndpoints:
     parts = site.parts_database
     parts_url = _url(cfg, f"sites.{name}.parts_database", parts.conn_id, parts.url) if parts else None
     if name == sync.master_site:
-        target = cfg.environment(sync.environment).target
-        return SiteEndpoints(name, cfg.library_db_url(), open_store(target, cfg.path), parts_url)
+        env = cfg.environment(sync.environment)
+        reader = open_reader(env.target, env.secondary_target, cfg.path)  # secondary while primary is down
+        return SiteEndpoints(name, cfg.library_db_url(), reader, parts_url)
     db = _url(cfg, f"sites.{name}.database", site.database.conn_id, site.database.url)
     if not db:
         raise ConfigError(f"sites.{name}.database: give conn_id (or a SQLite url)")
@@ -103,6 +104,7 @@ def _sync_libraries(
     if here.store is None:
         raise ConfigError(f"sites.{here.name}.store: component_libraries need a store at the site")
     assert master.store is not None
+    assert not isinstance(here.store, FailoverStore)  # a slave's store is one store, written to
     result = libraries.sync_library(
         master.store, here.store, here.name, here.parts_url, cfg.backup.keep_versions, hook
     )

@@ -25,10 +25,12 @@ log = logging.getLogger(__name__)
 
 
 def _live_folder(config: PipelineConfig, env: str, version: str | None, run_id: str) -> tuple[Path, str]:
-    """The version's folder: in place for a local environment, downloaded once for S3."""
-    from ..deployment import current_local, current_s3, download_s3_version, s3_client
+    """The version's folder: downloaded once from an S3 environment; in place for a local one, on its
+    primary, or on its secondary while the primary is down."""
+    from ..deployment import Side, current_s3, download_s3_version, live_version, s3_client
 
-    target = config.environment(env).target
+    environment = config.environment(env)
+    target = environment.target
     if target.kind == "s3":
         assert target.bucket is not None  # Target's validator requires it of an s3 target
         client = s3_client(target)
@@ -39,9 +41,21 @@ def _live_folder(config: PipelineConfig, env: str, version: str | None, run_id: 
             )
         staging = config.work_dir / "promotions" / folder_name(run_id) / version
         return download_s3_version(client, target.bucket, target.prefix, version, staging), version
-    assert target.path is not None  # Target's validator requires it of a local target
-    root = config.path(target.path)
-    version = version or current_local(root)
+    if environment.secondary_target is not None and environment.secondary_target.kind != "local":
+        raise NotImplementedError(f"environments.{env}: a local target with an S3 secondary is not supported")
+    if version is None:
+        version, which = live_version(environment.target, config.path, environment.secondary_target)
+    else:
+        which = "primary"
+        try:
+            Side(environment.target, config.path).current()
+        except Exception:
+            if environment.secondary_target is None:
+                raise
+            which = "secondary"
+    chosen = environment.target if which == "primary" else environment.secondary_target
+    assert chosen is not None and chosen.path is not None  # local targets have a path
+    root = config.path(chosen.path)
     if not version:
         raise FileNotFoundError(f"environments.{env}: nothing deployed at {root}")
     folder = root / "versions" / version
@@ -241,7 +255,12 @@ def publish(
             write_httplib_files(copy, config, flow.target)
             folder = copy
         published = publish_version(
-            folder, env.target, prepared["version"], config.backup.keep_versions, config.path
+            folder,
+            env.target,
+            prepared["version"],
+            config.backup.keep_versions,
+            config.path,
+            env.secondary_target,
         )
     result = {**published.to_json(), "environment": flow.target, "manifest_sha256": digest}
     if run_id:

@@ -289,6 +289,26 @@ def test_every_service_has_a_healthcheck():
     assert "http://localhost:8080/api/v2/monitor/health" in api
 
 
+def test_healthchecks_follow_the_guide(compose, env_file):
+    """interval 10 s, timeout 5 s, 3 failures in a row (load_balancer), on Airflow's health endpoints;
+    two schedulers and two triggerers (scaling) by default."""
+    config = load_config(stack.STACK_CONFIG)
+    lb = config.load_balancer
+    assert (lb.health_check_interval, lb.health_check_timeout, lb.max_fails) == (10, 5, 3)
+    assert (config.scaling.schedulers, config.scaling.triggerers) == (2, 2)
+    out = _config(compose, env_file)  # without the stack block: the compose file's own defaults
+    assert out.returncode == 0, out.stderr
+    services = yaml.safe_load(out.stdout)["services"]
+    for name, spec in services.items():
+        if spec.get("restart") != "no":
+            check = spec["healthcheck"]
+            assert (check["interval"], check["timeout"], check["retries"]) == ("10s", "5s", 3), name
+    assert "http://localhost:8974/health" in services["airflow-scheduler"]["healthcheck"]["test"]
+    assert services["airflow-scheduler"]["deploy"]["replicas"] == 2
+    assert services["airflow-triggerer"]["deploy"]["replicas"] == 2
+    assert stack.stack_env(config)["HEALTH_INTERVAL"] == "10s"
+
+
 def test_services_run_as_the_airflow_user_on_the_built_image():
     services = _services()
     dockerfile = (REPO / "Dockerfile").read_text()
@@ -459,8 +479,12 @@ def test_load_balancer_settings_reach_nginx():
     assert "least_conn;" not in round_robin and "hash $remote_addr" not in round_robin
     sticky = render(algorithm="round_robin", session_persistence=True)
     assert "hash $remote_addr consistent;" in sticky
-    checked = render(health_check_interval=17, max_fails=5)
+    checked = render(health_check_interval=17, max_fails=5, health_check_timeout=4)
     assert "max_fails=5 fail_timeout=17s;" in checked
+    health = checked.split("location = /api/v2/monitor/health {", 1)[1].split("}", 1)[0]
+    assert "proxy_pass http://airflow_api;" in health  # Airflow's health endpoint, through the balancer
+    assert "proxy_connect_timeout 4s;" in health and "proxy_read_timeout 4s;" in health
+    assert checked.count("proxy_connect_timeout 4s;") == 2  # and for every proxied request
 
 
 def test_session_persistence_with_least_connections_is_refused():
@@ -480,8 +504,15 @@ def test_scaling_reaches_compose(compose, env_file, tmp_path):
     from include.config import PipelineConfig
 
     base = yaml.safe_load((REPO / "config" / "distributed.yaml").read_text())
-    base["scaling"] = {"api_servers": 3, "workers": 5, "worker_concurrency": 7}
+    base["scaling"] = {
+        "api_servers": 3,
+        "schedulers": 4,
+        "triggerers": 6,
+        "workers": 5,
+        "worker_concurrency": 7,
+    }
     base["monitoring"]["statsd"] = True
+    base["load_balancer"].update(health_check_interval=12, health_check_timeout=4, max_fails=2)
     config = PipelineConfig.model_validate(base)
     stack.render(config, env_file, tmp_path / "nginx.conf")
     stack.render(config, env_file, tmp_path / "nginx.conf")  # idempotent: one block
@@ -492,6 +523,12 @@ def test_scaling_reaches_compose(compose, env_file, tmp_path):
     services = yaml.safe_load(out.stdout)["services"]
     assert services["airflow-apiserver"]["deploy"]["replicas"] == 3
     assert services["airflow-worker"]["deploy"]["replicas"] == 5
+    assert services["airflow-scheduler"]["deploy"]["replicas"] == 4
+    assert services["airflow-triggerer"]["deploy"]["replicas"] == 6
+    for name, spec in services.items():
+        if "healthcheck" in spec:
+            check = spec["healthcheck"]
+            assert (check["interval"], check["timeout"], check["retries"]) == ("12s", "4s", 2), name
     env = services["airflow-worker"]["environment"]
     assert env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "7"
     assert env["AIRFLOW__METRICS__STATSD_ON"] == "true"
