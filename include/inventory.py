@@ -37,6 +37,10 @@ class InventoryItem:
     facts: dict = field(default_factory=dict)
 
 
+class PartsNotLoaded(RuntimeError):
+    """An inventory read without its parts was asked for them (a caller bug, never an empty list)."""
+
+
 @dataclass
 class Inventory:
     source: str
@@ -46,33 +50,59 @@ class Inventory:
     record_types: dict[str, int] = field(default_factory=dict)
     approximations: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    parts_loaded: bool = True  # False: read without the parts file, `items` holds no part
+    parts_unread: int = 0  # how many parts the unread parts file holds (counts() still says them)
 
     def counts(self) -> dict[str, int]:
-        return dict(Counter(i.kind for i in self.items))
+        counts = Counter(i.kind for i in self.items)
+        if self.parts_unread:
+            counts["part"] += self.parts_unread
+        return dict(counts)
 
     def of_kind(self, kind: str) -> list[InventoryItem]:
+        if kind == "part" and not self.parts_loaded:
+            raise PartsNotLoaded(f"inventory of {self.source} was read without its parts")
         return [i for i in self.items if i.kind == kind]
 
     def to_json(self) -> dict:
         # by hand: dataclasses.asdict deep-copies every fact of 70,000 parts (40 s of a big run)
-        data = {k: v for k, v in self.__dict__.items() if k != "items"}
+        skip = ("items", "parts_loaded", "parts_unread")
+        data = {k: v for k, v in self.__dict__.items() if k not in skip}
         data["items"] = [i.__dict__ for i in self.items]
         return data
 
     def write(self, path: Path) -> None:
+        """`path` holds everything but the parts, `<stem>.parts.json` beside it the parts: most
+        tasks never look at 70,000 parts and need not parse them."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_json(), ensure_ascii=False), encoding="utf-8")
+        data = self.to_json()
+        parts = [[i["library"], i["item"], i["facts"]] for i in data["items"] if i["kind"] == "part"]
+        data["items"] = [i for i in data["items"] if i["kind"] != "part"]
+        data["parts"] = {"file": parts_path(path).name, "count": len(parts)}
+        parts_path(path).write_text(json.dumps(parts, ensure_ascii=False), encoding="utf-8")
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def read(cls, path: Path) -> Inventory:
+    def read(cls, path: Path, parts: bool = True) -> Inventory:
+        """The inventory `write` stored; `parts=False` leaves the parts file unread (asking such an
+        inventory for its parts raises PartsNotLoaded)."""
         data = json.loads(path.read_text(encoding="utf-8"))
+        stored = data.pop("parts", None)
         data["items"] = [InventoryItem(**i) for i in data["items"]]
-        return cls(**data)
+        if stored is not None and parts:
+            rows = json.loads((path.parent / stored["file"]).read_text(encoding="utf-8"))
+            data["items"] += [InventoryItem(library, item, "part", facts) for library, item, facts in rows]
+        unread = 0 if parts or stored is None else int(stored["count"])
+        return cls(**data, parts_loaded=parts or stored is None, parts_unread=unread)
 
     def summary(self) -> str:
         c = self.counts()
         what = ", ".join(f"{n} {k}s" for k, n in sorted(c.items())) or "nothing"
         return f"{len(self.units)} conversion units, {len(self.libraries)} library files: {what}"
+
+
+def parts_path(inventory_path: Path) -> Path:
+    return inventory_path.with_name(f"{inventory_path.stem}.parts.json")
 
 
 def _approximation_key(message: str) -> str:

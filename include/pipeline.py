@@ -57,10 +57,12 @@ class RunContext:
     def level(self) -> str:
         return self.config.environment(self.environment_name).validation_level
 
-    def inventory(self):
+    def inventory(self, parts: bool = True):
+        """The analysis' inventory; `parts=False` for tasks that never look at the parts (70,000
+        of them are most of its bytes)."""
         from .inventory import Inventory
 
-        return Inventory.read(self.folder / "inventory.json")
+        return Inventory.read(self.folder / "inventory.json", parts=parts)
 
     def rules(self):
         from .mapping_rules import load
@@ -223,7 +225,7 @@ def run_test_migration(units: list[str], rules: dict, rc: RunContext | None = No
     from .conversion import convert_unit, report_rows
 
     rc = rc or current()
-    inv = rc.inventory()
+    inv = rc.inventory(parts=False)
     size = int(rc.params.get("sample_size") or rc.config.workflows.default_sample_size)
     files = [p for p in inv.libraries if not p.lower().endswith((".dblib", ".svndblib"))] or inv.units
     sample = files[:size]
@@ -338,7 +340,7 @@ def validate(kind: str, converted: list[dict], criteria: dict, rc: RunContext | 
 
     rc = rc or current()
     converted = _materialize(converted)
-    inv = rc.inventory()
+    inv = rc.inventory(parts=False)
     rows = _all_rows(converted)
     written = WrittenLibraries.find(_outputs(converted))
     docs = rc.report_folder / "data_docs"
