@@ -319,8 +319,7 @@ def _run_gates(rc: RunContext, level: str, gates: list[tuple[str, str, list[dict
     from . import quality_gates
 
     failures, result, outcomes = [], {}, []
-    for suite, gate, frame in gates:
-        outcome = quality_gates.run_suite(suite, level, frame, docs, gate=gate)
+    for (_, gate, _), outcome in zip(gates, quality_gates.run_suites(gates, level, docs), strict=True):
         _record_gate(rc, gate, outcome.success, outcome.to_json())
         result[gate] = {
             "success": outcome.success,
