@@ -62,6 +62,8 @@ def options_fingerprint(options: object) -> dict:
     """Every option as JSON; a path option that names a file stands for that file's bytes."""
     result = {}
     for f in dataclasses.fields(options):  # type: ignore[arg-type]
+        if not f.metadata.get("cache_key", True):
+            continue
         value = getattr(options, f.name)
         if isinstance(value, Path):
             value = f"file:{file_digest(value)}" if value.is_file() else f"path:{value}"

@@ -34,6 +34,9 @@ class ConvertOptions:
     database_url: str | None = None  # parts database for a DbLib, overriding its own string
     svn_checkout: Path | None = None  # local checkout holding a SVNDbLib's libraries
     output_database_url: str | None = None  # where a DbLib's parts go (default: SQLite beside .kicad_dbl)
+    # the parts tables an earlier reader of this run took (altium/parts_snapshot.py), read instead
+    # of the database when they match the DbLib; the same rows, so not part of any cache key
+    parts_snapshot: Path | None = field(default=None, metadata={"cache_key": False})
 
 
 @dataclass

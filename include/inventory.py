@@ -112,9 +112,15 @@ def _approximation_key(message: str) -> str:
 
 
 class InventoryBuilder:
-    def __init__(self, source: Path, parts_database: PartsDatabaseLookup | None = None) -> None:
+    def __init__(
+        self,
+        source: Path,
+        parts_database: PartsDatabaseLookup | None = None,
+        snapshot_path: Callable[[Path], Path] | None = None,
+    ) -> None:
         self.source = source
         self.parts_database = parts_database
+        self.snapshot_path = snapshot_path  # DbLib -> where to keep its parts as read (for the conversion)
         self.inv = Inventory(str(source))
         self.record_types: Counter = Counter()
         self.approximations: Counter = Counter()
@@ -250,6 +256,8 @@ class InventoryBuilder:
         from converters.dblib_job import table_columns
 
         self.inv.libraries.append(str(path))
+        if self.snapshot_path is not None:  # an earlier attempt's rows never stand in for this one's
+            self.snapshot_path(path).unlink(missing_ok=True)
         used: set[str] = set()
         origin = OWN_SETTINGS
         try:
@@ -282,15 +290,20 @@ class InventoryBuilder:
             return resolved[raw]
 
         table_rows: dict[str, int] = {}
+        enabled = [t for t in library.tables if t.enabled]
+        read: dict[str, object] | None = {} if len({t.name for t in enabled}) == len(enabled) else None
         try:
-            for table in (t for t in library.tables if t.enabled):
+            for table in enabled:
                 try:
                     key_map = next((m for m in library.maps_for(table.name) if m.is_key), None)
                     source.order_by = key_map.column if key_map else None
                     parts = source.read(table)
                 except Exception as exc:
                     self.inv.problems.append(f"{path}: table '{table.name}': {exc}")
+                    read = None  # the conversion reads the database itself and reports the table
                     continue
+                if read is not None:
+                    read[table.name] = parts
                 table_rows[table.name] = len(parts.rows)
                 cols = table_columns(library.maps_for(table.name), parts.columns, [])
                 display = table.name.rstrip("$").replace("/", "_")
@@ -322,6 +335,10 @@ class InventoryBuilder:
                     self.inv.items.append(InventoryItem(str(path), name, "part", facts))
         finally:
             source.close()
+        if read is not None and self.snapshot_path is not None:
+            from converters.altium.parts_snapshot import write_snapshot
+
+            write_snapshot(self.snapshot_path(path), library, source.description, read)
         self.inv.items.append(
             InventoryItem(
                 str(path),
@@ -376,7 +393,13 @@ def raw_pin_records(path: Path) -> dict[str, int]:
     return counts
 
 
-def analyze(source: Path, parts_database: PartsDatabaseLookup | None = None) -> Inventory:
+def analyze(
+    source: Path,
+    parts_database: PartsDatabaseLookup | None = None,
+    snapshot_path: Callable[[Path], Path] | None = None,
+) -> Inventory:
     """The inventory of a DbLib, a library file or a folder of them; `parts_database` says where
-    a DbLib's parts are when its own connection string cannot be opened here."""
-    return InventoryBuilder(source, parts_database).build()
+    a DbLib's parts are when its own connection string cannot be opened here; `snapshot_path`
+    where to keep each DbLib's parts tables as read (converters/altium/parts_snapshot.py), so the
+    conversion need not read them again."""
+    return InventoryBuilder(source, parts_database, snapshot_path).build()

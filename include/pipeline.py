@@ -79,12 +79,23 @@ class RunContext:
         override = str(self.params.get("parts_conn_id") or "").strip() or None
         return parts_sources.resolve(library, self.config.parts_sources, override)
 
+    def parts_snapshot(self, library: Path) -> Path:
+        """Where the analysis keeps a DbLib's parts tables as it read them (for the conversion)."""
+        digest = hashlib.sha1(str(library).encode("utf-8")).hexdigest()[:8]
+        return self.folder / "parts" / f"{folder_name(library.stem)[:40]}-{digest}.json"
+
     def convert_options(self, unit: Path):
-        """ConvertOptions for one conversion unit: its parts database from the resolved connection."""
+        """ConvertOptions for one conversion unit: its parts database from the resolved connection,
+        and the parts the analysis read from it (the conversion reads them from there when they
+        match the DbLib, instead of reading every table again)."""
         from converters.run import ConvertOptions
 
         found = self.parts_source(unit)
-        return ConvertOptions(database_url=found.url if found else None)
+        snapshot = self.parts_snapshot(unit)
+        return ConvertOptions(
+            database_url=found.url if found else None,
+            parts_snapshot=snapshot if snapshot.is_file() else None,
+        )
 
 
 def current() -> RunContext:
@@ -111,7 +122,7 @@ def analyze_source_library(rc: RunContext | None = None) -> list[str]:
     store = rc.store
     store.start_run(rc.run_id, rc.dag_id, str(source), rc.environment_name, level, str(rc.folder))
     store.update_run(rc.run_id, report_path=str(rc.report_path))
-    inv = analyze(source, lambda dblib: _parts_lookup(rc, dblib))
+    inv = analyze(source, lambda dblib: _parts_lookup(rc, dblib), rc.parts_snapshot)
     _hint_unmatched(inv)
     inv.write(rc.folder / "inventory.json")
     store.put_source_items(rc.run_id, [i.__dict__ for i in inv.items])
