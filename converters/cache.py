@@ -62,7 +62,7 @@ def options_fingerprint(options: object) -> dict:
     """Every option as JSON; a path option that names a file stands for that file's bytes."""
     result = {}
     for f in dataclasses.fields(options):  # type: ignore[arg-type]
-        if f.metadata.get("fingerprint") is False:  # how, not what, is converted (pool sizes)
+        if not f.metadata.get("cache_key", True):
             continue
         value = getattr(options, f.name)
         if isinstance(value, Path):

@@ -26,6 +26,7 @@ from .altium.dblib import (
     mask_connection_string,
     read_dblib,
 )
+from .altium.parts_snapshot import open_snapshot
 from .altium.parts_tables import PartsTable, TableError, open_parts_source
 from .altium.paths import find_file_named, resolve_path, split_windows_path
 from .kicad.dbl_writer import odbc_connection_string, sqlite_connection_string, write_kicad_dbl
@@ -507,7 +508,10 @@ def convert_database_library(run: ConversionRun, path: Path) -> list[ConvertedLi
         run.fail_library(path, "library", "the DbLib has no enabled table")
         return []
     try:
-        source = open_parts_source(library, run.options.database_url, run.options.engine_options)
+        snapshot = run.options.parts_snapshot
+        source = (open_snapshot(Path(snapshot), library) if snapshot else None) or open_parts_source(
+            library, run.options.database_url, run.options.engine_options
+        )
     except DbLibError as exc:
         run.report.add(ItemReport(str(path), "parts database", "library", "", Status.FAILED, [str(exc)]))
         return []

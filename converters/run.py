@@ -39,7 +39,10 @@ class ConvertOptions:
     parts_partitions: int = 0
     partition_method: Literal["list", "hash"] = "list"
     # create_engine() keywords (pool sizes): they change how, not what, is converted
-    engine_options: dict = field(default_factory=dict, metadata={"fingerprint": False})
+    engine_options: dict = field(default_factory=dict, metadata={"cache_key": False})
+    # the parts tables an earlier reader of this run took (altium/parts_snapshot.py), read instead
+    # of the database when they match the DbLib; the same rows, so not part of any cache key
+    parts_snapshot: Path | None = field(default=None, metadata={"cache_key": False})
 
 
 @dataclass

@@ -97,7 +97,7 @@ def assemble(outputs: list[Path], folder: Path) -> Release:
         if report.is_file():
             rows += json.loads(report.read_text(encoding="utf-8"))["items"]
     (folder / "report.json").write_text(
-        json.dumps({"output": str(folder), "items": rows}, indent=1, ensure_ascii=False), encoding="utf-8"
+        json.dumps({"output": str(folder), "items": rows}, ensure_ascii=False), encoding="utf-8"
     )
     return release
 

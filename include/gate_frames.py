@@ -221,8 +221,10 @@ def source_libraries(inv: Inventory) -> list[dict]:
 def converted_libraries(rows: list[dict]) -> list[dict]:
     """One row per converted source library: False when the conversion lost it as a whole."""
     lost: dict[str, list[str]] = {}
+    names: dict[str, str] = {}  # 70,000 rows name a handful of library files: one Path each
     for r in rows:
-        whole = r["item"] == Path(r["source"]).name or r["item"] in WHOLE_LIBRARY_ITEMS
+        name = names.get(r["source"]) or names.setdefault(r["source"], Path(r["source"]).name)
+        whole = r["item"] == name or r["item"] in WHOLE_LIBRARY_ITEMS
         lost.setdefault(r["source"], [])
         if r["kind"] == "library" and r["status"] == "failed" and whole:
             lost[r["source"]] += r["messages"] or [f"{r['item']} failed"]

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from converters.library_files import (
     DATABASE_EXTENSIONS,
@@ -22,6 +23,9 @@ from converters.library_files import (
     SYMBOL_EXTENSIONS,
     find_libraries,
 )
+
+if TYPE_CHECKING:
+    from converters.altium.parts_tables import PartsTable
 
 # A DbLib path -> (SQLAlchemy URL of its parts database, how it was chosen), or None for the DbLib's
 # own settings; raises when the configured source cannot be resolved (the DbLib is then unreadable).
@@ -37,6 +41,10 @@ class InventoryItem:
     facts: dict = field(default_factory=dict)
 
 
+class PartsNotLoaded(RuntimeError):
+    """An inventory read without its parts was asked for them (a caller bug, never an empty list)."""
+
+
 @dataclass
 class Inventory:
     source: str
@@ -46,33 +54,59 @@ class Inventory:
     record_types: dict[str, int] = field(default_factory=dict)
     approximations: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    parts_loaded: bool = True  # False: read without the parts file, `items` holds no part
+    parts_unread: int = 0  # how many parts the unread parts file holds (counts() still says them)
 
     def counts(self) -> dict[str, int]:
-        return dict(Counter(i.kind for i in self.items))
+        counts = Counter(i.kind for i in self.items)
+        if self.parts_unread:
+            counts["part"] += self.parts_unread
+        return dict(counts)
 
     def of_kind(self, kind: str) -> list[InventoryItem]:
+        if kind == "part" and not self.parts_loaded:
+            raise PartsNotLoaded(f"inventory of {self.source} was read without its parts")
         return [i for i in self.items if i.kind == kind]
 
     def to_json(self) -> dict:
         # by hand: dataclasses.asdict deep-copies every fact of 70,000 parts (40 s of a big run)
-        data = {k: v for k, v in self.__dict__.items() if k != "items"}
+        skip = ("items", "parts_loaded", "parts_unread")
+        data = {k: v for k, v in self.__dict__.items() if k not in skip}
         data["items"] = [i.__dict__ for i in self.items]
         return data
 
     def write(self, path: Path) -> None:
+        """`path` holds everything but the parts, `<stem>.parts.json` beside it the parts: most
+        tasks never look at 70,000 parts and need not parse them."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_json(), ensure_ascii=False), encoding="utf-8")
+        data = self.to_json()
+        parts = [[i["library"], i["item"], i["facts"]] for i in data["items"] if i["kind"] == "part"]
+        data["items"] = [i for i in data["items"] if i["kind"] != "part"]
+        data["parts"] = {"file": parts_path(path).name, "count": len(parts)}
+        parts_path(path).write_text(json.dumps(parts, ensure_ascii=False), encoding="utf-8")
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def read(cls, path: Path) -> Inventory:
+    def read(cls, path: Path, parts: bool = True) -> Inventory:
+        """The inventory `write` stored; `parts=False` leaves the parts file unread (asking such an
+        inventory for its parts raises PartsNotLoaded)."""
         data = json.loads(path.read_text(encoding="utf-8"))
+        stored = data.pop("parts", None)
         data["items"] = [InventoryItem(**i) for i in data["items"]]
-        return cls(**data)
+        if stored is not None and parts:
+            rows = json.loads((path.parent / stored["file"]).read_text(encoding="utf-8"))
+            data["items"] += [InventoryItem(library, item, "part", facts) for library, item, facts in rows]
+        unread = 0 if parts or stored is None else int(stored["count"])
+        return cls(**data, parts_loaded=parts or stored is None, parts_unread=unread)
 
     def summary(self) -> str:
         c = self.counts()
         what = ", ".join(f"{n} {k}s" for k, n in sorted(c.items())) or "nothing"
         return f"{len(self.units)} conversion units, {len(self.libraries)} library files: {what}"
+
+
+def parts_path(inventory_path: Path) -> Path:
+    return inventory_path.with_name(f"{inventory_path.stem}.parts.json")
 
 
 def _approximation_key(message: str) -> str:
@@ -82,9 +116,15 @@ def _approximation_key(message: str) -> str:
 
 
 class InventoryBuilder:
-    def __init__(self, source: Path, parts_database: PartsDatabaseLookup | None = None) -> None:
+    def __init__(
+        self,
+        source: Path,
+        parts_database: PartsDatabaseLookup | None = None,
+        snapshot_path: Callable[[Path], Path] | None = None,
+    ) -> None:
         self.source = source
         self.parts_database = parts_database
+        self.snapshot_path = snapshot_path  # DbLib -> where to keep its parts as read (for the conversion)
         self.inv = Inventory(str(source))
         self.record_types: Counter = Counter()
         self.approximations: Counter = Counter()
@@ -220,6 +260,8 @@ class InventoryBuilder:
         from converters.dblib_job import table_columns
 
         self.inv.libraries.append(str(path))
+        if self.snapshot_path is not None:  # an earlier attempt's rows never stand in for this one's
+            self.snapshot_path(path).unlink(missing_ok=True)
         used: set[str] = set()
         origin = OWN_SETTINGS
         try:
@@ -256,15 +298,20 @@ class InventoryBuilder:
             return resolved[raw]
 
         table_rows: dict[str, int] = {}
+        enabled = [t for t in library.tables if t.enabled]
+        read: dict[str, PartsTable] | None = {} if len({t.name for t in enabled}) == len(enabled) else None
         try:
-            for table in (t for t in library.tables if t.enabled):
+            for table in enabled:
                 try:
                     key_map = next((m for m in library.maps_for(table.name) if m.is_key), None)
                     source.order_by = key_map.column if key_map else None
                     parts = source.read(table)
                 except Exception as exc:
                     self.inv.problems.append(f"{path}: table '{table.name}': {exc}")
+                    read = None  # the conversion reads the database itself and reports the table
                     continue
+                if read is not None:
+                    read[table.name] = parts
                 table_rows[table.name] = len(parts.rows)
                 cols = table_columns(library.maps_for(table.name), parts.columns, [])
                 display = table.name.rstrip("$").replace("/", "_")
@@ -296,6 +343,10 @@ class InventoryBuilder:
                     self.inv.items.append(InventoryItem(str(path), name, "part", facts))
         finally:
             source.close()
+        if read is not None and self.snapshot_path is not None:
+            from converters.altium.parts_snapshot import write_snapshot
+
+            write_snapshot(self.snapshot_path(path), library, source.description, read)
         self.inv.items.append(
             InventoryItem(
                 str(path),
@@ -350,7 +401,13 @@ def raw_pin_records(path: Path) -> dict[str, int]:
     return counts
 
 
-def analyze(source: Path, parts_database: PartsDatabaseLookup | None = None) -> Inventory:
+def analyze(
+    source: Path,
+    parts_database: PartsDatabaseLookup | None = None,
+    snapshot_path: Callable[[Path], Path] | None = None,
+) -> Inventory:
     """The inventory of a DbLib, a library file or a folder of them; `parts_database` says where
-    a DbLib's parts are when its own connection string cannot be opened here."""
-    return InventoryBuilder(source, parts_database).build()
+    a DbLib's parts are when its own connection string cannot be opened here; `snapshot_path`
+    where to keep each DbLib's parts tables as read (converters/altium/parts_snapshot.py), so the
+    conversion need not read them again."""
+    return InventoryBuilder(source, parts_database, snapshot_path).build()

@@ -65,10 +65,12 @@ class RunContext:
     def level(self) -> str:
         return self.config.environment(self.environment_name).validation_level
 
-    def inventory(self):
+    def inventory(self, parts: bool = True):
+        """The analysis' inventory; `parts=False` for tasks that never look at the parts (70,000
+        of them are most of its bytes)."""
         from .inventory import Inventory
 
-        return Inventory.read(self.folder / "inventory.json")
+        return Inventory.read(self.folder / "inventory.json", parts=parts)
 
     def rules(self):
         from .mapping_rules import load
@@ -90,19 +92,28 @@ class RunContext:
         why = f"environments.{self.environment_name}.parts_conn_id"
         return parts_sources.resolve(library, self.config.parts_sources, env.parts_conn_id, why)
 
+    def parts_snapshot(self, library: Path) -> Path:
+        """Where the analysis keeps a DbLib's parts tables as it read them (for the conversion)."""
+        digest = hashlib.sha1(str(library).encode("utf-8")).hexdigest()[:8]
+        return self.folder / "parts" / f"{folder_name(library.stem)[:40]}-{digest}.json"
+
     def convert_options(self, unit: Path):
-        """ConvertOptions for one conversion unit: its parts database from the resolved connection."""
+        """ConvertOptions for one conversion unit: its parts database from the resolved connection,
+        and the parts the analysis read from it (the conversion reads them from there when they
+        match the DbLib, instead of reading every table again)."""
         from converters.run import ConvertOptions
 
         from .sites.engines import pool_options
 
         found = self.parts_source(unit)
         sharding = self.config.database.scaling.sharding
+        snapshot = self.parts_snapshot(unit)
         return ConvertOptions(
             database_url=found.url if found else None,
             engine_options=pool_options(self.config.database.scaling, found.url) if found else {},
             parts_partitions=sharding.number_of_shards if sharding.enabled else 0,
             partition_method=sharding.method,
+            parts_snapshot=snapshot if snapshot.is_file() else None,
         )
 
 
@@ -131,7 +142,7 @@ def analyze_source_library(rc: RunContext | None = None) -> list[str]:
     store = rc.store
     store.start_run(rc.run_id, rc.dag_id, str(source), rc.environment_name, level, str(rc.folder))
     store.update_run(rc.run_id, report_path=str(rc.report_path))
-    inv = analyze(source, lambda dblib: _parts_lookup(rc, dblib))
+    inv = analyze(source, lambda dblib: _parts_lookup(rc, dblib), rc.parts_snapshot)
     _hint_unmatched(inv)
     inv.write(rc.folder / "inventory.json")
     store.put_source_items(rc.run_id, [i.__dict__ for i in inv.items])
@@ -246,7 +257,7 @@ def run_test_migration(units: list[str], rules: dict, rc: RunContext | None = No
     from .conversion import convert_unit, report_rows
 
     rc = rc or current()
-    inv = rc.inventory()
+    inv = rc.inventory(parts=False)
     size = int(rc.params.get("sample_size") or rc.config.workflows.default_sample_size)
     files = [p for p in inv.libraries if not p.lower().endswith((".dblib", ".svndblib"))] or inv.units
     sample = files[:size]
@@ -341,8 +352,7 @@ def _run_gates(rc: RunContext, level: str, gates: list[tuple[str, str, list[dict
     from . import quality_gates
 
     failures, result, outcomes = [], {}, []
-    for suite, gate, frame in gates:
-        outcome = quality_gates.run_suite(suite, level, frame, docs, gate=gate)
+    for (_, gate, _), outcome in zip(gates, quality_gates.run_suites(gates, level, docs), strict=True):
         _record_gate(rc, gate, outcome.success, outcome.to_json())
         result[gate] = {
             "success": outcome.success,
@@ -362,7 +372,7 @@ def validate(kind: str, converted: list[dict], criteria: dict, rc: RunContext | 
 
     rc = rc or current()
     converted = _materialize(converted)
-    inv = rc.inventory()
+    inv = rc.inventory(parts=False)
     rows = _all_rows(converted)
     written = WrittenLibraries.find(_outputs(converted))
     docs = rc.report_folder / "data_docs"

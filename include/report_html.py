@@ -225,6 +225,64 @@ def _write_item_pages(folder: Path, run_id: str, rows, pictures: dict[str, str])
     return pages
 
 
+def _items_stamp(rows, outputs: list[Path], written: WrittenLibraries, kicad_cli) -> list:
+    """What the item pages are made of: the run's converted rows (a digest), the library files
+    pictured (size, mtime), the page layout."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for r in rows:
+        digest.update("\x1f".join((r.library, r.item, r.kind, r.target, r.status, *r.messages)).encode())
+        digest.update(b"\x1e")
+    files = list(written.symbol_files)
+    files += [m for folder in written.footprint_folders for m in sorted(folder.glob("*.kicad_mod"))]
+    stats = []
+    for f in files:
+        try:
+            st = f.stat()
+            stats.append([str(f), st.st_size, st.st_mtime_ns])
+        except OSError:
+            stats.append([str(f), -1, -1])
+    return [digest.hexdigest(), stats, str(kicad_cli or ""), PAGE_SIZE, MAX_FAILURES_SHOWN]
+
+
+def _item_section(store, run_id: str, outputs: list[Path], report_path: Path, kicad_cli) -> dict:
+    """The item pages, written unless the pages already there were made of the same rows and files
+    (items/rendered.json says what they were made of); returns what the first page shows of them.
+
+    Every validation and deployment task renders the report; after the validation nothing the
+    pages show changes, and writing 140 pages of a 70,000-item run costs seconds each time."""
+    import json
+
+    folder = report_path.parent / "items"
+    written = WrittenLibraries.find(outputs)
+    rows = sorted(
+        store.converted_item_rows(run_id, "full"),
+        key=lambda r: (STATUS_ORDER.get(r.status, 3), r.library, r.kind, r.item),
+    )
+    stamp = _items_stamp(rows, outputs, written, kicad_cli)
+    try:
+        done = json.loads((folder / "rendered.json").read_text(encoding="utf-8"))
+        if done["stamp"] == stamp and (folder / _page_name(done["pages"])).is_file():
+            return done
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    pictures = _pictures(written)
+    if kicad_cli:
+        pictures.update(_kicad_pictures(kicad_cli, written, report_path.parent))
+    failed = [r for r in rows if r.status == "failed"]
+    done = {
+        "stamp": stamp,
+        "rows": len(rows),
+        "pages": _write_item_pages(folder, run_id, rows, pictures),
+        "failed": len(failed),
+        "failed_rows": _item_rows(failed[:MAX_FAILURES_SHOWN], pictures),
+        "first_rows": _item_rows(rows[:PAGE_SIZE], pictures),
+    }
+    _write(folder / "rendered.json", json.dumps(done, ensure_ascii=False))
+    return done
+
+
 def render(
     store,
     run_id: str,
@@ -242,19 +300,12 @@ def render(
     numbered pages under `items/`, all of them reachable by the search box.
     With `kicad_cli`, items are pictured by KiCad itself (our own pictures stay the fallback)."""
     run = store.run(run_id)
-    rows = sorted(
-        store.converted_item_rows(run_id, "full"),
-        key=lambda r: (STATUS_ORDER.get(r.status, 3), r.library, r.kind, r.item),
-    )
     counts = store.status_counts(run_id, "full")
     metrics = store.metrics(run_id)
     gates = store.gates(run_id)
     audit = store.audit_log(run_id)
     lost = [i for i in store.source_items(run_id, "library") if (i.facts or {}).get("error")]
-    written = WrittenLibraries.find(outputs)
-    pictures = _pictures(written)
-    if kicad_cli:
-        pictures.update(_kicad_pictures(kicad_cli, written, report_path.parent))
+    items = _item_section(store, run_id, outputs, report_path, kicad_cli)
     e = html.escape
     out = [
         f"<!doctype html><meta charset='utf-8'><title>Migration report {e(run_id)}</title><style>{CSS}</style>"
@@ -318,25 +369,24 @@ def render(
             f"{'passed' if g.success else 'FAILED'}</td><td>{details or s.get('checked', '')}</td><td>{link}</td></tr>"
         )
     out.append("</table>")
-    failed = [r for r in rows if r.status == "failed"]
-    if failed:
+    if items["failed"]:
         more = (
             f" (the first {MAX_FAILURES_SHOWN}; all are on the item pages)"
-            if len(failed) > MAX_FAILURES_SHOWN
+            if items["failed"] > MAX_FAILURES_SHOWN
             else ""
         )
-        out.append(f"<h2 class='failed'>Failed items: {len(failed)}{more}</h2><table>{ITEM_HEAD}")
-        out += _item_rows(failed[:MAX_FAILURES_SHOWN], pictures)
+        out.append(f"<h2 class='failed'>Failed items: {items['failed']}{more}</h2><table>{ITEM_HEAD}")
+        out += items["failed_rows"]
         out.append("</table>")
-    pages = _write_item_pages(report_path.parent / "items", run_id, rows, pictures)
+    pages = items["pages"]
     out.append(
-        f"<h2>Items: {len(rows)}</h2><p>Failures first, then warnings; {PAGE_SIZE} per page. "
+        f"<h2>Items: {items['rows']}</h2><p>Failures first, then warnings; {PAGE_SIZE} per page. "
         "Search every item: <input placeholder='name, library, status' oninput='a2kSearch(this)'>"
         " · filter this page: <input oninput=\"a2kFilter(this,'items')\"></p><ul id='a2k-hits'></ul>"
         + _pager(pages, 1, "items/")
         + f"<table id='items'>{ITEM_HEAD}"
     )
-    out += _item_rows(rows[:PAGE_SIZE], pictures)
+    out += items["first_rows"]
     out.append(
         "</table>"
         + _pager(pages, 1, "items/")

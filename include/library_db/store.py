@@ -7,8 +7,11 @@ or a whole run replaces its rows instead of adding duplicates. Works on SQLite a
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import delete, func, select
@@ -62,6 +65,50 @@ def upsert(session: Session, model, rows: Sequence[dict], keys: Sequence[str]) -
         stmt = stmt.returning(*model.__table__.primary_key.columns)
     for start in range(0, len(rows), BATCH):
         session.execute(stmt, list(rows[start : start + BATCH])).close()
+
+
+_JSON_TEXT = json.JSONEncoder(ensure_ascii=False).encode  # one encoder for 70,000 rows, not one each
+
+
+def _copy_field(value) -> str:
+    """One field of PostgreSQL's COPY text format (JSON columns as their JSON text)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, (dict, list)):
+        text = _JSON_TEXT(value) if value else ("{}" if isinstance(value, dict) else "[]")
+    else:
+        text = str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def insert_replaced(session: Session, model, rows: Sequence[dict], keys: Sequence[str]) -> None:
+    """Rows whose keys this transaction has just deleted: one COPY stream on PostgreSQL (psycopg2 or
+    psycopg), the batched upsert elsewhere.
+
+    COPY skips building and sending one parameter set per row: 70,000 inventory rows in about a
+    second instead of several."""
+    if not rows:
+        return
+    connection = session.connection()
+    driver = connection.dialect.driver if connection.dialect.name == "postgresql" else ""
+    if driver not in ("psycopg2", "psycopg"):
+        upsert(session, model, rows, keys)
+        return
+    columns = list(rows[0])
+    text = io.StringIO()
+    for row in rows:
+        text.write("\t".join(_copy_field(row[c]) for c in columns))
+        text.write("\n")
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    sql = f'COPY "{model.__tablename__}" ({quoted}) FROM STDIN'
+    raw: Any = connection.connection.dbapi_connection  # psycopg2's or psycopg's own connection
+    with raw.cursor() as cursor:
+        if driver == "psycopg2":
+            text.seek(0)
+            cursor.copy_expert(sql, text)
+        else:
+            with cursor.copy(sql) as copy:
+                copy.write(text.getvalue())
 
 
 class LibraryStore:
@@ -126,7 +173,7 @@ class LibraryStore:
         ]
         with self._session() as s, s.begin():
             s.execute(delete(SourceItem).where(SourceItem.run_id == run_id))
-            upsert(
+            insert_replaced(
                 s,
                 SourceItem,
                 _dedupe(data, ("library", "item", "kind")),
@@ -170,7 +217,7 @@ class LibraryStore:
                         ConvertedItem.library.in_(libraries[start : start + BATCH]),
                     )
                 )
-            upsert(
+            insert_replaced(
                 s,
                 ConvertedItem,
                 _dedupe(data, ("library", "item", "kind")),

@@ -100,3 +100,43 @@ def test_environment_log_level_applies_to_the_task_loggers(tmp_path, monkeypatch
     finally:
         for name, level in saved.items():
             logging.getLogger(name).setLevel(level)
+
+
+def test_steps_run_with_the_collector_tuned_for_bulk_rows():
+    """A step sees the raised young-generation threshold and what was alive before it frozen; the
+    threshold comes back afterwards, also when the step fails, and cycles are still collected."""
+    import gc
+    import weakref
+
+    from include import task_policy
+    from include.quality_gates import GateFailed
+
+    before = gc.get_threshold()
+    seen = {}
+
+    class Node:
+        pass
+
+    def step():
+        seen["threshold"] = gc.get_threshold()
+        seen["frozen"] = gc.get_freeze_count()
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # a cycle made during the step
+        seen["cycle"] = weakref.ref(a)
+        return "done"
+
+    try:
+        assert task_policy.run_step(step) == "done"
+        assert seen["threshold"] == (task_policy.GC_YOUNG_THRESHOLD, *before[1:])
+        assert seen["frozen"] > 0 and gc.get_threshold() == before
+        gc.collect()
+        assert seen["cycle"]() is None
+
+        def failing():
+            raise GateFailed("gate")
+
+        with pytest.raises(Exception, match="gate"):
+            task_policy.run_step(failing)
+        assert gc.get_threshold() == before
+    finally:
+        gc.unfreeze()

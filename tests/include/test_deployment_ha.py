@@ -126,7 +126,10 @@ def test_promotion_reads_the_live_folder_from_the_secondary_while_the_primary_is
     publish(_release(tmp_path, "v1", "one"), env.target, "v1", 5, config.path, env.secondary_target)
     assert _live_folder(config, "testing", None, "manual") == (tmp_path / "primary" / "versions" / "v1", "v1")
     (tmp_path / "primary").rename(tmp_path / "primary-unmounted")
-    assert _live_folder(config, "testing", None, "manual") == (tmp_path / "secondary" / "versions" / "v1", "v1")
+    assert _live_folder(config, "testing", None, "manual") == (
+        tmp_path / "secondary" / "versions" / "v1",
+        "v1",
+    )
     assert _live_folder(config, "testing", "v1", "manual")[0] == tmp_path / "secondary" / "versions" / "v1"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 
-from include.quality_gates import data_docs_index, run_suite
+from include.quality_gates import data_docs_index, run_suite, run_suites
 
 from .test_quality_gates import ROWS
 
@@ -50,3 +50,35 @@ def test_warning_is_gx_severity_and_recorded_alike(tmp_path):
     recorded = {e.column: e.warning_only for e in outcome.expectations if not e.success}
     assert recorded["off_grid_pins"] is True and recorded["duplicate_pins"] is False
     assert outcome.warnings() and not outcome.success
+
+
+def test_a_tasks_gates_build_the_docs_once(tmp_path, monkeypatch):
+    """The gates one task runs share a context and one Data Docs build, whose pages and index hold
+    every one of them."""
+    from great_expectations.data_context.data_context.abstract_data_context import AbstractDataContext
+
+    builds = []
+    real = AbstractDataContext.build_data_docs
+
+    def counted(self, *args, **kwargs):
+        builds.append(kwargs.get("resource_identifiers"))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(AbstractDataContext, "build_data_docs", counted)
+    docs = tmp_path / "data_docs"
+    status = [{"item": "a", "kind": "symbol", "status": "failed", "target": None}]
+    outcomes = run_suites(
+        [("conversion_results", "conversion_results.symbols", status), ("symbols", "symbols", ROWS)],
+        "full",
+        docs,
+    )
+    assert len(builds) == 1 and len(builds[0]) == 4  # two results, two suites
+    assert [o.gate for o in outcomes] == ["conversion_results.symbols", "symbols"]
+    assert not outcomes[0].success and outcomes[0].failures()[0].failed_items == ["a (failed)"]
+    index = data_docs_index(docs).read_text()
+    assert "conversion_results.symbols.full" in index and "symbols.full" in index
+    pages = (data_docs_index(docs).parent / "validations").rglob("*.html")
+    assert sorted(p.name for p in pages) == [
+        "conversion_results.symbols_rows-conversion_results.symbols.html",
+        "symbols_rows-symbols.html",
+    ]

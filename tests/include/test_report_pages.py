@@ -91,3 +91,29 @@ def test_stale_pages_are_removed(tmp_path):
         s.execute(delete(ConvertedItem).where(ConvertedItem.item != "only"))
     report_html.render(store, "r1", [], tmp_path / "r" / "index.html")
     assert [p.name for p in (tmp_path / "r" / "items").glob("page-*.html")] == ["page-0001.html"]
+
+
+def test_item_pages_rewritten_only_when_their_rows_change(tmp_path):
+    """Each later stage renders the report again: unchanged rows keep the pages written (the first
+    page still shows them), a changed row (a retried conversion) writes them anew."""
+    store = _store(tmp_path, 1200, 3)
+    path = tmp_path / "report" / "index.html"
+    report_html.render(store, "r1", [], path)
+    page2 = tmp_path / "report" / "items" / "page-0002.html"
+    written_at = page2.stat().st_mtime_ns
+    again = report_html.render(store, "r1", [], path, extra={"test deployment": "/live"}).read_text()
+    assert page2.stat().st_mtime_ns == written_at
+    assert "Failed items: 3" in again and "Items: 1200" in again and "test deployment" in again
+    assert again.count("<tr><td></td><td>part</td>") == 3 + report_html.PAGE_SIZE
+
+    retried = [
+        {"source": "/src/Big.DbLib", "item": f"Table/P{n:05d}", "kind": "part", "status": "ok"}
+        for n in range(1200)
+    ]
+    store.put_converted_items("r1", "full", retried)
+    fixed = report_html.render(store, "r1", [], path).read_text()
+    assert (
+        "Failed items" not in fixed
+        and "class='failed'" not in (tmp_path / "report" / "items" / "page-0001.html").read_text()
+    )
+    assert page2.stat().st_mtime_ns != written_at
