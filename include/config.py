@@ -360,7 +360,7 @@ class Concurrency(Section):
     locking: Locking = Locking()
     conflict_resolution: ConflictResolution = ConflictResolution()
     transaction_isolation: Literal["read_committed", "repeatable_read", "serializable"] = "read_committed"
-    notify_on_change: bool = False  # every part edit also goes to notifications.slack_conn_id
+    notify_on_change: bool = False  # every part edit also sent as notifications event part_edited
 
 
 class ConnectionPool(Section):
@@ -600,6 +600,7 @@ def folder_name(text: str) -> str:
 
 
 def home() -> Path:
+    """Where relative configured paths start: ALTIUM2KICAD_HOME, else the project folder."""
     return Path(os.environ.get(HOME_ENV) or PROJECT_ROOT)
 
 

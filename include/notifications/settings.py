@@ -24,6 +24,7 @@ EVENTS = (
     "error_occurred",
     "workflow_complete",
     "maintenance_announced",  # a maintenance window ahead (maintenance.notification.lead_hours)
+    "part_edited",  # a part or the mapping rules edited (concurrency.notify_on_change)
 )
 Event = Literal[
     "migration_started",
@@ -35,6 +36,7 @@ Event = Literal[
     "error_occurred",
     "workflow_complete",
     "maintenance_announced",
+    "part_edited",
 ]
 Channel = Literal["slack", "email", "teams"]
 # Recipients that are not a role or an address: the users asked by the approval task, and the team.

@@ -48,6 +48,7 @@ def _libpq(url: str) -> tuple[str, dict[str, str]]:
 
 
 def dialect(url: str) -> str:
+    """The backend a SQLAlchemy URL names (postgresql, sqlite, mysql, ...)."""
     from sqlalchemy.engine import make_url
 
     return make_url(url).get_backend_name()

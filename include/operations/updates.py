@@ -53,6 +53,7 @@ def active_dags(api: AirflowApi, exclude: set[str]) -> list[str]:
 
 
 def set_paused(api: AirflowApi, dag_ids: list[str], paused: bool) -> list[str]:
+    """Pauses (or resumes) the DAGs through Airflow's REST API; returns their ids."""
     for dag_id in dag_ids:
         api.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": paused})
     log.info("%s %d DAGs: %s", "paused" if paused else "unpaused", len(dag_ids), ", ".join(dag_ids))
@@ -165,6 +166,7 @@ def smoke_run(cfg: PipelineConfig, run_id: str) -> dict:
 
 
 def config_folder() -> Path:
+    """The folder holding the pipeline configuration (what a configuration backup covers)."""
     return config_path().parent
 
 

@@ -310,7 +310,7 @@ def release_lock(catalog: PartsCatalog, category_id: str, key: str, actor: str, 
 
 
 def audit(config, environment: str, actor: str, action: str, detail: dict) -> None:
-    """The edit in the library database's audit log, and to Slack when configured."""
+    """The edit in the library database's audit log, and as `part_edited` when configured."""
     audit_library(config, f"parts/{environment}", actor, action, detail)
 
 
@@ -318,14 +318,17 @@ def audit_library(config, subject: str, actor: str, action: str, detail: dict) -
     from include.library_db.store import LibraryStore
 
     LibraryStore(config.library_db_url()).audit(subject, actor, action, detail)
-    channel = config.notifications.slack_conn_id
-    if config.concurrency.notify_on_change and channel:
-        from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
+    if config.concurrency.notify_on_change:  # the edit is committed and audited; sending never raises
+        from include.notifications.dispatch import send_event
 
-        text_ = f"altium2kicad: {actor} {action.replace('_', ' ')}: {json.dumps(detail, default=str)[:1500]}"
         try:
-            SlackWebhookHook(slack_webhook_conn_id=channel).send(text=text_)
-        except Exception as exc:  # the edit is committed and audited; a lost message is logged
+            send_event(
+                config,
+                "part_edited",
+                {},
+                {"actor": actor, "change": action.replace("_", " "), "detail": json.dumps(detail, default=str)[:1500]},
+            )
+        except Exception as exc:
             log.warning("part edit notification not sent: %s", exc)
 
 

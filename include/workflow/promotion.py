@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 def _live_folder(config: PipelineConfig, env: str, version: str | None, run_id: str) -> tuple[Path, str]:
     """The version's folder: downloaded once from an S3 environment; in place for a local one, on its
     primary, or on its secondary while the primary is down."""
-    from ..deployment import Side, current_s3, download_s3_version, live_version, s3_client
+    from ..deployment import Side, current_local, current_s3, download_s3_version, live_version, s3_client
 
     environment = config.environment(env)
     target = environment.target
@@ -43,7 +43,11 @@ def _live_folder(config: PipelineConfig, env: str, version: str | None, run_id: 
         return download_s3_version(client, target.bucket, target.prefix, version, staging), version
     if environment.secondary_target is not None and environment.secondary_target.kind != "local":
         raise NotImplementedError(f"environments.{env}: a local target with an S3 secondary is not supported")
-    if version is None:
+    if environment.secondary_target is None:  # one store: nothing there means nothing deployed
+        which = "primary"
+        assert environment.target.path is not None
+        version = version or current_local(config.path(environment.target.path))
+    elif version is None:
         version, which = live_version(environment.target, config.path, environment.secondary_target)
     else:
         which = "primary"

@@ -63,6 +63,16 @@ NO_RETRY_TASKS = {
     "promote_dev_to_test": {"approve"},
     "promote_test_to_prod": {"approve"},
     "rollback_environment": set(),
+    # an update step that fails is undone by `rollback` (configuration restored, DAGs resumed), not
+    # repeated half-applied
+    "application_updates": {
+        "backup_configuration",
+        "pause_dags",
+        "apply_release_configuration",
+        "apply_migrations",
+        "resume_dags",
+        "verify_update",
+    },
 }
 
 

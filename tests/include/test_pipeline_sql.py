@@ -49,6 +49,7 @@ def _through_every_stage(rc: pipeline.RunContext) -> dict:
     for kind in ("symbols", "footprints", "models"):
         pipeline.validate(kind, converted, criteria, rc)
     pipeline.validate_migration(converted, criteria, rc)
+    pipeline.deploy(converted, "test", rc)  # what user acceptance sees
     deployed = pipeline.deploy(converted, "production", rc)
     return {"test": test, "converted": converted, "deployed": deployed}
 

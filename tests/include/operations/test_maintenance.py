@@ -56,8 +56,8 @@ def test_postgres_statistics_recorded_in_the_library_database():
         with eng.connect() as conn:
             conn.execute(
                 text(
-                    "INSERT INTO audit_log (actor, action, run_id, detail) "
-                    "SELECT 'a', 'x', 'r' || g, '{}' FROM generate_series(1, 3000) g"
+                    "INSERT INTO audit_log (actor, action, run_id, detail, uid) "
+                    "SELECT 'a', 'x', 'r' || g, '{}', md5(g::text) FROM generate_series(1, 3000) g"
                 )
             )
             conn.execute(text("DELETE FROM audit_log WHERE id % 3 <> 0"))

@@ -45,6 +45,7 @@ def test_a_deployed_dblib_is_served_as_written(site_home, parts_server, monkeypa
     units = pipeline.analyze_source_library(rc)
     rules = pipeline.create_mapping_rules(units, rc)
     converted = [pipeline.run_full_migration(u, rules, rc) for u in units]
+    pipeline.deploy(converted, "test", rc)  # what user acceptance sees
     deployed = pipeline.deploy(converted, "production", rc)
     live = site_home / "var/altium2kicad/deploy/development/current/database"
     assert deployed["environment"] == "development"

@@ -265,12 +265,14 @@ def test_edits_notify_when_configured(deployed, monkeypatch):
         json.dumps({"conn_type": "slackwebhook", "host": webhook.url, "password": "T0/B0/X0"}),
     )
     try:
-        write_config(home, "notifications: {slack_conn_id: part_edits}\n")
+        routes = (
+            "notifications: {channels: {slack: {conn_id: part_edits}}, "
+            "events: {part_edited: {channels: [slack]}}}\n"
+        )
+        write_config(home, routes)
         assert edit("alice", "Value=2k2", version=1) == 0
         assert webhook.posts == []  # notify_on_change is off
-        write_config(
-            home, "notifications: {slack_conn_id: part_edits}\nconcurrency: {notify_on_change: true}\n"
-        )
+        write_config(home, routes + "concurrency: {notify_on_change: true}\n")
         assert edit("alice", "Value=3k3", version=2) == 0
         assert len(webhook.posts) == 1
         assert "alice part edited" in webhook.posts[0]["text"] and "3k3" in webhook.posts[0]["text"]
