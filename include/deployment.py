@@ -8,6 +8,7 @@ version live. Re-deploying the same version rewrites it and switches again (idem
 
 from __future__ import annotations
 
+import fcntl
 import filecmp
 import json
 import logging
@@ -97,7 +98,18 @@ def current_local(target: Path) -> str | None:
 
 
 def publish_local(release: Path, target: Path, version: str, keep: int = 5) -> Published:
+    """Publishes under an exclusive lock of the target: two publishes (the Airflow `deployments`
+    pool aside: admin commands, tests) never interleave their pointer switches and prunes."""
     target.mkdir(parents=True, exist_ok=True)
+    with (target / ".publish.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _publish_local_locked(release, target, version, keep)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _publish_local_locked(release: Path, target: Path, version: str, keep: int) -> Published:
     previous = current_local(target)
     staging = target / "versions" / f".{version}.partial"
     final = target / "versions" / version
