@@ -79,7 +79,9 @@ def _env(root: Path, port: int, tag: str, metadata_db: str, library_db: str, con
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        # only the migration DAG is unpaused (_dag_ready): backups, sync and monitoring would take
+        # worker slots on their schedules and blur what is measured
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
         "AIRFLOW__CORE__AUTH_MANAGER": "include.access.auth_manager.Altium2KicadAuthManager",
         "AIRFLOW__FAB__CONFIG_FILE": str(ROOT / "deploy" / "webserver_config.py"),
@@ -209,7 +211,12 @@ def _httplib_ids(base: str, root: str) -> tuple[list[str], list[str]]:
 
 def _locust(base: str, users: int, seconds: int, csv_prefix: Path, env: dict) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "locust", "-f", str(ROOT / "benchmarks/load_users.py"), "--headless"]
+        [
+            str(Path(sys.executable).with_name("locust")),
+            "-f",
+            str(ROOT / "benchmarks/load_users.py"),
+            "--headless",
+        ]
         + ["-u", str(users), "-r", str(max(1, users // 10)), "-t", f"{seconds}s", "--host", base]
         + ["--csv", str(csv_prefix), "--only-summary", "--stop-timeout", "10"],
         env=env,
@@ -224,7 +231,11 @@ def _latency_table(csv_prefix: Path) -> list[str]:
         "| endpoint | requests | errors | p50 ms | p95 ms | p99 ms | max ms |",
         "|---|---|---|---|---|---|---|",
     ]
-    with open(f"{csv_prefix}_stats.csv", newline="") as f:
+    stats = Path(f"{csv_prefix}_stats.csv")
+    if not stats.is_file():
+        log = (csv_prefix.parent / "locust.log").read_text(errors="replace")[-1500:]
+        return [f"Locust wrote no statistics; its log ends:\n\n```\n{log}\n```"]
+    with stats.open(newline="") as f:
         for row in csv.DictReader(f):
             lines.append(
                 f"| {row['Name']} | {row['Request Count']} | {row['Failure Count']} | {row['50%']} | "
@@ -420,7 +431,9 @@ def _dag_ready(api) -> bool:
     from include.airflow_api import ApiError
 
     try:
-        return not api.call("GET", f"/api/v2/dags/{DAG_ID}").get("is_paused", True)
+        if api.call("GET", f"/api/v2/dags/{DAG_ID}").get("is_paused", True):
+            api.call("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
+        return not api.call("GET", f"/api/v2/dags/{DAG_ID}")["is_paused"]
     except ApiError:
         return False
 
