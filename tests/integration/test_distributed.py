@@ -207,6 +207,7 @@ def cluster(tmp_path_factory):
         AIRFLOW + ["db", "migrate"],
         AIRFLOW + ["fab-db", "migrate"],
         [sys.executable, "-m", "include.access", "sync-roles"],
+        [sys.executable, "-m", "include.workflow.concurrency"],
         AIRFLOW
         + ["users", "create", "--role", "Admin", "--username", "reviewer", "--password", password]
         + ["--email", "reviewer@example.com", "--firstname", "Re", "--lastname", "Viewer"],
