@@ -41,17 +41,19 @@ DAG_ID = "full_library_migration"
 AIRFLOW = [sys.executable, "-m", "airflow"]
 REDIS_DB = 12
 BASELINE = "ubc-thunderbots/libraries-v2.0/Fuse_Library.DbLib"
+# ten different libraries that each pass the development gates alone (docs/load.md: the corpus
+# PcbLibs and DbLibs left out stop at the pad-count gate, or their source gate, when run alone too)
 LIBRARIES = [
     "ubc-thunderbots/libraries-v2.0/Diode_Library.DbLib",
     "ubc-thunderbots/libraries-v2.0/Inductor_Library.DbLib",
-    "ubc-thunderbots/libraries-v2.0/Oscillator_Library.DbLib",
-    "ubc-thunderbots/libraries-v2.0/Resistor_Library.DbLib",
-    "ubc-thunderbots/libraries-v2.0/Transistor_Library.DbLib",
-    "ubc-thunderbots/libraries-v2.0/capacitor_library.DbLib",
     "ubc-thunderbots/libraries-v2.0/Fuse_Library.DbLib",
-    "altiumsharp/TestData/PCB - LEADLESS - QFN - PSEMI QFN-24 4x4.PcbLib",
     "altiumsharp/TestData/PCB - DIODES - DIODES INC SDT10A45P5.PCBLIB",
+    "altiumsharp/TestData/SCH - MCU - STM32 - ST MICROELECTRONICS STM32U535CBUX UFQFPN48.SchLib",
+    "altiumsharp/TestData/SCH - MCU - STM32 - ST MICROELECTRONICS STM32U535CBUXQ UFQFPN48.SchLib",
     "altium-monkey/examples/assets/schlib/SN74AHCT1G125DBVR.SchLib",
+    "altium-monkey/examples/assets/schlib/DMP3130L-7.Schlib",
+    "altium-monkey/examples/assets/schlib/FSM4JSMATR.Schlib",
+    "pluots/altium/tests/samples/schlib/simple.SchLib",
 ]
 HTTPLIB_TOKEN = "load-benchmark-" + uuid.uuid4().hex[:8]
 
