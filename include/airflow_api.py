@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO
 
 AIRFLOW = [sys.executable, "-m", "airflow"]
+PARKED = "awaiting_input"  # the state of an approval task waiting for its answer
 
 
 class ApiError(Exception):
@@ -99,6 +100,10 @@ class Reviewer:
             try:
                 for detail in self.api.waiting_approvals(self.dag_id):
                     ti = detail["task_instance"]
+                    if ti.get("state", PARKED) != PARKED:
+                        # answered before the task has parked, the answer can be lost (the task
+                        # commits awaiting_input after the response handler looked): next poll
+                        continue
                     reply = self.api.answer(
                         self.dag_id, ti["dag_run_id"], ti["task_id"], self.option, ti.get("map_index", -1)
                     )
