@@ -11,11 +11,30 @@ deploy_to_production.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+from pathlib import Path
 
 import pendulum
+import yaml
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Param, dag, task, task_group
+
+CONFIG = Path(os.environ.get("ALTIUM2KICAD_CONFIG") or Path(__file__).parents[1] / "config/altium2kicad.yaml")
+# The deploy tasks share this pool of one slot (include.workflow.concurrency creates it): two runs
+# never publish at once.
+DEPLOY_POOL = "deployments"
+
+
+def max_concurrent_migrations() -> int:
+    """deployment.max_concurrent_migrations, read from the YAML as the DAG is parsed: the scheduler
+    takes max_active_runs from the parsed DAG (include.workflow.concurrency says why not a pool)."""
+    try:
+        doc = yaml.safe_load(CONFIG.read_text(encoding="utf-8")) or {}
+        value = int((doc.get("deployment") or {}).get("max_concurrent_migrations", 10))
+    except (OSError, yaml.YAMLError, TypeError, ValueError):
+        return 10  # the tasks validate the configuration and report the broken file
+    return value if value > 0 else 10
 
 
 def _task_settings(context) -> None:
@@ -105,7 +124,7 @@ def approval(task_id: str, subject: str, body: str, owner: str, doc: str) -> App
     schedule=None,
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
-    max_active_runs=1,
+    max_active_runs=max_concurrent_migrations(),
     default_args=DEFAULT_ARGS,
     tags=["altium2kicad", "migration", "library"],
     doc_md=__doc__,
@@ -262,7 +281,7 @@ def full_library_migration():
 
     @task_group(group_id="deployment", default_args=_stage_args("deployment"))
     def deployment(converted, gates):
-        @task(task_id="deploy_to_test_environment")
+        @task(task_id="deploy_to_test_environment", pool=DEPLOY_POOL)
         def deploy_to_test_environment(converted: list[dict]) -> dict:
             """Publishes the converted library to workflows.test_environment for acceptance."""
             from include import pipeline
@@ -280,6 +299,7 @@ def full_library_migration():
 
         @task(
             task_id="deploy_to_production",
+            pool=DEPLOY_POOL,
             on_success_callback=[_notify("stage_complete"), _notify("migration_completed")],
         )
         def deploy_to_production(converted: list[dict]) -> dict:

@@ -150,7 +150,8 @@ def build(dag_id: str, workflow: str, windowed: bool):
             answers = ti.xcom_pull(task_ids="approve") or []
             return run_step(steps.check_approvals, workflow, answers, ti.run_id)
 
-        @task(task_id="publish", on_success_callback=PUBLISHED[workflow])
+        # the migration DAG's deploy tasks share this pool of one slot (include.workflow.concurrency)
+        @task(task_id="publish", on_success_callback=PUBLISHED[workflow], pool="deployments")
         def publish(prepared: dict, ti=None) -> dict:
             """Publishes exactly the approved files to the target, then switches the pointer."""
             from include.workflow import promotion as steps

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO
 
 AIRFLOW = [sys.executable, "-m", "airflow"]
+PARKED = "awaiting_input"  # the state of an approval task waiting for its answer
 
 
 class ApiError(Exception):
@@ -111,9 +112,9 @@ class Reviewer:
             try:
                 for detail in self.api.waiting_approvals(self.dag_id):
                     ti = detail["task_instance"]
-                    # the approval's details exist a moment before its task defers; an answer in
-                    # that moment is recorded but never resumes the task (seen on Airflow 3.3)
-                    if ti.get("state") != "awaiting_input":
+                    if ti.get("state", PARKED) != PARKED:
+                        # answered before the task has parked, the answer can be lost (the task
+                        # commits awaiting_input after the response handler looked): next poll
                         continue
                     reply = self.api.answer(
                         self.dag_id, ti["dag_run_id"], ti["task_id"], self.option, ti.get("map_index", -1)

@@ -58,6 +58,9 @@ class Deployment(Section):
     work_dir: str = "var/altium2kicad"
     library_database: LibraryDatabase = LibraryDatabase()
     kicad_cli: str | None = None
+    # migration runs at once across the migration DAGs (full_library_migration's max_active_runs,
+    # read from this file by the DAG file; include.workflow.concurrency documents why)
+    max_concurrent_migrations: int = Field(10, gt=0)
 
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]

@@ -14,6 +14,7 @@ both, verified on both, then both pointers switched. Readers of the live version
 
 from __future__ import annotations
 
+import fcntl
 import filecmp
 import hashlib
 import json
@@ -170,7 +171,18 @@ def current_local(target: Path) -> str | None:
 
 
 def publish_local(release: Path, target: Path, version: str, keep: int = 5) -> Published:
+    """Publishes under an exclusive lock of the target: two publishes (the Airflow `deployments`
+    pool aside: admin commands, tests) never interleave their pointer switches and prunes."""
     target.mkdir(parents=True, exist_ok=True)
+    with (target / ".publish.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _publish_local_locked(release, target, version, keep)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _publish_local_locked(release: Path, target: Path, version: str, keep: int) -> Published:
     previous = current_local(target)
     files = write_local(release, target, version)
     switch_local(target, version, files, previous if previous != version else None)

@@ -112,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     if migrate.returncode != 0:
         print(migrate.stderr[-3000:], file=sys.stderr)
         return 1
+    from include.workflow.concurrency import ensure_pools
+
+    ensure_pools()  # the deploy tasks' pool, as the stack's init step creates it
     log = (args.home / "airflow" / "api-server.log").open("w")
     server = start_api_server(port, log)
     reviewer = None

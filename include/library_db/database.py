@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "altium2kicad_alembic_version"  # beside Airflow's own alembic_version when sharing a DB
@@ -23,11 +24,31 @@ def alembic_config(url: str):
     return cfg
 
 
+# pg_advisory_lock key of the schema upgrade ("a2kschem"): task processes starting at once on a
+# fresh database would otherwise all create the version table and collide
+UPGRADE_LOCK_KEY = 0x6132_6B73_6368_656D
+
+
 def upgrade(url: str) -> None:
-    """Applies pending migrations (a no-op when the schema is current)."""
+    """Applies pending migrations (a no-op when the schema is current), one process at a time on
+    PostgreSQL (an advisory lock held on a connection of its own while Alembic runs)."""
     from alembic import command
 
-    command.upgrade(alembic_config(url), "head")
+    if not url.startswith("postgresql"):
+        command.upgrade(alembic_config(url), "head")
+        return
+    from sqlalchemy import text
+
+    guard = create_engine(url, poolclass=NullPool)
+    try:
+        with guard.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": UPGRADE_LOCK_KEY})
+            try:
+                command.upgrade(alembic_config(url), "head")
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": UPGRADE_LOCK_KEY})
+    finally:
+        guard.dispose()
 
 
 _created: dict[str, Engine] = {}  # every engine made, so a failover can drop its pool without making one

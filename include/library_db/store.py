@@ -15,6 +15,7 @@ from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .database import session as open_session
@@ -30,6 +31,7 @@ from .models import (
     UserPreference,
 )
 
+RULES_VERSION_ATTEMPTS = 5  # concurrent runs racing for the next rules version
 BATCH = 5000  # rows per executemany: a 70,000-part run is 14 round trips, each one statement
 
 
@@ -255,8 +257,19 @@ class LibraryStore:
     # -- mapping rules ------------------------------------------------------------------------
     @retried
     def put_mapping_rules(self, run_id: str, content: str, origin: str, actor: str) -> int:
-        """Stores a rules text as a new version unless the same text is stored already."""
+        """Stores a rules text as a new version unless the same text is stored already. Concurrent
+        runs may take the same next version (or store the same text) at once: the loser's insert
+        violates the key and is tried again, reading what the winner stored."""
         digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
+        for attempt in range(RULES_VERSION_ATTEMPTS):
+            try:
+                return self._put_mapping_rules(run_id, content, digest, origin, actor)
+            except IntegrityError:
+                if attempt == RULES_VERSION_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _put_mapping_rules(self, run_id: str, content: str, digest: str, origin: str, actor: str) -> int:
         with self._session() as s, s.begin():
             found = s.scalar(select(MappingRulesVersion).where(MappingRulesVersion.sha256 == digest))
             if found:
@@ -280,6 +293,7 @@ class LibraryStore:
                     detail={"version": version, "origin": origin, "sha256": digest},
                 )
             )
+            s.flush()  # the key violation surfaces here, inside the attempt
             return version
 
     @retried

@@ -326,7 +326,11 @@ def audit_library(config, subject: str, actor: str, action: str, detail: dict) -
                 config,
                 "part_edited",
                 {},
-                {"actor": actor, "change": action.replace("_", " "), "detail": json.dumps(detail, default=str)[:1500]},
+                {
+                    "actor": actor,
+                    "change": action.replace("_", " "),
+                    "detail": json.dumps(detail, default=str)[:1500],
+                },
             )
         except Exception as exc:
             log.warning("part edit notification not sent: %s", exc)

@@ -222,6 +222,7 @@ def test_init_sets_up_fab_roles_and_the_first_admin():
         "airflow db migrate",
         "airflow fab-db migrate",
         "python -m include.access sync-roles",
+        "python -m include.workflow.concurrency",
         "airflow users create --role Admin",
         'chown -R "$${AIRFLOW_UID}:0" /opt/airflow /data',
     ]

@@ -196,6 +196,7 @@ def airflow_deployment(
         AIRFLOW + ["db", "migrate"],
         AIRFLOW + ["fab-db", "migrate"],
         [sys.executable, "-m", "include.access", "sync-roles"],
+        [sys.executable, "-m", "include.workflow.concurrency"],  # the deployments pool
         AIRFLOW
         + ["users", "create", "--role", "Admin", "--username", "reviewer", "--password", password]
         + ["--email", "reviewer@example.com", "--firstname", "Re", "--lastname", "Viewer"],
