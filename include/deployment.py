@@ -21,6 +21,8 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -170,16 +172,23 @@ def current_local(target: Path) -> str | None:
         return None
 
 
-def publish_local(release: Path, target: Path, version: str, keep: int = 5) -> Published:
-    """Publishes under an exclusive lock of the target: two publishes (the Airflow `deployments`
-    pool aside: admin commands, tests) never interleave their pointer switches and prunes."""
+@contextmanager
+def target_lock(target: Path) -> Iterator[None]:
+    """An exclusive lock of a local target: two publishes (the Airflow `deployments` pool aside:
+    admin commands, tests, other processes) never interleave their writes, switches and prunes."""
     target.mkdir(parents=True, exist_ok=True)
     with (target / ".publish.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            return _publish_local_locked(release, target, version, keep)
+            yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def publish_local(release: Path, target: Path, version: str, keep: int = 5) -> Published:
+    """Publishes to one local target under its lock."""
+    with target_lock(target):
+        return _publish_local_locked(release, target, version, keep)
 
 
 def _publish_local_locked(release: Path, target: Path, version: str, keep: int) -> Published:
@@ -448,12 +457,16 @@ def publish(release: Path, target, version: str, keep: int, resolve_path, second
     """
     sides = [Side(target, resolve_path)] + ([Side(secondary, resolve_path)] if secondary else [])
     wanted = manifest(release)
-    previous = sides[0].current(create=True)
-    files = [side.write(release, version, wanted) for side in sides]
-    for side in sides:
-        side.switch(version, files[0], previous if previous != version else None)
-    for side in sides:
-        side.prune(keep, version)
+    with ExitStack() as locks:  # every local store locked, in one order (no two publishes deadlock)
+        roots = sorted({resolve_path(s.target.path) for s in sides if s.target.kind == "local"})
+        for root in roots:
+            locks.enter_context(target_lock(root))
+        previous = sides[0].current(create=True)
+        files = [side.write(release, version, wanted) for side in sides]
+        for side in sides:
+            side.switch(version, files[0], previous if previous != version else None)
+        for side in sides:
+            side.prune(keep, version)
     location, live = sides[0].location(version)
     mirrors = [side.location(version)[0] for side in sides[1:]]
     return Published(location, live, version, previous, files[0], mirrors)

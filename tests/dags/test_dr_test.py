@@ -29,10 +29,7 @@ def metadata_db():
     migrate = migrate_metadata_db()
     assert migrate.returncode == 0, migrate.stderr[-3000:]
     yield
-    from airflow import settings
-
-    settings.dispose_orm(do_log=False)  # before the database goes
-    _drop_db(METADATA_DB)
+    _drop_db(METADATA_DB)  # releases the pooled connections first; the ORM stays configured
 
 
 def _insert(url: str, *names: str) -> None:
