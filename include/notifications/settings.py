@@ -8,13 +8,13 @@ URLs and SMTP passwords live in the connections, never in the file.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 
 from include.config_base import Section
 
-EVENTS = (
+Event = Literal[
     "migration_started",
     "migration_completed",
     "stage_complete",
@@ -25,19 +25,8 @@ EVENTS = (
     "workflow_complete",
     "maintenance_announced",  # a maintenance window ahead (maintenance.notification.lead_hours)
     "part_edited",  # a part or the mapping rules edited (concurrency.notify_on_change)
-)
-Event = Literal[
-    "migration_started",
-    "migration_completed",
-    "stage_complete",
-    "approval_required",
-    "approval_granted",
-    "approval_rejected",
-    "error_occurred",
-    "workflow_complete",
-    "maintenance_announced",
-    "part_edited",
 ]
+EVENTS: tuple[str, ...] = get_args(Event)
 Channel = Literal["slack", "email", "teams"]
 # Recipients that are not a role or an address: the users asked by the approval task, and the team.
 APPROVERS, PARTICIPANTS = "approvers", "participants"
