@@ -165,10 +165,10 @@ def measure(
     hub: Engine | None = None,
     remote: Engine | None = None,
 ) -> dict:
-    """How far `site` is behind for `item`: pending changes and the age of the oldest, stored.
+    """How far `site` is behind for `item`: pending changes and the lag, stored.
 
-    The lag is the age of the oldest change the master has and the site has not: how long the site
-    has been missing something (the newest missing change is younger, so this bounds it)."""
+    The lag is the age of the newest change the master has and the site has not (the issue's
+    definition; for a library, the time since the master switched to the version the site lacks)."""
     sync = _settings(cfg)
     master = master or endpoints(cfg, sync.master_site)
     here = here or endpoints(cfg, site)
