@@ -36,19 +36,33 @@ class SiteEndpoints:
 
 
 def _url(cfg: PipelineConfig, where: str, conn_id: str | None, url: str | None) -> str | None:
-    from include.connections import ConnectionUnusable, sqlalchemy_url
+    """A site database's URL: its Airflow connection, else the configured URL (a relative SQLite path
+    under the project), through `resolve_setting` so the log says which source won and the
+    distributed mode refuses an embedded SQLite file."""
+    from include.connections import (
+        ConnectionUnusable,
+        SettingNotFound,
+        Source,
+        resolve_setting,
+        sqlalchemy_url,
+    )
 
+    if not conn_id and not url:
+        return None
+    sources: list[Source[str]] = []
     if conn_id:
-        try:
-            found = sqlalchemy_url(conn_id)
-        except ConnectionUnusable as exc:
-            raise ConfigError(f"{where}: {exc}") from None
-        if not found:
-            raise ConfigError(f"{where}: Airflow connection '{conn_id}' is not defined")
-        return found
-    if url and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        return "sqlite:///" + str(cfg.path(url.removeprefix("sqlite:///")))
-    return url
+        sources.append(Source(f"Airflow connection '{conn_id}'", lambda: sqlalchemy_url(conn_id)))
+    if url:
+        local = url.startswith("sqlite:///") and not url.startswith("sqlite:////")
+        resolved = "sqlite:///" + str(cfg.path(url.removeprefix("sqlite:///"))) if local else url
+        sources.append(
+            Source(f"configuration {where}.url", lambda: resolved, embedded=url.startswith("sqlite"))
+        )
+    try:
+        found, _source = resolve_setting(where, sources, cfg.deployment.mode)
+    except (ConnectionUnusable, SettingNotFound) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return found
 
 
 def endpoints(cfg: PipelineConfig, name: str) -> SiteEndpoints:

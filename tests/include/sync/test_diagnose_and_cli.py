@@ -101,3 +101,20 @@ def test_certificate_expiry_read_from_a_real_tls_server(tmp_path):
         assert certificate_days_left("localhost", port) is None  # not trusted: no verified session
     finally:
         server.shutdown()
+
+
+def test_site_database_sources_named_and_embedded_refused_when_distributed(home, monkeypatch):
+    """A site's database comes from its connection (an undefined one is named with the sources tried);
+    in the distributed mode its embedded SQLite default is refused rather than used."""
+    from include.config import ConfigError
+    from include.sync.run import endpoints
+
+    monkeypatch.delenv("AIRFLOW_CONN_SITE_EUROPE_DB", raising=False)
+    with pytest.raises(ConfigError, match=r"sites\.europe\.database: .*Airflow connection 'site_europe_db'"):
+        endpoints(_config_with(home), "europe")
+    distributed = parse_config(
+        DEFAULT_CONFIG.read_text().replace("mode: embedded", "mode: distributed", 1), Path("c.yaml")
+    )
+    assert distributed.deployment.mode == "distributed"
+    with pytest.raises(ConfigError, match=r"sites\.europe\.database: .*distributed never falls back"):
+        endpoints(distributed, "europe")
