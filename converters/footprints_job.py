@@ -212,7 +212,12 @@ def write_footprint_library(
             converted.items.setdefault(fp.storage, kicad_name)
         run.report.add(
             ItemReport.from_warnings(
-                str(source), fp.name, "footprint", f"{nick}:{kicad_name}", warnings + written.warnings
+                str(source),
+                fp.name,
+                "footprint",
+                f"{nick}:{kicad_name}",
+                warnings + written.warnings,
+                written.shape_pads,
             )
         )
     return converted

@@ -35,15 +35,22 @@ class ItemReport:
     target: str = ""
     status: Status = Status.OK
     messages: list[str] = field(default_factory=list)
+    # a footprint's pads made from vias and copper fills/regions: the gates expect these beyond the
+    # source's own pads (KiCad footprints hold no vias or copper shapes; the writer makes them pads)
+    shape_pads: int = 0
 
     @classmethod
-    def from_warnings(cls, source: str, item: str, kind: str, target: str, warnings: list[str]) -> ItemReport:
+    def from_warnings(
+        cls, source: str, item: str, kind: str, target: str, warnings: list[str], shape_pads: int = 0
+    ) -> ItemReport:
         status = Status.WARNING if warnings else Status.OK
-        return cls(source, item, kind, target, status, list(warnings))
+        return cls(source, item, kind, target, status, list(warnings), shape_pads)
 
     def to_json(self) -> dict:
         row = asdict(self)
         row["status"] = self.status.value
+        if not self.shape_pads:
+            del row["shape_pads"]
         return row
 
 

@@ -91,6 +91,7 @@ def row_from_json(data: dict) -> ItemReport:
         data["target"],
         Status(data["status"]),
         list(data["messages"]),
+        data.get("shape_pads", 0),
     )
 
 

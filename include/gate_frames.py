@@ -126,7 +126,8 @@ def footprints(
                 "item": r.get("target") or r["item"],
                 "written": f"{nick}:{name}" if f else None,
                 "pads_written": f.pads if f else -1,
-                "pads_source": src.get("pads", f.pads if f else 0),
+                # the source's pads, plus those the writer made of vias and copper shapes
+                "pads_source": src.get("pads", f.pads if f else 0) + r.get("shape_pads", 0),
                 "courtyard": bool(f and f.courtyard),
             }
         )

@@ -78,6 +78,7 @@ class ModelLink:
 class WrittenFootprint:
     text: str
     warnings: list[str] = field(default_factory=list)
+    shape_pads: int = 0  # pads made from vias and copper fills/regions (beyond the source's pads)
 
 
 def _half_sum_nm(a: float, b: float) -> float:
@@ -126,6 +127,7 @@ class FootprintWriter:
         pads: list[tuple[list, list, set[str]]] = []  # (pad expr, outline polygon, copper layers)
         for pad in fp.pads:
             self._pad(pad, items, pads)
+        from_source_pads = len(pads)
         for via in fp.vias:
             self._via(via, pads)
         for line in fp.lines:
@@ -171,7 +173,7 @@ class FootprintWriter:
             if embedded_files:
                 body.append(node("embedded_files", *embedded_files))
             body.append(node("embedded_fonts", Symbol("no")))
-        return WrittenFootprint(render(body) + "\n", self.warnings)
+        return WrittenFootprint(render(body) + "\n", self.warnings, len(pads) - from_source_pads)
 
     # -- layers ---------------------------------------------------------------------------
     def _layer(self, layer, what: str) -> str | None:

@@ -257,3 +257,30 @@ def test_database_references_without_the_parts_database(run):
     (out / "database" / "SampleParts.sqlite").unlink()
     rows = gate_frames.database_references(WrittenLibraries.find([out]))
     assert rows == [{"item": "SampleParts.kicad_dbl: parts database SampleParts.sqlite", "resolves": False}]
+
+
+def test_footprints_frame_expects_the_pads_made_of_copper_shapes(tmp_path):
+    """A copper fill (an exposed pad drawn as a fill, as QFNs often are) becomes a KiCad pad: the
+    gate counts it beyond the source's own pads instead of failing a faithful conversion."""
+    from converters.fixtures import pcblib_writer as pcb
+
+    source = tmp_path / "src"
+    source.mkdir()
+    qfn = pcb.Footprint(
+        "QFN-2-EP",
+        "two pads and an exposed pad drawn as a copper fill",
+        primitives=[
+            pcb.Pad("1", -60, 0, 20, 40),
+            pcb.Pad("2", 60, 0, 20, 40),
+            pcb.Fill(-30, -30, 30, 30),
+        ],
+    )
+    pcb.write_pcblib(source / "Shapes.PcbLib", [qfn])
+    inventory = analyze(source)
+    out = tmp_path / "out"
+    convert_paths([source], out)
+    rows = json.loads((out / "report.json").read_text(encoding="utf-8"))["items"]
+    frame, _ = gate_frames.footprints(inventory, rows, WrittenLibraries.find([out]))
+    row = _by_item(frame)["Shapes:QFN-2-EP"]
+    assert (row["pads_written"], row["pads_source"]) == (3, 3), row
+    assert run_suite("footprints", "basic", frame).success
