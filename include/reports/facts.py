@@ -27,8 +27,8 @@ def gather(url: str, since: datetime | None = None, until: datetime | None = Non
     with open_session(url) as s:
         runs = list(s.scalars(select(MigrationRun).order_by(MigrationRun.started_at)))
         metrics: dict[str, dict[str, float]] = {}
-        for m in s.scalars(select(ProgressMetric)):
-            metrics.setdefault(m.run_id, {})[m.name] = m.value
+        for pm in s.scalars(select(ProgressMetric)):
+            metrics.setdefault(pm.run_id, {})[pm.name] = pm.value
         totals = dict(
             s.execute(
                 select(ConvertedItem.run_id, func.count())
@@ -79,8 +79,8 @@ def gather(url: str, since: datetime | None = None, until: datetime | None = Non
     open_approvals = [
         r
         for r in rows
-        if "promotion_validated" in actions.get(r["run_id"], ())
-        and "approval_outcome" not in actions.get(r["run_id"], ())
+        if "promotion_validated" in actions.get(str(r["run_id"]), set())
+        and "approval_outcome" not in actions.get(str(r["run_id"]), set())
     ]
     return {"runs": rows, "failing_libraries": worst, "open_approvals": open_approvals}
 

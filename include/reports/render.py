@@ -52,9 +52,9 @@ def charts(facts: dict, quality_target: float, folder: Path) -> list[Path]:
 
 
 def weekly_pdf(facts: dict, quality_target: float, path: Path) -> Path:
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table
+    from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
+    from reportlab.lib.styles import getSampleStyleSheet  # type: ignore[import-untyped]
+    from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table  # type: ignore[import-untyped]
 
     styles = getSampleStyleSheet()
     path.parent.mkdir(parents=True, exist_ok=True)
