@@ -114,14 +114,3 @@ def test_daily_status_mail(setup):
     assert m.rcpt_tos == ["bob@example.com"]
     assert "run_2" in m.html and "run_0" not in m.html.split("Waiting")[0]
     assert "run_1 (staging) waits for its approvers" in m.html
-
-
-def test_dags_and_schedules():
-    from pathlib import Path
-
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[3] / "dags" / "progress_reports.py"))
-    assert bag.import_errors == {}
-    assert bag.dags["weekly_progress"].schedule == "0 9 * * 1"
-    assert bag.dags["daily_status"].schedule == "0 17 * * 1-5"
