@@ -162,6 +162,9 @@ class ProgressTracking(Section):
     ]
     quality_target: float = Field(0.95, ge=0, le=1)
     report_dir: str = "var/altium2kicad/reports"
+    # report recipients: e-mail addresses or user ids of notifications.channels.email.addresses
+    management_team: list[str] = []  # weekly_progress PDF
+    project_team: list[str] = []  # daily_status e-mail
 
 
 class Schedule(Section):

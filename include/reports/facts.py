@@ -1,0 +1,90 @@
+"""Facts for the reports, read from the library database (every run, every environment).
+
+Metrics are the ones validate_migration and deploy store (components_migrated, migration_quality,
+time_spent); the total to migrate is the run's component items (symbols, footprints, models, parts).
+An approval is open when a run's promotion was validated but no approval_outcome was recorded yet.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from include.library_db.database import session as open_session
+from include.library_db.models import AuditEntry, ConvertedItem, MigrationRun, ProgressMetric
+from include.metrics import COMPONENT_KINDS
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    from datetime import UTC
+
+    return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
+
+
+def gather(url: str, since: datetime | None = None, until: datetime | None = None, top: int = 5) -> dict:
+    with open_session(url) as s:
+        runs = list(s.scalars(select(MigrationRun).order_by(MigrationRun.started_at)))
+        metrics: dict[str, dict[str, float]] = {}
+        for pm in s.scalars(select(ProgressMetric)):
+            metrics.setdefault(pm.run_id, {})[pm.name] = pm.value
+        totals = dict(
+            s.execute(
+                select(ConvertedItem.run_id, func.count())
+                .where(ConvertedItem.phase == "full", ConvertedItem.kind.in_(sorted(COMPONENT_KINDS)))
+                .group_by(ConvertedItem.run_id)
+            ).all()
+        )
+        failures = list(
+            s.execute(
+                select(ConvertedItem.library, ConvertedItem.messages).where(
+                    ConvertedItem.phase == "full", ConvertedItem.status == "failed"
+                )
+            ).all()
+        )
+        audit = list(s.scalars(select(AuditEntry).order_by(AuditEntry.at)))
+    rows = []
+    for r in runs:
+        started = _aware(r.started_at)
+        if since and started and started < since or until and started and started >= until:
+            continue
+        m = metrics.get(r.run_id, {})
+        rows.append(
+            {
+                "run_id": r.run_id,
+                "dag_id": r.dag_id,
+                "environment": r.environment,
+                "status": r.status,
+                "started_at": started,
+                "migrated": m.get("components_migrated"),
+                "total": totals.get(r.run_id, 0),
+                "quality": m.get("migration_quality"),
+                "time_spent": m.get("time_spent"),
+            }
+        )
+    by_lib: Counter[str] = Counter()
+    reasons: dict[str, Counter[str]] = {}
+    for library, messages in failures:
+        by_lib[library] += 1
+        for msg in messages or ["(no message)"]:
+            reasons.setdefault(library, Counter())[str(msg)] += 1
+    worst = [
+        {"library": lib, "failures": n, "reasons": [t for t, _ in reasons[lib].most_common(3)]}
+        for lib, n in by_lib.most_common(top)
+    ]
+    actions: dict[str, set[str]] = {}
+    for a in audit:
+        actions.setdefault(a.run_id, set()).add(a.action)
+    open_approvals = [
+        r
+        for r in rows
+        if "promotion_validated" in actions.get(str(r["run_id"]), set())
+        and "approval_outcome" not in actions.get(str(r["run_id"]), set())
+    ]
+    return {"runs": rows, "failing_libraries": worst, "open_approvals": open_approvals}
+
+
+def day_window(now: datetime) -> tuple[datetime, datetime]:
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, start + timedelta(days=1)

@@ -1,0 +1,68 @@
+"""The two report jobs: gather the facts, render, store under the report folder, send by e-mail
+through the SMTP connection of notifications.channels.email (Airflow's SMTP provider)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from include.config import PipelineConfig
+
+from . import facts as report_facts
+from . import render
+
+
+def recipients(config: PipelineConfig, names: list[str]) -> list[str]:
+    book = config.notifications.channels.email.addresses
+    return [n if "@" in n else book[n] for n in names if "@" in n or n in book]
+
+
+def send(
+    config: PipelineConfig, to: list[str], subject: str, html: str, files: list[Path] | None = None
+) -> None:
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+    channel = config.notifications.channels.email
+    if not channel.conn_id:
+        raise ValueError("notifications.channels.email.conn_id is not set: reports cannot be sent")
+    with SmtpHook(smtp_conn_id=channel.conn_id) as hook:
+        hook.send_email_smtp(
+            to=to,
+            subject=subject,
+            html_content=html,
+            from_email=channel.from_email,
+            files=[str(f) for f in files or []],
+        )
+
+
+def weekly_progress(config: PipelineConfig, now: datetime | None = None) -> dict:
+    now = now or datetime.now(UTC)
+    facts = report_facts.gather(config.library_db_url())
+    target = config.progress_tracking.quality_target
+    pdf = render.weekly_pdf(
+        facts, target, config.report_dir / "weekly" / f"weekly_progress_{now:%Y-%m-%d}.pdf"
+    )
+    to = recipients(config, config.progress_tracking.management_team)
+    if to:
+        html = render.email_body("weekly_progress.html", pdf_name=pdf.name, **facts)
+        send(config, to, f"altium2kicad weekly progress {now:%Y-%m-%d}", html, [pdf])
+    return {"pdf": str(pdf), "recipients": to, "runs": len(facts["runs"])}
+
+
+def daily_status(config: PipelineConfig, now: datetime | None = None) -> dict:
+    now = now or datetime.now(UTC)
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    today = report_facts.gather(config.library_db_url(), since=start, until=start + timedelta(days=1))
+    every = report_facts.gather(config.library_db_url())
+    failed = [r for r in today["runs"] if r["status"] == "failed"]
+    html = render.email_body(
+        "daily_status.html",
+        day=f"{now:%Y-%m-%d}",
+        runs=today["runs"],
+        failed=failed,
+        open_approvals=every["open_approvals"],
+    )
+    to = recipients(config, config.progress_tracking.project_team)
+    if to:
+        send(config, to, f"altium2kicad daily status {now:%Y-%m-%d}", html)
+    return {"recipients": to, "runs": len(today["runs"]), "failed": len(failed)}

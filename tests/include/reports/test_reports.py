@@ -1,0 +1,116 @@
+"""The weekly PDF and the daily e-mail from a real library database, sent to a real SMTP server."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, datetime
+
+import pytest
+
+from include.config import PipelineConfig
+from include.library_db.store import LibraryStore
+from include.reports import jobs
+from tests.notification_peers import connections, mail_server, make_config
+
+NOW = datetime(2026, 12, 2, 17, 0, tzinfo=UTC)
+STARTS = [datetime(2026, 11, 30, 10, tzinfo=UTC), datetime(2026, 12, 1, 10, tzinfo=UTC), NOW.replace(hour=9)]
+
+
+class _NoWebhook:
+    url = "http://127.0.0.1:9"
+
+
+def _item(lib, item, status, msg=None):
+    return {
+        "source": lib,
+        "item": item,
+        "kind": "symbol",
+        "target": "",
+        "status": status,
+        "messages": msg or [],
+    }
+
+
+@pytest.fixture
+def setup(tmp_path, monkeypatch):
+    with mail_server() as mail:
+        for k, v in connections(_NoWebhook(), mail).items():
+            monkeypatch.setenv(k, v)
+        base = make_config({"email": "test_smtp"})
+        data = base.model_dump(mode="json")
+        data["progress_tracking"].update(
+            management_team=["alice", "boss@example.com"],
+            project_team=["bob"],
+            report_dir=str(tmp_path / "reports"),
+        )
+        config = PipelineConfig.model_validate(data)
+        url = f"sqlite:///{tmp_path / 'lib.db'}"
+        monkeypatch.setenv(config.deployment.library_database.url_env, url)
+        store = LibraryStore(url)
+        for n, (env, status, ok, bad) in enumerate(
+            [("test", "success", 8, 2), ("staging", "success", 9, 1), ("production", "failed", 5, 5)]
+        ):
+            run = f"run_{n}"
+            store.start_run(run, "full_library_migration", "/src", env, "full", "/w")
+            store.update_run(run, status=status, started_at=STARTS[n])
+            rows = [_item("Resistors", f"R{i}", "ok") for i in range(ok)]
+            rows += [
+                _item("Connectors" if n else "Diodes", f"X{i}", "failed", ["pin mismatch"])
+                for i in range(bad)
+            ]
+            store.put_converted_items(run, "full", rows)
+            store.put_metrics(
+                run,
+                {
+                    "components_migrated": (float(ok), "items"),
+                    "migration_quality": (ok / (ok + bad), "ratio"),
+                    "time_spent": (100.0 * (n + 1), "seconds"),
+                },
+            )
+        store.audit("run_1", "airflow", "promotion_validated", {})
+        yield config, mail
+
+
+def test_weekly_pdf_pages_text_and_mail(setup, tmp_path):
+    config, mail = setup
+    out = jobs.weekly_progress(config, NOW)
+    pdf = out["pdf"]
+    assert pdf.startswith(str(tmp_path / "reports"))
+    subprocess.run(["pdftoppm", "-png", "-r", "40", pdf, str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page*.png"))
+    assert pages
+    from PIL import Image
+
+    for page in pages:
+        lo, hi = Image.open(page).convert("L").getextrema()
+        assert lo < 128 < hi, page  # not blank
+    text = subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True, check=True).stdout
+    for needle in (
+        "run_0",
+        "production",
+        "80.00%",
+        "90.00%",
+        "50.00%",
+        "target 95%",
+        "Connectors: 6 failed",
+        "pin mismatch",
+        "Diodes: 2 failed",
+    ):
+        assert needle in text, needle
+    open_part = text.split("Open approvals")[1].split("Libraries")[0]
+    assert "run_1" in open_part and "run_0" not in open_part
+    assert len(mail.received) == 1
+    m = mail.received[0]
+    assert sorted(m.rcpt_tos) == ["alice@example.com", "boss@example.com"]
+    names = [p.get_filename() for p in m.message.iter_attachments()]
+    assert names == [out["pdf"].rsplit("/", 1)[1]]
+
+
+def test_daily_status_mail(setup):
+    config, mail = setup
+    out = jobs.daily_status(config, NOW)
+    assert out == {"recipients": ["bob@example.com"], "runs": 1, "failed": 1}
+    m = mail.received[0]
+    assert m.rcpt_tos == ["bob@example.com"]
+    assert "run_2" in m.html and "run_0" not in m.html.split("Waiting")[0]
+    assert "run_1 (staging) waits for its approvers" in m.html
