@@ -10,7 +10,12 @@ import pendulum
 from airflow.sdk import dag, task
 
 START = pendulum.datetime(2025, 1, 1, tz="UTC")
-DEFAULT_ARGS = {"owner": "library-admins", "retries": 1, "retry_delay": timedelta(minutes=5)}
+DEFAULT_ARGS = {
+    "owner": "library-admins",
+    "retries": 1,
+    "retry_delay": timedelta(minutes=5),
+    "execution_timeout": timedelta(minutes=15),
+}
 
 
 @dag(

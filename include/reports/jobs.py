@@ -36,6 +36,7 @@ def send(
 
 
 def weekly_progress(config: PipelineConfig, now: datetime | None = None) -> dict:
+    """The weekly PDF from the library database: rendered, stored under report_dir/weekly, mailed to management_team."""
     now = now or datetime.now(UTC)
     facts = report_facts.gather(config.library_db_url())
     target = config.progress_tracking.quality_target
@@ -50,6 +51,7 @@ def weekly_progress(config: PipelineConfig, now: datetime | None = None) -> dict
 
 
 def daily_status(config: PipelineConfig, now: datetime | None = None) -> dict:
+    """Today's runs, failures and open approvals, mailed to project_team."""
     now = now or datetime.now(UTC)
     start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     today = report_facts.gather(config.library_db_url(), since=start, until=start + timedelta(days=1))
