@@ -23,7 +23,7 @@ def _aware(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
 
 
-def gather(url: str, since: datetime | None = None, until: datetime | None = None, top: int = 5) -> dict:
+def gather(url: str, top: int = 5) -> dict:
     with open_session(url) as s:
         runs = list(s.scalars(select(MigrationRun).order_by(MigrationRun.started_at)))
         metrics: dict[str, dict[str, float]] = {}
@@ -47,8 +47,6 @@ def gather(url: str, since: datetime | None = None, until: datetime | None = Non
     rows = []
     for r in runs:
         started = _aware(r.started_at)
-        if since and started and started < since or until and started and started >= until:
-            continue
         m = metrics.get(r.run_id, {})
         rows.append(
             {

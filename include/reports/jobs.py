@@ -3,7 +3,7 @@ through the SMTP connection of notifications.channels.email (Airflow's SMTP prov
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from include.config import PipelineConfig
@@ -53,18 +53,18 @@ def weekly_progress(config: PipelineConfig, now: datetime | None = None) -> dict
 def daily_status(config: PipelineConfig, now: datetime | None = None) -> dict:
     """Today's runs, failures and open approvals, mailed to project_team."""
     now = now or datetime.now(UTC)
-    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    today = report_facts.gather(config.library_db_url(), since=start, until=start + timedelta(days=1))
+    start, end = report_facts.day_window(now)
     every = report_facts.gather(config.library_db_url())
-    failed = [r for r in today["runs"] if r["status"] == "failed"]
+    today = [r for r in every["runs"] if r["started_at"] and start <= r["started_at"] < end]
+    failed = [r for r in today if r["status"] == "failed"]
     html = render.email_body(
         "daily_status.html",
         day=f"{now:%Y-%m-%d}",
-        runs=today["runs"],
+        runs=today,
         failed=failed,
         open_approvals=every["open_approvals"],
     )
     to = recipients(config, config.progress_tracking.project_team)
     if to:
         send(config, to, f"altium2kicad daily status {now:%Y-%m-%d}", html)
-    return {"recipients": to, "runs": len(today["runs"]), "failed": len(failed)}
+    return {"recipients": to, "runs": len(today), "failed": len(failed)}
