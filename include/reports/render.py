@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from xml.sax.saxutils import escape  # ReportLab paragraphs are XML markup
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "reports"
 
@@ -84,17 +85,15 @@ def weekly_pdf(facts: dict, quality_target: float, path: Path) -> Path:
     story.append(Paragraph("Libraries with the most failures", styles["Heading2"]))
     for lib in facts["failing_libraries"]:
         why = "; ".join(lib["reasons"])
-        story.append(Paragraph(f"{lib['library']}: {lib['failures']} failed ({_esc(why)})", styles["Normal"]))
+        story.append(
+            Paragraph(f"{lib['library']}: {lib['failures']} failed ({escape(why)})", styles["Normal"])
+        )
     SimpleDocTemplate(str(path), pagesize=A4).build(story)
     return path
 
 
 def _n(v) -> str:
     return "" if v is None else f"{v:g}"
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def email_body(template: str, **facts) -> str:
