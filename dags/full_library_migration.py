@@ -1,7 +1,7 @@
 """full_library_migration: move a whole Altium library to KiCad through quality gates.
 
-Wiring only: every task calls one function of `include.pipeline`, imported inside the task so
-parsing this file stays fast. Stages, task ids and their order follow
+Wiring only: every task calls one function of `include.pipeline` (the approvals' of
+`include.workflow.migration_approvals`), imported inside the task so parsing this file stays fast. Stages, task ids and their order follow
 config/altium2kicad.yaml `project_templates.full_library_migration`. Notifications are callbacks
 (include.notifications, routed by `notifications.events`): migration_started when the first task
 starts, stage_complete when a stage's last task succeeds, approval_required/granted/rejected from
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pendulum
 import yaml
-from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import Param, dag, task, task_group
 
 CONFIG = Path(os.environ.get("ALTIUM2KICAD_CONFIG") or Path(__file__).parents[1] / "config/altium2kicad.yaml")
@@ -69,7 +69,7 @@ DEFAULT_ARGS = {
     "on_failure_callback": _notify("error_occurred"),
 }
 # The parsed DAG's approval timeout (the default of approvals.response_timeout_hours); each approval
-# task replaces it with the configured value when it starts (include.approvals, a pre_execute hook).
+# task replaces it with its level's when it starts (include.workflow.approvals, a pre_execute hook).
 APPROVAL_TIMEOUT = timedelta(hours=72)
 # max_active_tis_per_dagrun is read by the scheduler from the parsed DAG, so it cannot come from the
 # configuration at run time (and the configuration is never read at parse time): keep it equal to
@@ -90,23 +90,38 @@ def _stage_args(stage: str) -> dict:
     return {"owner": STAGE_OWNERS[stage], "on_success_callback": _notify("stage_complete")}
 
 
-TEST_SUMMARY = "{{ ti.xcom_pull(task_ids='migration.run_test_migration')['summary'] }}"
-UAT_SUMMARY = "{{ ti.xcom_pull(task_ids='deployment.deploy_to_test_environment')['summary'] }}"
+# A plain HITL choice, not ApprovalOperator (whose "Reject" skips its direct downstream tasks): the
+# check after it must always run, to count and record every answer (as in dags/promotion.py).
+OPTIONS = ["Approve", "Reject"]
 
 
 def _approval_settings(context) -> None:
-    from include import approvals
+    from include.workflow import approvals
 
     approvals.apply_settings(context)
 
 
-def approval(task_id: str, subject: str, body: str, owner: str, doc: str) -> ApprovalOperator:
-    """A human-in-the-loop approval; its timeout comes from the configuration when it runs."""
-    return ApprovalOperator(
-        task_id=task_id,
+def approval(group: str, name: str, subject: str, result, owner: str, doc: str):
+    """A human-in-the-loop approval following its level (approvals.levels, read when it runs): one
+    HITL task per required approver (mapped over `<name>_bodies`), then `check_<name>` counting
+    distinct users. `result` is the upstream task's output whose summary the approvers read.
+    Returns (approval, check)."""
+    task_id = f"{group}.{name}"
+
+    @task(task_id=f"{name}_bodies")
+    def bodies(result: dict) -> list[str]:
+        """One message per required approver of the level (the mapped approval's bodies)."""
+        from include.task_policy import run_step
+        from include.workflow import migration_approvals
+
+        return run_step(migration_approvals.approval_bodies, task_id, result["summary"])
+
+    answers = HITLOperator.partial(
+        task_id=name,
         doc_md=doc,
         subject=subject,
-        body=body,
+        options=OPTIONS,
+        params={"comment": Param("", type=["null", "string"], title="Comment")},
         response_timeout=APPROVAL_TIMEOUT,
         pre_execute=_approval_settings,
         notifiers=[_notify("approval_required")],
@@ -115,7 +130,23 @@ def approval(task_id: str, subject: str, body: str, owner: str, doc: str) -> App
         # bounded by response_timeout instead: a parsed execution_timeout would cut the wait short
         execution_timeout=None,
         owner=owner,
-    )
+    ).expand(body=bodies(result))
+
+    # every answer counted even when a slot failed (timed out), but no check when the approval was
+    # never asked (its upstream failed): at least one slot must have been answered
+    @task(task_id=f"check_{name}", trigger_rule="all_done_min_one_success")
+    def check(ti=None) -> dict:
+        """Fails unless the level's N distinct users approved (the same user twice counts once) and
+        nobody rejected; every decision goes to the audit log, a refusal's reason to the report."""
+        from include.task_policy import run_step
+        from include.workflow import migration_approvals
+
+        answers = ti.xcom_pull(task_ids=task_id) or []
+        return run_step(migration_approvals.check_approvals, task_id, list(answers))
+
+    checked = check()
+    answers >> checked
+    return answers, checked
 
 
 @dag(
@@ -210,12 +241,15 @@ def full_library_migration():
 
             return run_step(pipeline.run_test_migration, units, rules)
 
-        review = approval(
+        test = run_test_migration(units, rules)
+        _, reviewed = approval(
+            "migration",
             "review_test_results",
             "Review the test migration of {{ params.source }}",
-            TEST_SUMMARY,
+            test,
             owner="qa",
-            doc="QA approves the test migration before the whole library is converted.",
+            doc="QA approves the test migration before the whole library is converted (one task per "
+            "required approver of its level).",
         )
 
         @task(task_id="run_full_migration", max_active_tis_per_dagrun=MAX_PARALLEL_LIBRARIES)
@@ -226,16 +260,14 @@ def full_library_migration():
 
             return run_step(pipeline.run_full_migration, unit, rules)
 
-        test = run_test_migration(units, rules)
         criteria >> test  # a source that fails its criteria never reaches a reviewer
-        test >> review
         # a mapped task does not take its function's docstring by itself
         full = (
             run_full_migration.override(doc_md=run_full_migration.__doc__)
             .partial(rules=rules)
             .expand(unit=units)
         )
-        review >> full
+        reviewed >> full
         return full
 
     @task_group(group_id="validation", default_args=_stage_args("validation"))
@@ -289,12 +321,15 @@ def full_library_migration():
 
             return run_step(pipeline.deploy, converted, stage="test")
 
-        uat = approval(
+        to_test = deploy_to_test_environment(converted)
+        _, accepted = approval(
+            "deployment",
             "user_acceptance_testing",
             "User acceptance of the migrated library ({{ params.source }})",
-            UAT_SUMMARY,
+            to_test,
             owner="library-admins",
-            doc="Users accept the library in the test environment before it goes to production.",
+            doc="Users accept the library in the test environment before it goes to production (one "
+            "task per required approver of its level).",
         )
 
         @task(
@@ -309,8 +344,8 @@ def full_library_migration():
 
             return run_step(pipeline.deploy, converted, stage="production")
 
-        to_test = deploy_to_test_environment(converted)
-        gates >> to_test >> uat >> deploy_to_production(converted)
+        gates >> to_test
+        accepted >> deploy_to_production(converted)
 
     units, rules, criteria = preparation()
     converted = migration(units, rules, criteria)

@@ -488,18 +488,6 @@ def _approval(rc: RunContext, task_id: str) -> dict | None:
     return answer if isinstance(answer, dict) else None
 
 
-def _audit_approval(rc: RunContext, task_id: str, action: str) -> None:
-    answer = _approval(rc, task_id)
-    if answer:
-        who = answer.get("responded_by_user") or {}
-        rc.store.audit(
-            rc.run_id,
-            who.get("name") or who.get("id") or "unknown",
-            action,
-            {"chosen": answer.get("chosen_options"), "at": str(answer.get("responded_at")), "task": task_id},
-        )
-
-
 def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> dict:
     """stage 'test': assemble the release, record its sha256 manifest, publish to
     workflows.test_environment; 'production': publish that same accepted release (manifest
@@ -510,10 +498,6 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
     converted = _materialize(converted)
     env_name = rc.config.workflows.test_environment if stage == "test" else rc.environment_name
     env = rc.config.environment(env_name)
-    if stage == "test":
-        _audit_approval(rc, "migration.review_test_results", "approved_test_results")
-    else:
-        _audit_approval(rc, "deployment.user_acceptance_testing", "user_acceptance")
     from .sites.httplib_files import write_httplib_files
 
     if stage == "test":

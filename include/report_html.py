@@ -332,8 +332,12 @@ def render(
         + "</p>"
     )
     failed_gates = [g for g in gates if not g.success]
-    if lost or failed_gates:
+    refused = [a for a in audit if a.action == "approval_outcome" and not (a.detail or {}).get("approved")]
+    if lost or failed_gates or refused:
         out.append("<h2 class='failed'>Why the run stopped</h2><ul>")
+        for a in refused:
+            where = f" ({a.detail['task']})" if a.detail.get("task") else ""
+            out.append(f"<li class='failed'>approval{e(where)} refused: {e(str(a.detail.get('reason')))}</li>")
         for lib in lost:
             out.append(
                 f"<li class='failed'>library {e(lib.library)} could not be opened: {e(lib.facts['error'])}</li>"

@@ -4,7 +4,8 @@ An approval task's settings come from `approvals.levels.<level>` when it starts 
 hook; the DAG file never reads the configuration): who may answer (`assigned_users`, which Airflow
 enforces), and `auto_approve_after` as the HITL response timeout with the default answer "Approve".
 N required approvers are N answers from N distinct users; a second answer by the same user does
-not count.
+not count. The promotion DAGs and the migration DAG's two approvals (`LEVEL_OF_TASK`) all ask one
+mapped HITL task per required approver (`slots`) and count the answers here (`tally`, `record`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from ..config import ConfigError, PipelineConfig
+from ..config import ConfigError, PipelineConfig, load_config
 from .roles import users_for_roles
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,39 @@ def level_settings(
     return LevelSettings(
         level, users, spec.required_approvers, timedelta(hours=config.approvals.response_timeout_hours), False
     )
+
+
+# The migration DAG's approval tasks and the level (approvals.levels) each one follows.
+LEVEL_OF_TASK = {
+    "migration.review_test_results": "technical_review",
+    "deployment.user_acceptance_testing": "quality_review",
+}
+
+
+def migration_level(config: PipelineConfig, task_id: str, dag_id: str) -> LevelSettings:
+    """The settings of a migration approval: its level's, answered by its stage's approvers; a
+    level missing from the configuration leaves one answer from `approvals.reviewers` (or anyone)
+    within `approvals.response_timeout_hours`."""
+    from .stages import stage_of_task
+
+    level = LEVEL_OF_TASK.get(task_id)
+    if level and level in config.approvals.levels:
+        return level_settings(config, level, f"{dag_id}.{task_id}", stage_of_task(task_id))
+    timeout = timedelta(hours=config.approvals.response_timeout_hours)
+    return LevelSettings(level or task_id, list(config.approvals.reviewers), 1, timeout, False)
+
+
+def slots(required: int) -> list[str]:
+    """One name per required approver: what the mapped HITL task expands over."""
+    return [f"Approver {i + 1} of {required}" for i in range(required)]
+
+
+def apply_settings(context) -> None:
+    """`pre_execute` of a migration approval task (each mapped slot): its level's allowed users,
+    timeout and automatic answer, read when it starts because the DAG file never reads the
+    configuration."""
+    task = context["task"]
+    apply_level(task, migration_level(load_config(), task.task_id, task.dag_id))
 
 
 def apply_level(task, settings: LevelSettings) -> None:
@@ -138,3 +172,22 @@ def decision_from_xcom(answer: dict | None) -> Decision | None:
 
 def tally(level: str, required: int, answers: list[dict | None]) -> Tally:
     return Tally(level, required, [d for a in answers if (d := decision_from_xcom(a))])
+
+
+def record(store, run_id: str, result: Tally, task_id: str | None = None) -> None:
+    """Every decision (who, when, level, answer, comment, automatic or not) and the outcome with its
+    reason, into the library database's audit log."""
+    where = {"task": task_id} if task_id else {}
+    for d in result.decisions:
+        store.audit(
+            run_id,
+            d.user or "airflow:auto",
+            "approval_rejected" if d.option == REJECT else "approval_granted",
+            {"level": result.level, "at": d.at, "comment": d.comment, "automatic": d.automatic, **where},
+        )
+    store.audit(
+        run_id,
+        "airflow",
+        "approval_outcome",
+        {"level": result.level, "approved": result.approved, "reason": result.reason(), **where},
+    )

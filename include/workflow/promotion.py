@@ -99,7 +99,7 @@ def prepare(
         "manifest_sha256": digest,
         "source": flow.source,
         "target": flow.target,
-        "slots": [f"Approver {i + 1} of {level.required}" for i in range(level.required)],
+        "slots": approvals.slots(level.required),
     }
 
 
@@ -201,17 +201,7 @@ def check_approvals(
     level = approvals.level_settings(config, flow.approval_level)
     result = approvals.tally(flow.approval_level, level.required, list(answers))
     if run_id:
-        store = _store(config)
-        for d in result.decisions:
-            store.audit(
-                run_id,
-                d.user or "airflow:auto",
-                "approval_rejected" if d.option == approvals.REJECT else "approval_granted",
-                {"level": flow.approval_level, "at": d.at, "comment": d.comment, "automatic": d.automatic},
-            )
-        store.audit(
-            run_id, "airflow", "approval_outcome", {"approved": result.approved, "reason": result.reason()}
-        )
+        approvals.record(_store(config), run_id, result)
     lines = [f"## Approvals ({flow.approval_level}, {level.required} distinct approver(s))", ""]
     for d in result.decisions:
         who = d.user or "airflow (automatic)"

@@ -108,25 +108,31 @@ def test_full_library_migration_shape(dagbag):
         assert dag.params.get_param(name).description, f"param {name} has no description"
     # order: each stage waits for the one before it
     tasks = dag.task_dict
-    assert "migration.review_test_results" in tasks["migration.run_full_migration"].upstream_task_ids
     assert "preparation.setup_validation_criteria" in tasks["migration.run_test_migration"].upstream_task_ids
     assert "migration.run_full_migration" in tasks["validation.validate_symbols"].upstream_task_ids
-    assert "deployment.user_acceptance_testing" in tasks["deployment.deploy_to_production"].upstream_task_ids
     assert {
         "validation.validate_symbols",
         "validation.validate_footprints",
         "validation.validate_3d_models",
         "validation.validate_migration",
     } <= tasks["deployment.deploy_to_test_environment"].upstream_task_ids
-    from airflow.providers.standard.operators.hitl import ApprovalOperator
+    from airflow.providers.standard.operators.hitl import HITLOperator
 
-    assert isinstance(tasks["migration.review_test_results"], ApprovalOperator)
-    assert isinstance(tasks["deployment.user_acceptance_testing"], ApprovalOperator)
     config = load_config(DEFAULT_CONFIG)
-    for task_id in ("migration.review_test_results", "deployment.user_acceptance_testing"):
-        assert tasks[task_id]._pre_execute_hook is not None, (
-            f"{task_id} ignores approvals.response_timeout_hours"
-        )
+    approvals = {"migration.review_test_results", "deployment.user_acceptance_testing"}
+    for task_id in approvals:
+        # mapped over the level's required approvers, counted by check_<name> before the next step
+        group, name = task_id.split(".")
+        approve = tasks[task_id]
+        assert approve.operator_class is HITLOperator, task_id
+        assert approve.partial_kwargs.get("pre_execute") is not None, f"{task_id} ignores approvals.levels"
+        assert f"{group}.{name}_bodies" in approve.upstream_task_ids
+        check = tasks[f"{group}.check_{name}"]
+        assert check.upstream_task_ids == {task_id} and check.trigger_rule == "all_done_min_one_success"
+    assert "migration.check_review_test_results" in tasks["migration.run_full_migration"].upstream_task_ids
+    assert (
+        "deployment.check_user_acceptance_testing" in tasks["deployment.deploy_to_production"].upstream_task_ids
+    )
     # the scheduler reads this from the parsed DAG: it must match the documented configuration value
     assert (
         tasks["migration.run_full_migration"].max_active_tis_per_dagrun
@@ -134,7 +140,7 @@ def test_full_library_migration_shape(dagbag):
     )
     # owners come from the parsed DAG too: every task but an approval belongs to its stage's owner
     for task_id, t in tasks.items():
-        if not isinstance(t, ApprovalOperator):
+        if task_id not in approvals:
             assert t.owner == config.task_assignment.stages[task_id.split(".")[0]], task_id
 
 

@@ -203,9 +203,12 @@ def test_the_dags_carry_every_event(project_dags):
     start = migration.get_task("preparation.analyze_source_library")
     assert _names(start.on_execute_callback) == ["notify_migration_started"]
     for task_id in ("migration.review_test_results", "deployment.user_acceptance_testing"):
-        task = migration.get_task(task_id)
-        assert _names(task.notifiers) == ["notify_approval_required"]
-        assert _names(task.on_success_callback) == ["notify_approval_answered", "notify_stage_complete"]
+        task = migration.get_task(task_id)  # mapped: one per required approver of its level
+        assert _names(task.partial_kwargs["notifiers"]) == ["notify_approval_required"]
+        assert _names(task.partial_kwargs["on_success_callback"]) == [
+            "notify_approval_answered",
+            "notify_stage_complete",
+        ]
     for task in migration.tasks:
         assert "notify_stage_complete" in _names(task.on_success_callback), task.task_id
     deploy = migration.get_task("deployment.deploy_to_production")
@@ -233,8 +236,10 @@ def test_the_migration_approval_mails_its_link_to_the_levels_users(project_dags,
     its notifiers, as the operator's execute calls them."""
     webhook, mail, _ = wired
     dag = project_dags["full_library_migration"]
-    task = dag.get_task("migration.review_test_results")
-    ti = runtime_ti(task, dag.dag_id)
+    # one slot of the mapped approval, as the task runner unmaps it
+    task = dag.get_task("migration.review_test_results").unmap({"body": "Test migration of 1 of 3"})
+    task.dag = dag
+    ti = runtime_ti(task, dag.dag_id, map_index=0)
     context = {
         "ti": ti,
         "task_instance": ti,

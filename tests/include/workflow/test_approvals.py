@@ -1,7 +1,14 @@
-"""Distinct approvers, rejection reasons and automatic approvals (include/workflow/approvals.py)."""
+"""Distinct approvers, rejection reasons and automatic approvals (include/workflow/approvals.py),
+and the migration approvals' settings taken from the configuration when they run."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+
+from include.config import DEFAULT_CONFIG
+from include.workflow import approvals
 from include.workflow.approvals import tally
 
 
@@ -34,3 +41,32 @@ def test_rejection_names_reviewer_and_reason():
 def test_automatic_approval_is_recorded_as_such():
     t = tally("quality_review", 1, [_answer(None)])
     assert t.approved and t.decisions[0].automatic and t.approvers == ["airflow:auto"]
+
+
+def test_timeout_comes_from_the_config_at_run_time(tmp_path, monkeypatch):
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        DEFAULT_CONFIG.read_text().replace("response_timeout_hours: 72", "response_timeout_hours: 1.5")
+    )
+    monkeypatch.setenv("ALTIUM2KICAD_CONFIG", str(path))
+    task = ApprovalOperator(
+        task_id="migration.review_test_results", subject="s", response_timeout=timedelta(hours=72)
+    )
+    approvals.apply_settings({"task": task})
+    assert task.response_timeout == timedelta(hours=1.5)
+
+
+def test_reviewers_from_the_config_are_the_only_assigned_users(tmp_path, monkeypatch):
+    path = tmp_path / "c.yaml"
+    path.write_text(DEFAULT_CONFIG.read_text().replace("reviewers: []", "reviewers: [alice, bob]"))
+    monkeypatch.setenv("ALTIUM2KICAD_CONFIG", str(path))
+    task = ApprovalOperator(task_id="migration.review_test_results", subject="s")
+    approvals.apply_settings({"task": task})
+    assert task.assigned_users == [{"id": "alice", "name": "alice"}, {"id": "bob", "name": "bob"}]
+
+
+def test_no_reviewers_leaves_the_approval_open_to_anyone(monkeypatch):
+    monkeypatch.setenv("ALTIUM2KICAD_CONFIG", str(DEFAULT_CONFIG))
+    task = ApprovalOperator(task_id="migration.review_test_results", subject="s")
+    approvals.apply_settings({"task": task})
+    assert not task.assigned_users

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from include.approvals import LEVEL_OF_TASK
+from include.workflow.approvals import LEVEL_OF_TASK
 from include.config import DEFAULT_CONFIG, load_config
 from include.workflow import stages
 from include.workflow.approvals import level_settings
