@@ -141,8 +141,8 @@ def approval(group: str, name: str, subject: str, result, owner: str, doc: str):
         from include.task_policy import run_step
         from include.workflow import migration_approvals
 
-        answers = ti.xcom_pull(task_ids=task_id) or []
-        return run_step(migration_approvals.check_approvals, task_id, list(answers))
+        # one slot's answer alone comes back as a single value: the step takes either
+        return run_step(migration_approvals.check_approvals, task_id, ti.xcom_pull(task_ids=task_id))
 
     checked = check()
     answers >> checked

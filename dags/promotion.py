@@ -147,7 +147,8 @@ def build(dag_id: str, workflow: str, windowed: bool):
             from include.task_policy import run_step
             from include.workflow import promotion as steps
 
-            answers = ti.xcom_pull(task_ids="approve") or []
+            # one slot's answer alone comes back as a single value: the step takes either
+            answers = ti.xcom_pull(task_ids="approve")
             return run_step(steps.check_approvals, workflow, answers, ti.run_id)
 
         # the migration DAG's deploy tasks share this pool of one slot (include.workflow.concurrency)

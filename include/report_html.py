@@ -337,7 +337,9 @@ def render(
         out.append("<h2 class='failed'>Why the run stopped</h2><ul>")
         for a in refused:
             where = f" ({a.detail['task']})" if a.detail.get("task") else ""
-            out.append(f"<li class='failed'>approval{e(where)} refused: {e(str(a.detail.get('reason')))}</li>")
+            out.append(
+                f"<li class='failed'>approval{e(where)} refused: {e(str(a.detail.get('reason')))}</li>"
+            )
         for lib in lost:
             out.append(
                 f"<li class='failed'>library {e(lib.library)} could not be opened: {e(lib.facts['error'])}</li>"

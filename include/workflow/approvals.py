@@ -170,8 +170,19 @@ def decision_from_xcom(answer: dict | None) -> Decision | None:
     return Decision(user, answer["chosen_options"][0], str(answer.get("responded_at")), comment)
 
 
-def tally(level: str, required: int, answers: list[dict | None]) -> Tally:
-    return Tally(level, required, [d for a in answers if (d := decision_from_xcom(a))])
+def pulled_answers(pulled) -> list:
+    """A mapped approval's answers as `xcom_pull` gives them: a single value when only one slot
+    pushed one (a one-approver level), else a sequence, None when none did."""
+    if pulled is None:
+        return []
+    if isinstance(pulled, dict):
+        return [pulled]
+    return list(pulled)
+
+
+def tally(level: str, required: int, answers) -> Tally:
+    """The decisions of `answers` (a list of HITL payloads, or what `xcom_pull` returned)."""
+    return Tally(level, required, [d for a in pulled_answers(answers) if (d := decision_from_xcom(a))])
 
 
 def record(store, run_id: str, result: Tally, task_id: str | None = None) -> None:

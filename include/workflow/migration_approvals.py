@@ -30,7 +30,7 @@ def approval_bodies(task_id: str, summary: str, rc=None) -> list[str]:
 CONVERTED = "migration.run_full_migration"
 
 
-def check_approvals(task_id: str, answers: list, rc=None) -> dict:
+def check_approvals(task_id: str, answers, rc=None) -> dict:
     """Fails unless the level's N distinct users approved and none rejected; every decision (who,
     when, level, answer, comment, automatic or not) lands in the audit log, a refusal's reason in
     the run record and the report."""
@@ -39,7 +39,7 @@ def check_approvals(task_id: str, answers: list, rc=None) -> dict:
 
     rc = rc or pipeline.current()
     level = approvals.migration_level(rc.config, task_id, rc.dag_id)
-    result = approvals.tally(level.level, level.required, [a for a in answers or [] if a])
+    result = approvals.tally(level.level, level.required, answers)
     approvals.record(rc.store, rc.run_id, result, task_id)
     if not result.approved:
         log.error("%s: %s", task_id, result.reason())

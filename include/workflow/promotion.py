@@ -199,7 +199,7 @@ def check_approvals(
     config = config or load_config()
     flow = config.promotion[workflow]
     level = approvals.level_settings(config, flow.approval_level)
-    result = approvals.tally(flow.approval_level, level.required, list(answers))
+    result = approvals.tally(flow.approval_level, level.required, answers)
     if run_id:
         approvals.record(_store(config), run_id, result)
     lines = [f"## Approvals ({flow.approval_level}, {level.required} distinct approver(s))", ""]

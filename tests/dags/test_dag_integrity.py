@@ -131,7 +131,8 @@ def test_full_library_migration_shape(dagbag):
         assert check.upstream_task_ids == {task_id} and check.trigger_rule == "all_done_min_one_success"
     assert "migration.check_review_test_results" in tasks["migration.run_full_migration"].upstream_task_ids
     assert (
-        "deployment.check_user_acceptance_testing" in tasks["deployment.deploy_to_production"].upstream_task_ids
+        "deployment.check_user_acceptance_testing"
+        in tasks["deployment.deploy_to_production"].upstream_task_ids
     )
     # the scheduler reads this from the parsed DAG: it must match the documented configuration value
     assert (

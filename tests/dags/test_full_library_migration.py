@@ -54,8 +54,11 @@ def test_full_run_on_a_real_dblib(dag, airflow_api, pipeline_env, shared):
     gates = {g.gate: g.success for g in store.gates(run.run_id)}
     assert {"source_parts", "symbols", "footprints", "models", "database_library"} <= set(gates)
     assert all(gates.values()), gates  # basic level: failed items are warnings, not a stop
-    audit = [(a.actor, a.action) for a in store.audit_log(run.run_id)]
-    assert ("reviewer", "approved_test_results") in audit and ("reviewer", "user_acceptance") in audit
+    # one approver per level in the default configuration; each decision audited with its level
+    granted = [
+        (a.actor, a.detail["level"]) for a in store.audit_log(run.run_id) if a.action == "approval_granted"
+    ]
+    assert granted == [("reviewer", "technical_review"), ("reviewer", "quality_review")]
     assert store.run(run.run_id).status == "deployed"
     assert len(store.source_items(run.run_id, "part")) == 5
     if pipeline_env["kicad"]:

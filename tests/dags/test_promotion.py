@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import uuid
 from pathlib import Path
 
 import pytest
 import yaml
 
+from .approvers import Approvers, users
 from .conftest import REPO, _create_db, _drop_db
 
 pytestmark = [pytest.mark.slow]
@@ -81,65 +81,9 @@ def promotion_dag():
     return bag.dags
 
 
-def users(airflow_api) -> dict:
-    """One logged-in API client per Airflow user."""
-    from include.airflow_api import AirflowApi
-
-    home = Path(__import__("os").environ["AIRFLOW_HOME"])
-    passwords = json.loads((home / "passwords.json").read_text())
-    return {u: AirflowApi(airflow_api.base_url, u, pw) for u, pw in passwords.items()}
-
-
-class Approvers:
-    """Answers the run's mapped approvals over REST: answers[map_index] = (user, option, comment)."""
-
-    def __init__(self, clients: dict, answers: list[tuple[str, str, str]], intruder: str | None = None):
-        self.clients, self.answers, self.intruder = clients, answers, intruder
-        self.bodies: dict[int, str] = {}
-        self.refused: list[str] = []
-        self.errors: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def _loop(self) -> None:
-        from include.airflow_api import ApiError
-
-        done: set[int] = set()
-        while not self._stop.is_set() and len(done) < len(self.answers):
-            try:
-                for detail in self.clients["alice"].waiting_approvals(DAG):
-                    ti = detail["task_instance"]
-                    index = ti["map_index"]
-                    if index in done or index >= len(self.answers):
-                        continue
-                    self.bodies[index] = detail["body"]
-                    if self.intruder:  # not a release or library manager: Airflow refuses the answer
-                        try:
-                            self.clients[self.intruder].answer(
-                                DAG, ti["dag_run_id"], "approve", "Approve", index
-                            )
-                        except ApiError as exc:
-                            self.refused.append(str(exc))
-                    user, option, comment = self.answers[index]
-                    self.clients[user].answer(
-                        DAG, ti["dag_run_id"], "approve", option, index, {"comment": comment}
-                    )
-                    done.add(index)
-            except (ApiError, OSError, KeyError) as exc:
-                self.errors.append(str(exc))
-            self._stop.wait(0.5)
-
-    def __enter__(self) -> Approvers:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-
 def promote(dag, clients, answers, intruder=None):
-    with Approvers(clients, answers, intruder) as approvers:
+    """answers[map_index] = (user, option, comment) of the mapped `approve`."""
+    with Approvers(clients, DAG, {"approve": answers}, intruder) as approvers:
         run = dag.test(run_conf={})
     return run, approvers
 
@@ -201,6 +145,7 @@ def test_same_user_twice_is_not_enough(promotion_dag, airflow_api, pipeline_env)
     assert len(approvers.refused) == 2 and all("403" in r for r in approvers.refused)
     outcome = next(d for _, a, d in audit(pipeline_env, run.run_id) if a == "approval_outcome")
     assert outcome == {
+        "level": "final_approval",
         "approved": False,
         "reason": "final_approval: 1 distinct approver(s) of 2 required (alice); "
         "a second answer by the same user does not count",
@@ -232,7 +177,7 @@ def test_two_distinct_approvers_publish_exactly_the_tested_files(promotion_dag, 
     # each approver read the diff summary; its path is in the message and in XCom
     changes = xcom(run, "summarize_changes")
     assert all(f"Diff summary: {changes['path']}" in body for body in approvers.bodies.values())
-    assert "symbols: +7 -0 ~0; footprints: +20 -0 ~0; parts: +0 -0 ~0." in approvers.bodies[0]
+    assert "symbols: +7 -0 ~0; footprints: +20 -0 ~0; parts: +0 -0 ~0." in approvers.bodies["approve", 0]
     assert "**footprints added:**" in Path(changes["path"]).read_text()
     # the version is a commit in the configured repository, its diff summary beside the files
     git = pipeline_env["git"]
@@ -256,7 +201,7 @@ def test_next_version_diff_and_rollback_in_one_run(
         promotion_dag[DAG], users(airflow_api), [("bob", "Approve", ""), ("alice", "Approve", "")]
     )
     assert str(run.state) == "success", (task_states_of(run), approvers.errors)
-    assert "footprints: +0 -1 ~0" in approvers.bodies[0]
+    assert "footprints: +0 -1 ~0" in approvers.bodies["approve", 0]
     git = pipeline_env["git"]
     diff = subprocess.run(
         ["git", "-C", str(git), "diff", "--stat", "main~1", "main", "--", "footprints"],
@@ -339,7 +284,7 @@ class WindowWatcher(Approvers):
     then starts a real triggerer whose clock is inside the window."""
 
     def __init__(self, clients, answers, clock: str, log: Path):
-        super().__init__(clients, answers)
+        super().__init__(clients, DAG, {"approve": answers})
         self.clock, self.log = clock, log
         self.deferred: dict = {}
         self.triggerer: subprocess.Popen | None = None

@@ -96,3 +96,13 @@ def test_an_automatic_approval_is_recorded_as_automatic(rc):
     assert result["approvers"] == ["airflow:auto"]
     granted = [(who, d) for who, what, d in _audit(rc) if what == "approval_granted"]
     assert granted and all(who == "airflow:auto" and d["automatic"] for who, d in granted)
+
+
+def test_a_one_approver_level_takes_the_single_answer_xcom_pull_returns(rc):
+    """quality_review has one slot: Airflow's xcom_pull then returns that slot's payload itself."""
+    result = migration_approvals.check_approvals("deployment.user_acceptance_testing", _answer("bob"), rc)
+    assert result == {
+        "level": "quality_review",
+        "reason": "quality_review: approved by bob",
+        "approvers": ["bob"],
+    }

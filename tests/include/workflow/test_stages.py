@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from include.workflow.approvals import LEVEL_OF_TASK
 from include.config import DEFAULT_CONFIG, load_config
 from include.workflow import stages
-from include.workflow.approvals import level_settings
+from include.workflow.approvals import LEVEL_OF_TASK, level_settings
 
 
 def _config():
