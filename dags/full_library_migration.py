@@ -1,7 +1,7 @@
 """full_library_migration: move a whole Altium library to KiCad through quality gates.
 
-Wiring only: every task calls one function of `include.pipeline` (the approvals' of
-`include.workflow.migration_approvals`), imported inside the task so parsing this file stays fast. Stages, task ids and their order follow
+Wiring only: every task calls one function of `include.pipeline`, imported inside the task so
+parsing this file stays fast. Stages, task ids and their order follow
 config/altium2kicad.yaml `project_templates.full_library_migration`. Notifications are callbacks
 (include.notifications, routed by `notifications.events`): migration_started when the first task
 starts, stage_complete when a stage's last task succeeds, approval_required/granted/rejected from
@@ -105,7 +105,7 @@ def approval(group: str, name: str, subject: str, result, owner: str, doc: str):
     """A human-in-the-loop approval following its level (approvals.levels, read when it runs): one
     HITL task per required approver (mapped over `<name>_bodies`), then `check_<name>` counting
     distinct users. `result` is the upstream task's output whose summary the approvers read.
-    Returns (approval, check)."""
+    Returns the check: what the next step waits for."""
     task_id = f"{group}.{name}"
 
     @task(task_id=f"{name}_bodies")
@@ -146,7 +146,7 @@ def approval(group: str, name: str, subject: str, result, owner: str, doc: str):
 
     checked = check()
     answers >> checked
-    return answers, checked
+    return checked
 
 
 @dag(
@@ -242,7 +242,7 @@ def full_library_migration():
             return run_step(pipeline.run_test_migration, units, rules)
 
         test = run_test_migration(units, rules)
-        _, reviewed = approval(
+        reviewed = approval(
             "migration",
             "review_test_results",
             "Review the test migration of {{ params.source }}",
@@ -322,7 +322,7 @@ def full_library_migration():
             return run_step(pipeline.deploy, converted, stage="test")
 
         to_test = deploy_to_test_environment(converted)
-        _, accepted = approval(
+        accepted = approval(
             "deployment",
             "user_acceptance_testing",
             "User acceptance of the migrated library ({{ params.source }})",
