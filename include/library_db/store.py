@@ -76,11 +76,15 @@ def _copy_field(value) -> str:
     """One field of PostgreSQL's COPY text format (JSON columns as their JSON text)."""
     if value is None:
         return "\\N"
-    if isinstance(value, (dict, list)):
+    if type(value) is str:
+        text = value
+    elif isinstance(value, (dict, list)):
         text = _JSON_TEXT(value) if value else ("{}" if isinstance(value, dict) else "[]")
     else:
         text = str(value)
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:  # most fields need no escape
+        return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
 
 
 def insert_replaced(session: Session, model, rows: Sequence[dict], keys: Sequence[str]) -> None:
@@ -97,16 +101,12 @@ def insert_replaced(session: Session, model, rows: Sequence[dict], keys: Sequenc
         upsert(session, model, rows, keys)
         return
     columns = list(rows[0])
-    text = io.StringIO()
-    for row in rows:
-        text.write("\t".join(_copy_field(row[c]) for c in columns))
-        text.write("\n")
+    text = io.StringIO("".join(["\t".join([_copy_field(row[c]) for c in columns]) + "\n" for row in rows]))
     quoted = ", ".join(f'"{c}"' for c in columns)
     sql = f'COPY "{model.__tablename__}" ({quoted}) FROM STDIN'
     raw: Any = connection.connection.dbapi_connection  # psycopg2's or psycopg's own connection
     with raw.cursor() as cursor:
         if driver == "psycopg2":
-            text.seek(0)
             cursor.copy_expert(sql, text)
         else:
             with cursor.copy(sql) as copy:
