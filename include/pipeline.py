@@ -539,6 +539,7 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
         rc.config.backup.keep_versions,
         rc.config.path,
         env.secondary_target,
+        wanted=accepted["files"],  # the copies must read back as what acceptance saw
     )
     progress = _progress_now(rc, converted)
     rc.store.put_metrics(rc.run_id, progress)
