@@ -233,10 +233,19 @@ def _build_data_docs(context, results: list) -> None:
     (what UpdateDataDocsAction does per checkpoint, done once)."""
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
+    from .gx_views import site_config
+
     identifiers = []
     for key, suite_name in results:
         identifiers += [key, ExpectationSuiteIdentifier(name=suite_name)]
-    context.build_data_docs(resource_identifiers=identifiers, build_index=True)
+    # the sites as configured, rendered by views that compile GX's templates once per process
+    # (include/gx_views.py); only this build sees them, nothing is saved
+    sites = context.variables.data_docs_sites or {}
+    context.variables.data_docs_sites = {name: site_config(site) for name, site in sites.items()}
+    try:
+        context.build_data_docs(resource_identifiers=identifiers, build_index=True)
+    finally:
+        context.variables.data_docs_sites = sites
 
 
 def _validate(context, name: str, gate: str, level: str, suite_json: dict, frame):
