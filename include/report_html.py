@@ -154,12 +154,18 @@ def _file_name(path: str) -> str:
     return Path(path).name
 
 
+@lru_cache(maxsize=4096)
+def _escaped(text: str) -> str:
+    """html.escape of a value many rows share (kind, status, library file name)."""
+    return html.escape(text)
+
+
 def _item_rows(rows, pictures: dict[str, str]) -> list[str]:
-    e = html.escape
+    e, shared = html.escape, _escaped
     return [
-        f"<tr><td>{pictures.get(r.target, '')}</td><td>{e(r.kind)}</td><td>{e(r.item)}<br><small>{e(_file_name(r.library))}</small></td>"
-        f"<td><code>{e(r.target)}</code></td><td class='{e(r.status)}'>{e(r.status)}</td>"
-        f"<td>{'<br>'.join(e(m) for m in r.messages)}</td></tr>"
+        f"<tr><td>{pictures.get(r.target, '')}</td><td>{shared(r.kind)}</td><td>{e(r.item)}<br><small>{shared(_file_name(r.library))}</small></td>"
+        f"<td><code>{e(r.target)}</code></td><td class='{shared(r.status)}'>{shared(r.status)}</td>"
+        f"<td>{'<br>'.join([e(m) for m in r.messages]) if r.messages else ''}</td></tr>"
         for r in rows
     ]
 
