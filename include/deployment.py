@@ -446,7 +446,15 @@ class Side:
         )
 
 
-def publish(release: Path, target, version: str, keep: int, resolve_path, secondary=None) -> Published:
+def publish(
+    release: Path,
+    target,
+    version: str,
+    keep: int,
+    resolve_path,
+    secondary=None,
+    wanted: dict[str, str] | None = None,
+) -> Published:
     """Publishes to a config `Target` (local folder or S3 bucket), and to `secondary` when given.
 
     Both stores get the version and both copies are verified before either pointer moves; a failure
@@ -454,9 +462,12 @@ def publish(release: Path, target, version: str, keep: int, resolve_path, second
     at the previous version. Idempotent, so a retry simply runs it again. The two pointer switches
     are two writes: should the second fail, the primary names the new version (held, verified, on
     both stores) and the retry switches the secondary too.
+
+    `wanted`: the release's manifest when the caller holds it (the accepted release's, see
+    record_accepted): every copy is checked against it instead of hashing the release again.
     """
     sides = [Side(target, resolve_path)] + ([Side(secondary, resolve_path)] if secondary else [])
-    wanted = manifest(release)
+    wanted = manifest(release) if wanted is None else wanted
     with ExitStack() as locks:  # every local store locked, in one order (no two publishes deadlock)
         roots = sorted({resolve_path(s.target.path) for s in sides if s.target.kind == "local"})
         for root in roots:

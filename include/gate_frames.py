@@ -30,11 +30,13 @@ def _split_target(target: str) -> tuple[str, str]:
 
 def source_parts(inv: Inventory) -> list[dict]:
     rows = []
+    names: dict[str, str] = {}  # 70,000 parts name a handful of DbLib files: one Path each
     for part in inv.of_kind("part"):
         f = part.facts
+        name = names.get(part.library) or names.setdefault(part.library, Path(part.library).name)
         rows.append(
             {
-                "item": f"{Path(part.library).name}: {part.item}",
+                "item": f"{name}: {part.item}",
                 "key": f.get("key") or None,
                 "table_key": f"{f.get('table')}/{f.get('key')}" if f.get("key") else None,
                 "symbol_ref": f.get("symbol_ref") or None,

@@ -146,6 +146,8 @@ def _name_fixes(inventory) -> dict[str, dict[str, str]]:
     names_by_file: dict[str, list[str]] = {}
     for fp in inventory.of_kind("footprint"):
         names_by_file.setdefault(Path(fp.library).name.casefold(), []).append(fp.item)
+    # 70,000 parts name a handful of libraries: each library's names casefolded once
+    known = {file: {n.casefold() for n in names} for file, names in names_by_file.items()}
     fixes: dict[str, dict[str, str]] = {}
     for part in inventory.of_kind("part"):
         for ref, raw in zip(
@@ -153,7 +155,9 @@ def _name_fixes(inventory) -> dict[str, dict[str, str]]:
         ):
             file_name = raw.replace("\\", "/").rsplit("/", 1)[-1] if raw else ""
             names = names_by_file.get(file_name.casefold())
-            if not names or ref.casefold() in {n.casefold() for n in names}:
+            if not names or ref.casefold() in known[file_name.casefold()]:
+                continue
+            if ref in fixes.get(file_name, {}):  # another part naming it: matched already
                 continue
             close = difflib.get_close_matches(ref, names, n=1, cutoff=0.6)
             if close:

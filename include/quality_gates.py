@@ -160,9 +160,9 @@ def run_suites(
     with _run_context(docs_root) as context:
         built = []
         for index, name, gate, suite_json, rows in pending:
-            frame = pd.DataFrame(rows).reset_index(drop=True)
+            frame = pd.DataFrame(rows, columns=_checked_columns(suite_json, rows)).reset_index(drop=True)
             key, validation = _validate(context, name, gate, level, suite_json, frame)
-            _read_outcome(outcomes[index], validation, frame)
+            _read_outcome(outcomes[index], validation, rows)
             built.append((key, validation.suite_name))
         if docs_root is not None:
             _build_data_docs(context, built)
@@ -173,8 +173,31 @@ def run_suites(
     return outcomes
 
 
-def _read_outcome(outcome: GateOutcome, validation, frame) -> None:
-    """The outcome of each expectation (the items it failed on, by the frame's `item`)."""
+def _checked_columns(suite_json: dict, rows: list[dict]) -> list[str]:
+    """The columns the suite's expectations read, of those the rows have (a column no row has stays
+    absent, as GX should see it).
+
+    GX fingerprints every batch by hashing the whole frame: without the `item` names (long text,
+    70,000 of them in a big run; failed rows are named from `rows` by index) building and hashing
+    the frame costs a tenth of what it did."""
+    present: set[str] = set()
+    for row in rows:
+        present.update(row)
+    wanted: list[str] = []
+    for spec in suite_json["expectations"]:
+        per_row = spec["type"].startswith(("expect_column_values_", "expect_column_pair_values_"))
+        if not per_row or "row_condition" in spec["kwargs"]:  # may read any column: give it all
+            return [c for c in rows[0] if c in present] + sorted(present - set(rows[0]))
+        for key in ("column", "column_A", "column_B"):
+            column = spec["kwargs"].get(key)
+            if column and column not in wanted:
+                wanted.append(column)
+    return [c for c in wanted if c in present]
+
+
+def _read_outcome(outcome: GateOutcome, validation, rows: list[dict]) -> None:
+    """The outcome of each expectation (the items it failed on, by the rows' `item`; GX's
+    unexpected indexes are positions in `rows`)."""
     for r in validation.results:
         cfg = r.expectation_config
         meta = cfg.meta or {}
@@ -187,7 +210,7 @@ def _read_outcome(outcome: GateOutcome, validation, frame) -> None:
             shown = values[n] if n < len(values) else None
             if isinstance(shown, (tuple, list)):  # pair expectations: written vs source
                 shown = " vs ".join(str(v) for v in shown)
-            name = str(frame.loc[int(i), "item"])
+            name = str(rows[int(i)].get("item"))
             items.append(f"{name} ({shown})" if shown is not None and str(shown) not in name else name)
         count = r.result.get("unexpected_count", len(items)) or len(items)
         column = cfg.kwargs.get("column") or f"{cfg.kwargs.get('column_A')}={cfg.kwargs.get('column_B')}"
@@ -210,10 +233,19 @@ def _build_data_docs(context, results: list) -> None:
     (what UpdateDataDocsAction does per checkpoint, done once)."""
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
+    from .gx_views import site_config
+
     identifiers = []
     for key, suite_name in results:
         identifiers += [key, ExpectationSuiteIdentifier(name=suite_name)]
-    context.build_data_docs(resource_identifiers=identifiers, build_index=True)
+    # the sites as configured, rendered by views that compile GX's templates once per process
+    # (include/gx_views.py); only this build sees them, nothing is saved
+    sites = context.variables.data_docs_sites or {}
+    context.variables.data_docs_sites = {name: site_config(site) for name, site in sites.items()}
+    try:
+        context.build_data_docs(resource_identifiers=identifiers, build_index=True)
+    finally:
+        context.variables.data_docs_sites = sites
 
 
 def _validate(context, name: str, gate: str, level: str, suite_json: dict, frame):

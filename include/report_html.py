@@ -154,12 +154,18 @@ def _file_name(path: str) -> str:
     return Path(path).name
 
 
+@lru_cache(maxsize=4096)
+def _escaped(text: str) -> str:
+    """html.escape of a value many rows share (kind, status, library file name)."""
+    return html.escape(text)
+
+
 def _item_rows(rows, pictures: dict[str, str]) -> list[str]:
-    e = html.escape
+    e, shared = html.escape, _escaped
     return [
-        f"<tr><td>{pictures.get(r.target, '')}</td><td>{e(r.kind)}</td><td>{e(r.item)}<br><small>{e(_file_name(r.library))}</small></td>"
-        f"<td><code>{e(r.target)}</code></td><td class='{e(r.status)}'>{e(r.status)}</td>"
-        f"<td>{'<br>'.join(e(m) for m in r.messages)}</td></tr>"
+        f"<tr><td>{pictures.get(r.target, '')}</td><td>{shared(r.kind)}</td><td>{e(r.item)}<br><small>{shared(_file_name(r.library))}</small></td>"
+        f"<td><code>{e(r.target)}</code></td><td class='{shared(r.status)}'>{shared(r.status)}</td>"
+        f"<td>{'<br>'.join([e(m) for m in r.messages]) if r.messages else ''}</td></tr>"
         for r in rows
     ]
 
@@ -225,15 +231,20 @@ def _write_item_pages(folder: Path, run_id: str, rows, pictures: dict[str, str])
     return pages
 
 
-def _items_stamp(rows, outputs: list[Path], written: WrittenLibraries, kicad_cli) -> list:
-    """What the item pages are made of: the run's converted rows (a digest), the library files
-    pictured (size, mtime), the page layout."""
+def _rows_digest(rows) -> str:
+    """sha256 over the run's converted rows (what the pages show of them)."""
     import hashlib
 
     digest = hashlib.sha256()
     for r in rows:
         digest.update("\x1f".join((r.library, r.item, r.kind, r.target, r.status, *r.messages)).encode())
         digest.update(b"\x1e")
+    return digest.hexdigest()
+
+
+def _items_stamp(rows_stamp, written: WrittenLibraries, kicad_cli) -> list:
+    """What the item pages are made of: the run's converted rows (their digest, or the database's
+    fingerprint of them), the library files pictured (size, mtime), the page layout."""
     files = list(written.symbol_files)
     files += [m for folder in written.footprint_folders for m in sorted(folder.glob("*.kicad_mod"))]
     stats = []
@@ -243,7 +254,7 @@ def _items_stamp(rows, outputs: list[Path], written: WrittenLibraries, kicad_cli
             stats.append([str(f), st.st_size, st.st_mtime_ns])
         except OSError:
             stats.append([str(f), -1, -1])
-    return [digest.hexdigest(), stats, str(kicad_cli or ""), PAGE_SIZE, MAX_FAILURES_SHOWN]
+    return [rows_stamp, stats, str(kicad_cli or ""), PAGE_SIZE, MAX_FAILURES_SHOWN]
 
 
 def _item_section(store, run_id: str, outputs: list[Path], report_path: Path, kicad_cli) -> dict:
@@ -256,17 +267,33 @@ def _item_section(store, run_id: str, outputs: list[Path], report_path: Path, ki
 
     folder = report_path.parent / "items"
     written = WrittenLibraries.find(outputs)
+
+    def rendered(stamp: list) -> dict | None:
+        try:
+            done = json.loads((folder / "rendered.json").read_text(encoding="utf-8"))
+            if done["stamp"] == stamp and (folder / _page_name(done["pages"])).is_file():
+                return done
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        return None
+
+    # the fingerprint is read before the rows: rows changing in between make the next rendering
+    # write the pages again, never skip them
+    fingerprint = store.converted_items_fingerprint(run_id, "full")
+    if fingerprint is not None:
+        stamp = _items_stamp(["ids", *fingerprint], written, kicad_cli)
+        done = rendered(stamp)
+        if done is not None:
+            return done
     rows = sorted(
         store.converted_item_rows(run_id, "full"),
         key=lambda r: (STATUS_ORDER.get(r.status, 3), r.library, r.kind, r.item),
     )
-    stamp = _items_stamp(rows, outputs, written, kicad_cli)
-    try:
-        done = json.loads((folder / "rendered.json").read_text(encoding="utf-8"))
-        if done["stamp"] == stamp and (folder / _page_name(done["pages"])).is_file():
+    if fingerprint is None:
+        stamp = _items_stamp(_rows_digest(rows), written, kicad_cli)
+        done = rendered(stamp)
+        if done is not None:
             return done
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
     pictures = _pictures(written)
     if kicad_cli:
         pictures.update(_kicad_pictures(kicad_cli, written, report_path.parent))

@@ -188,3 +188,17 @@ def test_promotion_publishes_to_the_target_environments_secondary_too(tmp_path):
     assert manifest(tmp_path / "prod-2" / "versions" / "v1") == manifest(
         tmp_path / "testing" / "versions" / "v1"
     )
+
+
+def test_a_release_that_is_not_what_was_accepted_is_refused(tmp_path):
+    """publish(wanted=the accepted manifest): the copies are checked against what acceptance saw,
+    so a release folder that differs from it (here: one file edited since) is never published."""
+    target = tmp_path / "live"
+    publish(_release(tmp_path, "v1", "one"), _local(target), "v1", 5, Path)
+    release = _release(tmp_path, "v2", "two")
+    accepted = manifest(release)
+    (release / "symbols" / "Lib.kicad_sym").write_text("edited after acceptance")
+    with pytest.raises(DeploymentError, match="Lib.kicad_sym"):
+        publish(release, _local(target), "v2", 5, Path, wanted=accepted)
+    assert current_local(target) == "v1"
+    assert publish(release, _local(target), "v2", 5, Path, wanted=manifest(release)).version == "v2"

@@ -77,3 +77,26 @@ def test_levels_differ_and_good_rows_pass():
     assert not run_suite("conversion_results", "full", status).success
     with pytest.raises(ValueError, match="validation level"):
         load_suite("symbols", "lenient")
+
+
+def test_gx_sees_only_the_checked_columns_and_failures_keep_their_names():
+    """The frame GX validates (and hashes) holds the columns the suite reads; a failed row is
+    still named by its `item`, which GX never saw."""
+    from include.quality_gates import _checked_columns
+
+    rows = [
+        {"item": "Lib:R1", "written": "Lib:R1", "pads_written": 2, "pads_source": 2, "courtyard": True},
+        {"item": "Lib:C1", "written": None, "pads_written": -1, "pads_source": 2, "courtyard": False},
+    ]
+    suite = load_suite("footprints", "strict")
+    assert _checked_columns(suite, rows) == ["written", "pads_written", "pads_source", "courtyard"]
+    assert "item" not in _checked_columns(suite, rows)
+    # an expectation that may read any column (a row condition) gets them all
+    condition = {"column": "written", "row_condition": 'item=="x"'}
+    conditioned = {"expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": condition}]}
+    assert _checked_columns(conditioned, rows)[0] == "item"
+    outcome = run_suite("footprints", "strict", rows)
+    failed = {e.column: e.failed_items for e in outcome.failures()}
+    assert failed["written"] == ["Lib:C1 (nan)"] and failed["pads_written=pads_source"] == [
+        "Lib:C1 (-1 vs 2)"
+    ]

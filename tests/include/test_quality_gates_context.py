@@ -82,3 +82,22 @@ def test_a_tasks_gates_build_the_docs_once(tmp_path, monkeypatch):
         "conversion_results.symbols_rows-conversion_results.symbols.html",
         "symbols_rows-symbols.html",
     ]
+
+
+def test_data_docs_compile_their_templates_once_and_keep_the_site_configuration(tmp_path):
+    """The docs are GX's pages rendered through include/gx_views.py: a second build finds every
+    template compiled, and the run's great_expectations.yml still names GX's own site."""
+    from include import gx_views
+
+    docs = tmp_path / "data_docs"
+    status = [{"item": "a", "kind": "symbol", "status": "failed", "target": None}]
+    run_suite("conversion_results", "full", status, docs, gate="first")
+    compiled = dict(gx_views.COMPILED.code)
+    assert compiled  # the views did render (through the cache)
+    run_suite("conversion_results", "full", status, docs, gate="second")
+    assert gx_views.COMPILED.code == compiled  # nothing compiled again
+    index = data_docs_index(docs).read_text()
+    assert "first" in index and "second" in index
+    assert "gx_views" not in (docs / "gx" / "great_expectations.yml").read_text()
+    page = next((data_docs_index(docs).parent / "validations" / "second").rglob("*.html")).read_text()
+    assert "expect_column_values_to_be_in_set" in page or "values must belong to this set" in page

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from include import report_html
 from include.library_db.store import LibraryStore
 
 
-def _store(tmp_path, parts: int, failed: int) -> LibraryStore:
-    store = LibraryStore(f"sqlite:///{tmp_path}/lib.db")
+def _store(tmp_path, parts: int, failed: int, url: str | None = None) -> LibraryStore:
+    store = LibraryStore(url or f"sqlite:///{tmp_path}/lib.db")
     store.start_run("r1", "full_library_migration", "src", "development", "basic", str(tmp_path))
     rows = [
         {
@@ -93,10 +95,22 @@ def test_stale_pages_are_removed(tmp_path):
     assert [p.name for p in (tmp_path / "r" / "items").glob("page-*.html")] == ["page-0001.html"]
 
 
-def test_item_pages_rewritten_only_when_their_rows_change(tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def library_db_url(request, tmp_path):
+    """SQLite (the rows compared by digest) and PostgreSQL (by the ids' fingerprint)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/lib.db"
+        return
+    from tests.scratch_databases import scratch_database
+
+    with scratch_database("postgresql") as url:
+        yield url
+
+
+def test_item_pages_rewritten_only_when_their_rows_change(tmp_path, library_db_url):
     """Each later stage renders the report again: unchanged rows keep the pages written (the first
     page still shows them), a changed row (a retried conversion) writes them anew."""
-    store = _store(tmp_path, 1200, 3)
+    store = _store(tmp_path, 1200, 3, library_db_url)
     path = tmp_path / "report" / "index.html"
     report_html.render(store, "r1", [], path)
     page2 = tmp_path / "report" / "items" / "page-0002.html"
