@@ -3,6 +3,9 @@
 - `/altium2kicad/reports/<run>/index.html`: the run's HTML report and its GE Data Docs, served
   read-only from the configured `progress_tracking.report_dir`, only to an Airflow user who may
   read the DAG's runs (401 without a login, 403 without that access; include/access/requests.py).
+- `/altium2kicad/dashboards/management_dashboard` and `.../team_dashboard`: progress across runs
+  and environments, the latest reports, waiting approvals and failures by cause
+  (include/dashboards/), under the same check; listed in the UI's navigation (external_views).
 - "Migration report": an extra link on every task of full_library_migration pointing there.
 - `/altium2kicad-parts/<environment>/<library>/v1/...`: each environment's deployed parts as a
   KiCad HTTP library (token auth), and part edits with optimistic locking (include/sites/).
@@ -40,12 +43,22 @@ def create_app():
     """FastAPI app serving report folders; the folder is read from the config per request.
 
     Every route of this app (and any added later) requires a reader of the runs."""
-    from fastapi import Depends, FastAPI, HTTPException
-    from fastapi.responses import FileResponse
+    from fastapi import Depends, FastAPI, HTTPException, Request
+    from fastapi.concurrency import run_in_threadpool
+    from fastapi.responses import FileResponse, HTMLResponse
 
     from include.access.requests import requires_run_reader
 
     app = FastAPI(title="altium2kicad reports", dependencies=[Depends(requires_run_reader(REPORT_DAG_ID))])
+
+    @app.get("/dashboards/{name}", response_class=HTMLResponse)
+    async def dashboard(name: str, request: Request):
+        from include.dashboards.facts import DASHBOARDS
+
+        if name not in DASHBOARDS:
+            raise HTTPException(status_code=404, detail="no such dashboard")
+        user = await _user(request)
+        return HTMLResponse(await run_in_threadpool(dashboard_html, name, user))
 
     @app.get("/reports/{run}/{path:path}")
     def report_file(run: str, path: str):
@@ -60,6 +73,27 @@ def create_app():
     return app
 
 
+async def _user(request):
+    from airflow.api_fastapi.core_api.security import bearer_scheme, get_user
+
+    return await get_user(request, None, await bearer_scheme(request))
+
+
+def dashboard_html(name: str, user) -> str:
+    """The page, read fresh from the configuration, the library database and Airflow's approvals
+    (only those of DAGs the user may read)."""
+    from airflow.api_fastapi.app import get_auth_manager
+
+    from include.config import load_config
+    from include.dashboards import approvals, facts, page
+    from include.notifications.links import base_url
+
+    readable = get_auth_manager().get_authorized_dag_ids(user=user, method="GET")
+    waiting = approvals.pending(base_url(), readable)
+    board = facts.build(load_config(), name, waiting, lambda folder, path: f"{PREFIX}/reports/{folder}/{path}")
+    return page.render(board)
+
+
 def create_parts_app():
     """The KiCad HTTP library and part edits: its own app, as KiCad sends a token, not a login."""
     from include.sites.http_library import create_app as create_http_library
@@ -67,8 +101,21 @@ def create_parts_app():
     return create_http_library()
 
 
+DASHBOARD_VIEWS = [
+    {
+        "name": title,
+        "href": f"{PREFIX}/dashboards/{route}",
+        "url_route": route,  # the UI shows the page at /plugin/<route>
+        "destination": "nav",
+        "category": "altium2kicad",
+    }
+    for route, title in (("management_dashboard", "Management dashboard"), ("team_dashboard", "Team dashboard"))
+]
+
+
 class Altium2KicadPlugin(AirflowPlugin):
     name = "altium2kicad"
+    external_views = DASHBOARD_VIEWS
     global_operator_extra_links = [MigrationReportLink()]
     fastapi_apps = [
         {"app": create_app(), "url_prefix": PREFIX, "name": "altium2kicad reports"},
