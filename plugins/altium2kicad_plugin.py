@@ -43,22 +43,12 @@ def create_app():
     """FastAPI app serving report folders; the folder is read from the config per request.
 
     Every route of this app (and any added later) requires a reader of the runs."""
-    from fastapi import Depends, FastAPI, HTTPException, Request
-    from fastapi.concurrency import run_in_threadpool
-    from fastapi.responses import FileResponse, HTMLResponse
+    from fastapi import Depends, FastAPI, HTTPException
+    from fastapi.responses import FileResponse
 
     from include.access.requests import requires_run_reader
 
     app = FastAPI(title="altium2kicad reports", dependencies=[Depends(requires_run_reader(REPORT_DAG_ID))])
-
-    @app.get("/dashboards/{name}", response_class=HTMLResponse)
-    async def dashboard(name: str, request: Request):
-        from include.dashboards.facts import DASHBOARDS
-
-        if name not in DASHBOARDS:
-            raise HTTPException(status_code=404, detail="no such dashboard")
-        user = await _user(request)
-        return HTMLResponse(await run_in_threadpool(dashboard_html, name, user))
 
     @app.get("/reports/{run}/{path:path}")
     def report_file(run: str, path: str):
@@ -70,28 +60,10 @@ def create_app():
             raise HTTPException(status_code=404, detail="no such report file")
         return FileResponse(wanted)
 
+    from include.dashboards.routes import add_routes
+
+    add_routes(app, f"{PREFIX}/reports")
     return app
-
-
-async def _user(request):
-    from airflow.api_fastapi.core_api.security import bearer_scheme, get_user
-
-    return await get_user(request, None, await bearer_scheme(request))
-
-
-def dashboard_html(name: str, user) -> str:
-    """The page, read fresh from the configuration, the library database and Airflow's approvals
-    (only those of DAGs the user may read)."""
-    from airflow.api_fastapi.app import get_auth_manager
-
-    from include.config import load_config
-    from include.dashboards import approvals, facts, page
-    from include.notifications.links import base_url
-
-    readable = get_auth_manager().get_authorized_dag_ids(user=user, method="GET")
-    waiting = approvals.pending(base_url(), readable)
-    board = facts.build(load_config(), name, waiting, lambda folder, path: f"{PREFIX}/reports/{folder}/{path}")
-    return page.render(board)
 
 
 def create_parts_app():
