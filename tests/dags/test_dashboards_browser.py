@@ -186,9 +186,26 @@ def test_dashboards_in_a_real_browser(airflow_api, pipeline_env, chromium, waiti
 
     base = airflow_api.base_url
     ARTIFACTS.mkdir(exist_ok=True)
+    # both pages are entries of the UI's navigation
+    views = [v for p in airflow_api.call("GET", "/api/v2/plugins")["plugins"] for v in p["external_views"]]
+    assert {(v["url_route"], v["href"]) for v in views} >= {
+        ("management_dashboard", "/altium2kicad/dashboards/management_dashboard"),
+        ("team_dashboard", "/altium2kicad/dashboards/team_dashboard"),
+    }
     store = LibraryStore(pipeline_env["db_url"])
     for n, (env, status, ok, bad, seconds) in enumerate(SEEDED):
         _seed_run(store, f"dash_run_{n}", env, status, ok, bad, seconds, NOW - timedelta(hours=10 - n))
+    # the stored reports the page links: a run's HTML report and the weekly PDF with its charts
+    from include.config import folder_name, load_config
+    from include.reports import jobs
+
+    config = load_config()
+    report = config.report_dir / folder_name("dash_run_2") / "index.html"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text("<h1>report of dash_run_2</h1>")
+    store.update_run("dash_run_2", report_path=str(report))
+    weekly = jobs.weekly_progress(config, NOW)  # no management_team configured: stored, not mailed
+    assert weekly["recipients"] == []
     management = f"{base}/altium2kicad/dashboards/management_dashboard"
     team = f"{base}/altium2kicad/dashboards/team_dashboard"
 
@@ -246,6 +263,15 @@ def _check_pages(page, base, airflow_api, store, waiting_approval, management, t
     ti = waiting_approval
     assert link.get_attribute("href") == approval_url(base, PROBE_DAG, ti["dag_run_id"], PROBE_TASK, -1)
     assert page.locator("figure[data-chart=quality] svg").count() == 1
+    reports = page.locator("#reports .report")
+    assert reports.nth(0).locator("a").inner_text() == f"Weekly progress {NOW:%Y-%m-%d}"
+    pictures = reports.nth(0).locator("img")
+    assert pictures.count() == 3
+    for n in range(3):  # each chart picture is served (behind the same login) and decoded
+        assert pictures.nth(n).evaluate("img => img.complete && img.naturalWidth") > 100
+    assert reports.nth(1).locator("a").inner_text() == "dash_run_2 (production, deployed)"
+    opened = page.context.request.get(base + reports.nth(1).locator("a").get_attribute("href"))
+    assert opened.text() == "<h1>report of dash_run_2</h1>"
     page.screenshot(path=str(ARTIFACTS / "dashboard-management.png"), full_page=True)
 
     # team: its own metrics; reloads itself at the configured interval and then shows a new run
