@@ -81,7 +81,10 @@ DASHBOARD_VIEWS = [
         "destination": "nav",
         "category": "altium2kicad",
     }
-    for route, title in (("management_dashboard", "Management dashboard"), ("team_dashboard", "Team dashboard"))
+    for route, title in (
+        ("management_dashboard", "Management dashboard"),
+        ("team_dashboard", "Team dashboard"),
+    )
 ]
 
 

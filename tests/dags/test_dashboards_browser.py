@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -61,7 +60,14 @@ SEEDED = [
 
 
 def _item(lib: str, item: str, status: str, messages=None) -> dict:
-    return {"source": lib, "item": item, "kind": "symbol", "target": "", "status": status, "messages": messages or []}
+    return {
+        "source": lib,
+        "item": item,
+        "kind": "symbol",
+        "target": "",
+        "status": status,
+        "messages": messages or [],
+    }
 
 
 def _seed_run(store, run_id: str, env: str, status: str, ok: int, bad: int, seconds: float, at: datetime):
@@ -103,7 +109,10 @@ def waiting_approval(airflow_api, tmp_path):
     dag_file.write_text(PROBE_FILE)
     log = (tmp_path / "probe.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, str(dag_file)], stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(folder)},
+        [sys.executable, str(dag_file)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(folder)},
         cwd=REPO,
     )
     deadline = time.monotonic() + 240
@@ -140,7 +149,8 @@ def _tiles(page) -> dict[str, dict[str, str]]:
     for tile in page.locator(".tile").all():
         env = tile.get_attribute("data-environment")
         out[env] = {
-            m.get_attribute("data-metric"): m.inner_text().strip() for m in tile.locator("[data-metric]").all()
+            m.get_attribute("data-metric"): m.inner_text().strip()
+            for m in tile.locator("[data-metric]").all()
         }
     return out
 
@@ -172,7 +182,10 @@ def _runs_in_db(store) -> list[tuple[str, str]]:
     from include.library_db.models import MigrationRun
 
     with session(store.url) as s:
-        return [(r.environment, r.run_id) for r in s.scalars(select(MigrationRun).order_by(MigrationRun.started_at))]
+        return [
+            (r.environment, r.run_id)
+            for r in s.scalars(select(MigrationRun).order_by(MigrationRun.started_at))
+        ]
 
 
 def _set_refresh(config_path: Path, team_seconds: int) -> None:

@@ -4,10 +4,9 @@ served by a running api-server, are tested in tests/dags/test_dashboards_browser
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
-
-from pathlib import Path
 
 from include.config import PipelineConfig, load_config
 from include.dashboards import facts, page
@@ -15,11 +14,22 @@ from include.dashboards.approvals import PendingApproval
 from include.library_db.store import LibraryStore
 
 REPO = Path(__file__).resolve().parents[3]
-STARTS = [datetime(2026, 11, 30, 10, tzinfo=UTC), datetime(2026, 12, 1, 10, tzinfo=UTC), datetime(2026, 12, 2, 9, tzinfo=UTC)]
+STARTS = [
+    datetime(2026, 11, 30, 10, tzinfo=UTC),
+    datetime(2026, 12, 1, 10, tzinfo=UTC),
+    datetime(2026, 12, 2, 9, tzinfo=UTC),
+]
 
 
 def _item(lib, item, status, msg=None):
-    return {"source": lib, "item": item, "kind": "symbol", "target": "", "status": status, "messages": msg or []}
+    return {
+        "source": lib,
+        "item": item,
+        "kind": "symbol",
+        "target": "",
+        "status": status,
+        "messages": msg or [],
+    }
 
 
 def _url(folder: str, path: str) -> str:
@@ -83,15 +93,24 @@ def test_latest_reports_weekly_pdf_with_pictures_then_runs(config):
 
 def test_pages_show_the_numbers_approvals_and_refresh(config):
     waiting = PendingApproval(
-        "full_library_migration", "run_2", "approve_production", -1, "Deploy <b>production</b>?",
-        ["alice"], STARTS[2], "http://ui/dags/full_library_migration/runs/run_2/tasks/approve_production/required_actions?map_index=-1",
+        "full_library_migration",
+        "run_2",
+        "approve_production",
+        -1,
+        "Deploy <b>production</b>?",
+        ["alice"],
+        STARTS[2],
+        "http://ui/dags/full_library_migration/runs/run_2/tasks/approve_production/required_actions?map_index=-1",
     )
     html = page.render(facts.build(config, "management_dashboard", [waiting], _url))
     assert '<meta http-equiv="refresh" content="1800">' in html
     assert 'data-refresh-seconds="1800"' in html
     assert ">90.0%</span>" in html and ">50.0%</span>" in html  # testing's run_1, production's run_2
     assert "time spent" not in html
-    assert 'href="http://ui/dags/full_library_migration/runs/run_2/tasks/approve_production/required_actions?map_index=-1"' in html
+    assert (
+        'href="http://ui/dags/full_library_migration/runs/run_2/tasks/approve_production/required_actions?map_index=-1"'
+        in html
+    )
     assert "Deploy &lt;b&gt;production&lt;/b&gt;?" in html  # escaped: subjects come from DAG authors
     assert '<td>pin mismatch</td><td data-metric="failed_items">8</td>' in html
     team = page.render(facts.build(config, "team_dashboard", [], _url))
