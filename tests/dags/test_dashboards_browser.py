@@ -131,17 +131,22 @@ def waiting_approval(airflow_api, tmp_path):
         time.sleep(1)
     assert found, (tmp_path / "probe.log").read_text()[-3000:]
     ti = found[0]["task_instance"]
-    try:
-        yield ti
-    finally:
+
+    def answer() -> None:
+        """Approve and wait for the probe run to finish (once)."""
         if proc.poll() is None:
-            try:
-                airflow_api.answer(PROBE_DAG, ti["dag_run_id"], PROBE_TASK, "Approve")
-                proc.wait(timeout=120)
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-        log.close()
+            airflow_api.answer(PROBE_DAG, ti["dag_run_id"], PROBE_TASK, "Approve")
+            proc.wait(timeout=120)
+
+    try:
+        yield ti, answer
+    finally:
+        try:
+            answer()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            log.close()
 
 
 def _tiles(page) -> dict[str, dict[str, str]]:
@@ -273,7 +278,7 @@ def _check_pages(page, base, airflow_api, store, waiting_approval, management, t
     assert causes == {"pin count differs": "12", "no footprint": "1"}
     link = page.locator("#approvals a")
     assert link.count() == 1 and link.inner_text() == PROBE_SUBJECT
-    ti = waiting_approval
+    ti, answer = waiting_approval
     assert link.get_attribute("href") == approval_url(base, PROBE_DAG, ti["dag_run_id"], PROBE_TASK, -1)
     assert page.locator("figure[data-chart=quality] svg").count() == 1
     reports = page.locator("#reports .report")
@@ -297,9 +302,12 @@ def _check_pages(page, base, airflow_api, store, waiting_approval, management, t
         assert page.locator("meta[http-equiv=refresh]").get_attribute("content") == "5"
         assert _tiles(page) == _expected_tiles(store, ("migrated", "time_spent"))
         first = page.locator("#generated-at").inner_text()
+        assert page.locator("#approvals a").count() == 1
+        answer()  # answered in Airflow: gone from the page at its next reload
         _seed_run(store, "dash_run_new", "staging", "running", 12, 0, 75.0, NOW)
         page.wait_for_selector("tr[data-run-id=dash_run_new]", timeout=30_000)  # no reload() here
         assert page.locator("#generated-at").inner_text() != first
+        assert page.locator("#approvals").inner_text() == "None waiting."
         assert _tiles(page)["staging"] == {"migrated": "12", "total": "12", "time_spent": "75 s", "runs": "1"}
     finally:
         config_path.write_text(saved)
