@@ -167,6 +167,13 @@ class ProgressTracking(Section):
     project_team: list[str] = []  # daily_status e-mail
 
 
+class Dashboards(Section):
+    """How often the plugin's dashboard pages reload themselves (their meta refresh), in seconds."""
+
+    management_refresh_seconds: int = Field(3600, ge=5)  # management_dashboard: hourly is enough
+    team_refresh_seconds: int = Field(300, ge=5)  # team_dashboard: the team watches runs as they go
+
+
 class Schedule(Section):
     schedule: str
 
@@ -425,6 +432,7 @@ class PipelineConfig(Section):
     project_templates: dict[str, ProjectTemplate] = {}
     task_assignment: TaskAssignment = TaskAssignment()
     progress_tracking: ProgressTracking = ProgressTracking()
+    dashboards: Dashboards = Dashboards()
     backup: Backup = Backup()
     business_continuity: BusinessContinuity = BusinessContinuity()
     monitoring: Monitoring = Monitoring()

@@ -3,6 +3,9 @@
 - `/altium2kicad/reports/<run>/index.html`: the run's HTML report and its GE Data Docs, served
   read-only from the configured `progress_tracking.report_dir`, only to an Airflow user who may
   read the DAG's runs (401 without a login, 403 without that access; include/access/requests.py).
+- `/altium2kicad/dashboards/management_dashboard` and `.../team_dashboard`: progress across runs
+  and environments, the latest reports, waiting approvals and failures by cause
+  (include/dashboards/), under the same check; listed in the UI's navigation (external_views).
 - "Migration report": an extra link on every task of full_library_migration pointing there.
 - `/altium2kicad-parts/<environment>/<library>/v1/...`: each environment's deployed parts as a
   KiCad HTTP library (token auth), and part edits with optimistic locking (include/sites/).
@@ -57,6 +60,9 @@ def create_app():
             raise HTTPException(status_code=404, detail="no such report file")
         return FileResponse(wanted)
 
+    from include.dashboards.routes import add_routes
+
+    add_routes(app, f"{PREFIX}/reports")
     return app
 
 
@@ -67,8 +73,24 @@ def create_parts_app():
     return create_http_library()
 
 
+DASHBOARD_VIEWS = [
+    {
+        "name": title,
+        "href": f"{PREFIX}/dashboards/{route}",
+        "url_route": route,  # the UI shows the page at /plugin/<route>
+        "destination": "nav",
+        "category": "altium2kicad",
+    }
+    for route, title in (
+        ("management_dashboard", "Management dashboard"),
+        ("team_dashboard", "Team dashboard"),
+    )
+]
+
+
 class Altium2KicadPlugin(AirflowPlugin):
     name = "altium2kicad"
+    external_views = DASHBOARD_VIEWS
     global_operator_extra_links = [MigrationReportLink()]
     fastapi_apps = [
         {"app": create_app(), "url_prefix": PREFIX, "name": "altium2kicad reports"},

@@ -2,6 +2,7 @@
 
 Metrics are the ones validate_migration and deploy store (components_migrated, migration_quality,
 time_spent); the total to migrate is the run's component items (symbols, footprints, models, parts).
+Failure causes are the failed items' messages, each counted once per item that carries it.
 An approval is open when a run's promotion was validated but no approval_outcome was recorded yet.
 """
 
@@ -59,14 +60,17 @@ def gather(url: str, top: int = 5) -> dict:
                 "total": totals.get(r.run_id, 0),
                 "quality": m.get("migration_quality"),
                 "time_spent": m.get("time_spent"),
+                "report_path": r.report_path,
             }
         )
     by_lib: Counter[str] = Counter()
+    by_cause: Counter[str] = Counter()
     reasons: dict[str, Counter[str]] = {}
     for library, messages in failures:
         by_lib[library] += 1
         for msg in messages or ["(no message)"]:
             reasons.setdefault(library, Counter())[str(msg)] += 1
+        by_cause.update({str(msg) for msg in messages or ["(no message)"]})
     worst = [
         {"library": lib, "failures": n, "reasons": [t for t, _ in reasons[lib].most_common(3)]}
         for lib, n in by_lib.most_common(top)
@@ -80,7 +84,13 @@ def gather(url: str, top: int = 5) -> dict:
         if "promotion_validated" in actions.get(str(r["run_id"]), set())
         and "approval_outcome" not in actions.get(str(r["run_id"]), set())
     ]
-    return {"runs": rows, "failing_libraries": worst, "open_approvals": open_approvals}
+    causes = [{"cause": c, "failed": n} for c, n in by_cause.most_common()]
+    return {
+        "runs": rows,
+        "failing_libraries": worst,
+        "failure_causes": causes,
+        "open_approvals": open_approvals,
+    }
 
 
 def day_window(now: datetime) -> tuple[datetime, datetime]:

@@ -8,47 +8,65 @@ from xml.sax.saxutils import escape  # ReportLab paragraphs are XML markup
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "reports"
 
 
-def charts(facts: dict, quality_target: float, folder: Path) -> list[Path]:
-    """Three PNG charts over the runs: migrated against total, quality against target, time spent."""
+CHARTS = ("components", "quality", "time")
+
+
+def _figures(facts: dict, quality_target: float, names: tuple[str, ...] = CHARTS):
+    """(name, matplotlib figure) over the runs with metrics: migrated against total, quality against
+    target, time spent; the caller saves and closes each figure."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    folder.mkdir(parents=True, exist_ok=True)
     runs = [r for r in facts["runs"] if r["migrated"] is not None]
     x = list(range(len(runs)))
     labels = [
         f"{r['environment']}\n{r['started_at']:%m-%d}" if r["started_at"] else r["environment"] for r in runs
     ]
-    out = []
-    for name, draw in (
-        (
-            "components",
-            lambda ax: (
-                ax.plot(x, [r["migrated"] for r in runs], "o-", label="migrated"),
-                ax.plot(x, [r["total"] for r in runs], "s--", label="total to migrate"),
-            ),
+    drawings = {
+        "components": lambda ax: (
+            ax.plot(x, [r["migrated"] for r in runs], "o-", label="migrated"),
+            ax.plot(x, [r["total"] for r in runs], "s--", label="total to migrate"),
         ),
-        (
-            "quality",
-            lambda ax: (
-                ax.plot(x, [r["quality"] or 0 for r in runs], "o-", label="migration quality"),
-                ax.axhline(quality_target, color="red", ls="--", label=f"target {quality_target:.0%}"),
-            ),
+        "quality": lambda ax: (
+            ax.plot(x, [r["quality"] or 0 for r in runs], "o-", label="migration quality"),
+            ax.axhline(quality_target, color="red", ls="--", label=f"target {quality_target:.0%}"),
         ),
-        ("time", lambda ax: ax.bar(x, [r["time_spent"] or 0 for r in runs], label="time spent (s)")),
-    ):
+        "time": lambda ax: ax.bar(x, [r["time_spent"] or 0 for r in runs], label="time spent (s)"),
+    }
+    for name in names:
         fig, ax = plt.subplots(figsize=(7, 3))
-        draw(ax)
+        drawings[name](ax)
         ax.set_xticks(x, labels, fontsize=7)
         ax.legend(fontsize=7)
         ax.set_title(name)
         fig.tight_layout()
+        yield name, fig
+        plt.close(fig)
+
+
+def charts(facts: dict, quality_target: float, folder: Path) -> list[Path]:
+    """Three PNG charts over the runs: migrated against total, quality against target, time spent."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, fig in _figures(facts, quality_target):
         path = folder / f"{name}.png"
         fig.savefig(path, dpi=100)
-        plt.close(fig)
         out.append(path)
+    return out
+
+
+def inline_svgs(facts: dict, quality_target: float, names: tuple[str, ...]) -> dict[str, str]:
+    """The same charts as <svg> markup to embed in a page (the dashboards), by name."""
+    import io
+
+    out = {}
+    for name, fig in _figures(facts, quality_target, names):
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg")
+        text = buf.getvalue()
+        out[name] = text[text.index("<svg") :]  # without the XML prolog and doctype
     return out
 
 

@@ -112,3 +112,5 @@ def test_every_route_of_the_plugin_app_requires_a_reader(simple_auth_manager):
         return {"secret": True}
 
     assert TestClient(app).get("/future-page").status_code == 401
+    for name in ("management_dashboard", "team_dashboard"):  # the dashboards too
+        assert TestClient(app).get(f"/dashboards/{name}").status_code == 401

@@ -1,0 +1,1 @@
+"""The management and team dashboards: pages of the Airflow UI served by the plugin (docs/reports.md)."""
