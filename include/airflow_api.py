@@ -22,6 +22,17 @@ AIRFLOW = [sys.executable, "-m", "airflow"]
 PARKED = "awaiting_input"  # the state of an approval task waiting for its answer
 
 
+def parked(detail: dict) -> bool:
+    """Whether the approval's task has parked (awaiting_input), so an answer now resumes it.
+
+    Answer only then: Airflow 3.3's response handler reads the task instance before it locks it
+    (the lock does not refresh it) and resumes only a task it saw parked; the park checks for an
+    answer already committed. An answer handled while the task parks (it parks after its
+    `notifiers` have sent approval_required) is recorded, but the task is never resumed and waits
+    until its response_timeout (72 h for a promotion)."""
+    return detail["task_instance"].get("state") == PARKED
+
+
 class ApiError(Exception):
     pass
 
@@ -111,11 +122,9 @@ class Reviewer:
         while not self._stop.is_set():
             try:
                 for detail in self.api.waiting_approvals(self.dag_id):
-                    ti = detail["task_instance"]
-                    if ti.get("state", PARKED) != PARKED:
-                        # answered before the task has parked, the answer can be lost (the task
-                        # commits awaiting_input after the response handler looked): next poll
+                    if not parked(detail):  # still running its notifiers: next poll
                         continue
+                    ti = detail["task_instance"]
                     reply = self.api.answer(
                         self.dag_id, ti["dag_run_id"], ti["task_id"], self.option, ti.get("map_index", -1)
                     )

@@ -84,6 +84,38 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class SilentServer:
+    """A port that takes connections (the kernel's backlog) and never says or answers anything: an
+    SMTP server that sends no greeting, a webhook that never responds."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)  # not accept()ed while the clients wait: connect() works, reads wait
+        self.port = self.sock.getsockname()[1]
+
+    def connections(self) -> int:
+        """How many connections were made so far (each try is one), drained from the backlog."""
+        self.sock.setblocking(False)
+        count = 0
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except BlockingIOError:
+                return count
+            conn.close()
+            count += 1
+
+
+@contextmanager
+def silent_server():
+    server = SilentServer()
+    try:
+        yield server
+    finally:
+        server.sock.close()
+
+
 @contextmanager
 def mail_server():
     """aiosmtpd on a free port; what it receives lands in `.received`."""

@@ -65,6 +65,10 @@ class Route(Section):
 class Retry(Section):
     attempts: int = Field(3, ge=1)  # tries per channel and message
     backoff_seconds: float = Field(2.0, ge=0)  # wait before the 2nd try, doubled after each failure
+    # longest wait for the peer in one try (connect, answer), replacing the connection's `timeout`
+    # extra and the client libraries' defaults: a peer that never answers costs a run
+    # attempts x timeout_seconds per channel at most, never a hang
+    timeout_seconds: float = Field(10.0, gt=0)
 
 
 class Notifications(Section):

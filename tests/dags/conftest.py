@@ -39,6 +39,9 @@ os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] = ",".join(f"{u}:{r}" for
 os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] = str(_home / "passwords.json")
 os.environ["AIRFLOW__API_AUTH__JWT_SECRET"] = "altium2kicad-tests-only"
 os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
+# a task process waits this long for the api-server (Airflow's 5 s is too short when the suite loads
+# both cores: the promotion window test's `prepare` gave up after 4 timed-out calls)
+os.environ.setdefault("AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT", "30")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 DAG_ID = "full_library_migration"
 AIRFLOW = [sys.executable, "-m", "airflow"]

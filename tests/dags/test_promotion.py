@@ -4,7 +4,9 @@ Real services: the metadata and library databases are scratch databases on the l
 alice (release_manager) and bob (library_manager) log in to a real api-server (SimpleAuthManager)
 and answer the two mapped HITL approvals of the final_approval level (two distinct users); the
 git history goes to a local bare repository. Versions in `testing` are real conversions of the
-sample library.
+sample library. The notifications go to real local peers (tests/notification_peers.py): Slack and
+Teams webhooks on one HTTP server, e-mail to an SMTP server; each test checks what arrived there
+during its run, to whom, with which link.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import yaml
@@ -40,9 +44,14 @@ def write_release(folder: Path, drop_footprint: str | None = None) -> Path:
 
 @pytest.fixture(scope="module")
 def pipeline_env(tmp_path_factory):
-    """Default config; testing and production local; roles for the final_approval level; git."""
+    """Default config; testing and production local; roles for the final_approval level; git;
+    the three notification channels at local peers."""
+    from tests.notification_peers import ADDRESSES, CONN_IDS, Webhook, connections, mail_server
     from tests.scratch_databases import PG_SERVER
 
+    webhook = Webhook()
+    mail_context = mail_server()
+    mail = mail_context.__enter__()
     tmp = tmp_path_factory.mktemp("promotion")
     bare = tmp / "history.git"
     subprocess.run(["git", "init", "--quiet", "--bare", str(bare)], check=True)
@@ -50,11 +59,18 @@ def pipeline_env(tmp_path_factory):
     config["task_assignment"]["roles"] = {"release_manager": ["alice"], "library_manager": ["bob"]}
     config["environments"]["production"]["git"] = {"remote": str(bare), "branch": "main"}
     config["promotion"]["test_to_prod"]["scheduled_window"] = None  # the window has its own test
+    channels = config["notifications"]["channels"]
+    for channel, conn_id in CONN_IDS.items():
+        channels[channel]["conn_id"] = conn_id
+    channels["email"]["addresses"] = {u: ADDRESSES[u] for u in ("alice", "bob")}
+    config["notifications"]["retry"] = {"attempts": 2, "backoff_seconds": 0.1}
     path = tmp / "altium2kicad.yaml"
     path.write_text(yaml.safe_dump(config))
     library_db = f"a2k_lib_{uuid.uuid4().hex[:10]}"
     _create_db(library_db)
+    conns = {k: v for k, v in connections(webhook, mail).items() if k.startswith("AIRFLOW_CONN_")}
     env = {
+        **conns,
         "ALTIUM2KICAD_CONFIG": str(path),
         "ALTIUM2KICAD_HOME": str(tmp / "home"),
         "ALTIUM2KICAD_DB_URL": f"{PG_SERVER}/{library_db}",
@@ -63,7 +79,15 @@ def pipeline_env(tmp_path_factory):
 
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    yield {"home": tmp / "home", "db_url": env["ALTIUM2KICAD_DB_URL"], "git": bare, "config": path}
+    yield {
+        "home": tmp / "home",
+        "db_url": env["ALTIUM2KICAD_DB_URL"],
+        "git": bare,
+        "config": path,
+        "peers": Peers(webhook, mail),
+    }
+    webhook.close()
+    mail_context.__exit__(None, None, None)
     for k, v in saved.items():
         os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
     from include.library_db.database import engine
@@ -86,6 +110,67 @@ def promote(dag, clients, answers, intruder=None):
     with Approvers(clients, DAG, {"approve": answers}, intruder) as approvers:
         run = dag.test(run_conf={})
     return run, approvers
+
+
+@dataclass
+class Inbox:
+    """What the local peers received during one run."""
+
+    slack: list[str]  # message texts
+    teams: list[dict]  # Adaptive Card bodies
+    mails: list  # tests.notification_peers.Mail
+
+    def slack_with(self, *parts: str) -> list[str]:
+        return [t for t in self.slack if all(p in t for p in parts)]
+
+    def teams_titled(self, title: str) -> list[dict]:
+        return [c for c in self.teams if title in json.dumps(c)]
+
+    def mails_about(self, subject: str) -> list:
+        return [m for m in self.mails if str(m.message["Subject"]).startswith(f"[altium2kicad] {subject}")]
+
+
+class Peers:
+    """The module's Slack/Teams webhook server and SMTP server; `mark()` then `since(mark)` is what
+    arrived in between (every notification is sent by a callback before dag.test returns)."""
+
+    def __init__(self, webhook, mail) -> None:
+        self.webhook, self.mail = webhook, mail
+
+    def mark(self) -> tuple[int, int]:
+        return len(self.webhook.posts), len(self.mail.received)
+
+    def since(self, mark: tuple[int, int]) -> Inbox:
+        posts, mails = self.webhook.posts[mark[0] :], self.mail.received[mark[1] :]
+        return Inbox(
+            slack=[str(p.body.get("text", "")) for p in posts if p.path.startswith("/slack")],
+            teams=[p.body for p in posts if p.path.startswith("/teams")],
+            mails=mails,
+        )
+
+
+def approval_link(airflow_api, run_id: str, map_index: int) -> str:
+    """The approval's page in the Airflow UI (`[api] base_url`: the test's api-server)."""
+    return (
+        f"{airflow_api.base_url}/dags/{DAG}/runs/{quote(run_id)}/tasks/approve/required_actions"
+        f"?map_index={map_index}"
+    )
+
+
+def assert_asked_both(inbox: Inbox, airflow_api, run_id: str) -> None:
+    """approval_required once per approval slot on every channel, the mail to both approvers, each
+    with the link to its own approval page."""
+    links = [approval_link(airflow_api, run_id, i) for i in (0, 1)]
+    asked = inbox.slack_with("*Approval required*", "Who may answer: alice, bob")
+    assert len(inbox.slack_with("*Approval required*")) == 2, inbox.slack
+    assert sorted(link for link in links for t in asked if f"<{link}|" in t) == links, asked
+    cards = inbox.teams_titled("Approval required")
+    assert sorted(link for link in links for c in cards if link in json.dumps(c)) == links, cards
+    mails = inbox.mails_about("Approval required")
+    assert len(mails) == 2 and all(
+        sorted(m.rcpt_tos) == ["alice@example.com", "bob@example.com"] for m in mails
+    ), [(m.rcpt_tos, m.message["Subject"]) for m in mails]
+    assert sorted(link for link in links for m in mails if f'href="{link}"' in m.html) == links
 
 
 def deploy_to_testing(tmp: Path, version: str, drop_footprint: str | None = None) -> Path:
@@ -116,11 +201,14 @@ def test_rejection_stops_the_promotion_with_the_reason(
 
     deploy_to_testing(tmp_path_factory.mktemp("v1"), "v1")
     answers = [("alice", "Approve", ""), ("bob", "Reject", "footprints off-grid")]
+    mark = pipeline_env["peers"].mark()
     run, approvers = promote(promotion_dag[DAG], users(airflow_api), answers)
+    inbox = pipeline_env["peers"].since(mark)
     states = task_states_of(run)
     assert str(run.state) == "failed", (states, approvers.errors)
     assert states["check_approvals"] == "failed" and states["publish"] == "upstream_failed"
     rows = audit(pipeline_env, run.run_id)
+    assert [b for _, b, _ in rows][0] == "promotion_validated" and len(rows) == 4  # nothing promoted
     assert [(a, b) for a, b, _ in rows if b.startswith("approval")] == [
         ("alice", "approval_granted"),
         ("bob", "approval_rejected"),
@@ -133,31 +221,66 @@ def test_rejection_stops_the_promotion_with_the_reason(
     assert next(d for _, a, d in rows if a == "approval_outcome")["reason"] == reason
     assert reason in report_path(load_config(), run.run_id).read_text()
     assert not (production(pipeline_env) / "current").exists()  # nothing published
+    # what the local peers received: both approvers asked on every channel with their links, the
+    # approval and the rejection with its reason (mailed to the approvers and the library manager),
+    # check_approvals' failure as error_occurred with the reason and its log; nothing published
+    assert_asked_both(inbox, airflow_api, run.run_id)
+    assert len(inbox.slack_with("*Approved* by alice", f"<{approval_link(airflow_api, run.run_id, 0)}|")) == 1
+    rejected = inbox.slack_with("*Rejected* by bob", ": footprints off-grid", "The run stops here")
+    assert len(rejected) == 1 and approval_link(airflow_api, run.run_id, 1) in rejected[0], inbox.slack
+    [mail] = inbox.mails_about("Rejected")
+    assert sorted(mail.rcpt_tos) == ["alice@example.com", "bob@example.com"]
+    assert "Rejected by bob. Reason: footprints off-grid" in mail.html
+    [error] = inbox.slack_with(":x: *Task check_approvals failed*")
+    assert f"ApprovalRefused: {reason}" in error and "/tasks/check_approvals?try_number=1|" in error
+    [error_mail] = inbox.mails_about("Task check_approvals failed")
+    assert error_mail.rcpt_tos == ["bob@example.com"] and reason in error_mail.html  # library_manager
+    assert len(inbox.teams_titled("check_approvals")) == 1
+    assert not inbox.slack_with("Workflow complete") and not inbox.mails_about("Workflow complete")
 
 
 def test_same_user_twice_is_not_enough(promotion_dag, airflow_api, pipeline_env):
     answers = [("alice", "Approve", ""), ("alice", "Approve", "")]
+    mark = pipeline_env["peers"].mark()
     run, approvers = promote(promotion_dag[DAG], users(airflow_api), answers, intruder="mallory")
+    inbox = pipeline_env["peers"].since(mark)
     states = task_states_of(run)
     assert str(run.state) == "failed", (states, approvers.errors)
     assert states["check_approvals"] == "failed" and states["publish"] == "upstream_failed"
     # mallory holds neither role of final_approval: Airflow itself refuses her answer
     assert len(approvers.refused) == 2 and all("403" in r for r in approvers.refused)
-    outcome = next(d for _, a, d in audit(pipeline_env, run.run_id) if a == "approval_outcome")
-    assert outcome == {
-        "level": "final_approval",
-        "approved": False,
-        "reason": "final_approval: 1 distinct approver(s) of 2 required (alice); "
-        "a second answer by the same user does not count",
-    }
+    rows = audit(pipeline_env, run.run_id)
+    assert [(a, b) for a, b, _ in rows] == [
+        ("airflow", "promotion_validated"),
+        ("alice", "approval_granted"),
+        ("alice", "approval_granted"),
+        ("airflow", "approval_outcome"),
+    ]  # mallory's refused answers left no row
+    reason = (
+        "final_approval: 1 distinct approver(s) of 2 required (alice); "
+        "a second answer by the same user does not count"
+    )
+    assert rows[-1][2] == {"level": "final_approval", "approved": False, "reason": reason}
     assert not (production(pipeline_env) / "current").exists()
+    # both slots asked; alice's two approvals announced, nobody else's (mallory's were refused);
+    # the shortfall is check_approvals' error, and nothing is complete
+    assert_asked_both(inbox, airflow_api, run.run_id)
+    assert len(inbox.slack_with("*Approved* by alice")) == 2
+    assert not inbox.slack_with("*Approved* by bob") and not inbox.slack_with("mallory")
+    [error] = inbox.slack_with(":x: *Task check_approvals failed*")
+    assert reason in error, error
+    [error_mail] = inbox.mails_about("Task check_approvals failed")
+    assert error_mail.rcpt_tos == ["bob@example.com"] and "1 distinct approver(s) of 2" in error_mail.html
+    assert not inbox.slack_with("Workflow complete") and not inbox.mails_about("Workflow complete")
 
 
 def test_two_distinct_approvers_publish_exactly_the_tested_files(promotion_dag, airflow_api, pipeline_env):
     from include.deployment import manifest
 
     answers = [("alice", "Approve", "checked the footprints"), ("bob", "Approve", "")]
+    mark = pipeline_env["peers"].mark()
     run, approvers = promote(promotion_dag[DAG], users(airflow_api), answers)
+    inbox = pipeline_env["peers"].since(mark)
     states = task_states_of(run)
     assert str(run.state) == "success", (states, approvers.errors)
     live = production(pipeline_env) / "current"
@@ -191,15 +314,33 @@ def test_two_distinct_approvers_publish_exactly_the_tested_files(promotion_dag, 
         ["git", "-C", str(git), "show", "main:CHANGES.md"], capture_output=True, text=True, check=True
     )
     assert "| footprints | 20 | 0 | 0 |" in shown.stdout
+    # asked, both approvals announced (alice's with her comment), then the workflow complete on
+    # Slack and mailed to the participants; no error, no rejection
+    assert_asked_both(inbox, airflow_api, run.run_id)
+    assert len(inbox.slack_with("*Approved* by alice", "(checked the footprints)")) == 1
+    assert len(inbox.slack_with("*Approved* by bob")) == 1
+    run_link = f"{airflow_api.base_url}/dags/{DAG}/runs/{quote(run.run_id)}"
+    [done] = inbox.slack_with("*Workflow complete*", f"<{run_link}|")
+    assert f"run `{run.run_id}`" in done
+    [done_mail] = inbox.mails_about("Workflow complete")
+    assert sorted(done_mail.rcpt_tos) == ["alice@example.com", "bob@example.com"]  # participants
+    assert f'href="{run_link}"' in done_mail.html
+    assert (
+        not inbox.slack_with(":x:")
+        and not inbox.slack_with("*Rejected*")
+        and not inbox.teams_titled("failed")
+    )
 
 
 def test_next_version_diff_and_rollback_in_one_run(
     promotion_dag, airflow_api, pipeline_env, tmp_path_factory
 ):
     deploy_to_testing(tmp_path_factory.mktemp("v2"), "v2", drop_footprint="SOT-23")
+    mark = pipeline_env["peers"].mark()
     run, approvers = promote(
         promotion_dag[DAG], users(airflow_api), [("bob", "Approve", ""), ("alice", "Approve", "")]
     )
+    inbox = pipeline_env["peers"].since(mark)
     assert str(run.state) == "success", (task_states_of(run), approvers.errors)
     assert "footprints: +0 -1 ~0" in approvers.bodies["approve", 0]
     git = pipeline_env["git"]
@@ -212,7 +353,12 @@ def test_next_version_diff_and_rollback_in_one_run(
     assert "SOT-23.kicad_mod" in diff.stdout and "1 file changed" in diff.stdout
     assert json.loads((production(pipeline_env) / "CURRENT").read_text())["version"] == "v2"
 
+    assert_asked_both(inbox, airflow_api, run.run_id)
+    assert len(inbox.slack_with("*Workflow complete*", run.run_id)) == 1
+
+    mark = pipeline_env["peers"].mark()
     rollback = promotion_dag["rollback_environment"].test(run_conf={"environment": "production"})
+    assert pipeline_env["peers"].since(mark) == Inbox([], [], [])  # a rollback that works is quiet
     assert str(rollback.state) == "success", task_states_of(rollback)
     pointer = json.loads((production(pipeline_env) / "CURRENT").read_text())
     assert pointer["version"] == "v1" and pointer["previous"] == "v2"

@@ -4,6 +4,7 @@ and logged without raising; a channel without a connection left off."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
@@ -13,7 +14,15 @@ from include import notifications
 from include.config import ConfigError, parse_config
 from include.notifications import links
 from include.notifications.dispatch import FAILED, OFF, SENT
-from tests.notification_peers import REPO, RUN_ID, free_port, make_config, runtime_ti, write_config
+from tests.notification_peers import (
+    REPO,
+    RUN_ID,
+    free_port,
+    make_config,
+    runtime_ti,
+    silent_server,
+    write_config,
+)
 
 
 def approval_task(**kwargs):
@@ -150,6 +159,37 @@ def test_unreachable_channels_are_retried_then_logged_and_never_raise(
     # the DAG's callback path: the same failure, and the callback returns normally
     monkeypatch.setenv("ALTIUM2KICAD_CONFIG", str(write_config(tmp_path / "config.yaml", config)))
     notifications.send("error_occurred", failure_context())
+
+
+def test_a_peer_that_never_answers_fails_the_try_after_the_timeout(monkeypatch, caplog):
+    """Connected, then silence (no SMTP greeting, no HTTP answer): every try of every channel gives
+    up after retry.timeout_seconds (not the libraries' 30 s, not never), and a try is one
+    connection (the SMTP hook's own reconnects would multiply the attempts)."""
+    with silent_server() as server:
+        url = f"http://127.0.0.1:{server.port}"
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_MUTE_SLACK", f'{{"conn_type": "slackwebhook", "host": "{url}", "password": "x"}}'
+        )
+        monkeypatch.setenv("AIRFLOW_CONN_MUTE_TEAMS", f'{{"conn_type": "http", "host": "{url}/teams"}}')
+        smtp = {"disable_ssl": True, "disable_tls": True, "from_email": "a@example.com"}
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_MUTE_SMTP",
+            json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": server.port, "extra": smtp}),
+        )
+        config = make_config({"slack": "mute_slack", "email": "mute_smtp", "teams": "mute_teams"})
+        config.notifications.retry.attempts = 2
+        config.notifications.retry.timeout_seconds = 0.5
+        caplog.set_level(logging.WARNING, logger="include.notifications")
+        started = time.monotonic()
+        outcome = notifications.notifier("error_occurred").send(failure_context(), config)
+        took = time.monotonic() - started
+        tries = server.connections()
+    assert outcome == {"slack": FAILED, "email": FAILED, "teams": FAILED}
+    assert tries == 3 * 2, tries
+    # 3 channels x 2 tries x 0.5 s plus the backoffs; one 30 s default alone would take longer
+    assert 3 <= took < 25, took
+    given_up = [r.getMessage() for r in caplog.records if "not sent after 2 attempt(s)" in r.getMessage()]
+    assert len(given_up) == 3, given_up
 
 
 def test_a_channel_without_a_connection_is_off(webhook, smtp_server, caplog, channels):
