@@ -6,7 +6,9 @@ config/altium2kicad.yaml `project_templates.full_library_migration`. Notificatio
 (include.notifications, routed by `notifications.events`): migration_started when the first task
 starts, stage_complete when a stage's last task succeeds, approval_required/granted/rejected from
 the approval tasks, error_occurred from any failed task, migration_completed after
-deploy_to_production.
+deploy_to_production. Whatever ends a run (deployed, a gate, a failed task, a rejection), the
+DAG's own success and failure callback records its final state, metrics and report
+(include.run_outcome).
 """
 
 from __future__ import annotations
@@ -54,6 +56,13 @@ def _notify(event: str, **kwargs):
 
     callback.__name__ = callback.__qualname__ = f"notify_{event}"
     return callback
+
+
+def _record_outcome(context) -> None:
+    """The run's final state, metrics and report, whatever ended it (include.run_outcome)."""
+    from include import run_outcome
+
+    run_outcome.callback(context)
 
 
 # Transient failures (database, S3, a lost worker) are retried; a failed quality gate or a wrong
@@ -126,6 +135,8 @@ def approval(task_id: str, subject: str, body: str, owner: str, doc: str) -> App
     catchup=False,
     max_active_runs=max_concurrent_migrations(),
     default_args=DEFAULT_ARGS,
+    on_success_callback=_record_outcome,
+    on_failure_callback=_record_outcome,
     tags=["altium2kicad", "migration", "library"],
     doc_md=__doc__,
     params={
