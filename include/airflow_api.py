@@ -102,6 +102,7 @@ class Reviewer:
     api: AirflowApi
     dag_id: str
     option: str = "Approve"
+    params: dict | None = None  # the answer's params_input (a reviewer's comment)
     answered: list[dict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -117,7 +118,12 @@ class Reviewer:
                         # commits awaiting_input after the response handler looked): next poll
                         continue
                     reply = self.api.answer(
-                        self.dag_id, ti["dag_run_id"], ti["task_id"], self.option, ti.get("map_index", -1)
+                        self.dag_id,
+                        ti["dag_run_id"],
+                        ti["task_id"],
+                        self.option,
+                        ti.get("map_index", -1),
+                        self.params,
                     )
                     self.answered.append(
                         {
