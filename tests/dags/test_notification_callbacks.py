@@ -205,7 +205,7 @@ def test_the_dags_carry_every_event(project_dags):
     for task_id in ("migration.review_test_results", "deployment.user_acceptance_testing"):
         task = migration.get_task(task_id)
         assert _names(task.notifiers) == ["notify_approval_required"]
-        assert _names(task.on_success_callback) == ["notify_approval_answered", "notify_stage_complete"]
+        assert _names(task.on_success_callback)[:2] == ["notify_approval_answered", "notify_stage_complete"]
     for task in migration.tasks:
         assert "notify_stage_complete" in _names(task.on_success_callback), task.task_id
     deploy = migration.get_task("deployment.deploy_to_production")
