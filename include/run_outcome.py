@@ -235,6 +235,21 @@ def total_components(store, run_id: str) -> int:
     return 0
 
 
+def _start_run(rc):
+    """The migration_run row of a run stopped before the analysis recorded it: it counts too."""
+    try:
+        level = rc.level
+    except Exception:  # an unknown environment is what stopped it
+        level = ""
+    source = str(rc.params.get("source") or "")
+    rc.store.start_run(rc.run_id, rc.dag_id, source, rc.environment_name, level, str(rc.folder))
+    rc.store.update_run(rc.run_id, report_path=str(rc.report_path))
+    run = rc.store.run(rc.run_id)
+    if run is None:
+        raise KeyError(f"library database: run {rc.run_id} was not recorded")
+    return run
+
+
 def record(context) -> Outcome:
     """The DAG callback's work: final state, metrics, run status, audit row, report."""
     from . import metrics, report_html
@@ -249,16 +264,7 @@ def record(context) -> Outcome:
     params = {**dict(getattr(dag_run, "conf", None) or {}), **dict(context.get("params") or {})}
     rc = RunContext(run_id, dag.dag_id, params, load_config(), "airflow")
     store = rc.store
-    run = store.run(run_id)
-    if run is None:  # stopped before the analysis recorded it: the run still counts
-        try:
-            level = rc.level
-        except Exception:  # an unknown environment is what stopped it
-            level = ""
-        source = str(params.get("source") or "")
-        store.start_run(run_id, dag.dag_id, source, rc.environment_name, level, str(rc.folder))
-        store.update_run(run_id, report_path=str(rc.report_path))
-        run = store.run(run_id)
+    run = store.run(run_id) or _start_run(rc)
     order = list(getattr(dag, "task_ids", []) or [])
     found = airflow_facts(dag.dag_id, run_id, order)
     answers = {a.task_id: a for a in found.answers} | {a.task_id: a for a in recorded_answers(store, run_id)}

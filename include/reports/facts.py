@@ -57,9 +57,7 @@ def gather(url: str, top: int = 5) -> dict:
                 "status": r.status,
                 "started_at": started,
                 "migrated": m.get("components_migrated"),
-                "total": int(m["total_components"])
-                if "total_components" in m
-                else totals.get(r.run_id, 0),
+                "total": int(m["total_components"]) if "total_components" in m else totals.get(r.run_id, 0),
                 "quality": m.get("migration_quality"),
                 "time_spent": m.get("time_spent"),
             }

@@ -34,7 +34,13 @@ FOOTPRINTS = Gate(
         "expectations": [
             {"success": True, "notes": "fine", "failed_count": 0, "failed_items": []},
             {"success": False, "notes": "written", "failed_count": 1, "failed_items": ["Fuses/FUSE BLADE"]},
-            {"success": False, "warning_only": True, "notes": "a warning", "failed_count": 2, "failed_items": []},
+            {
+                "success": False,
+                "warning_only": True,
+                "notes": "a warning",
+                "failed_count": 2,
+                "failed_items": [],
+            },
         ]
     },
 )
@@ -108,4 +114,5 @@ def test_total_components_from_the_analysis(tmp_path):
     store.audit("r1", "airflow", "analysis", {"counts": counts})
     assert total_components(store, "r1") == 608
     figures = compute([], None, total=total_components(store, "r1"))
-    assert figures["total_components"] == (608.0, "items") and figures["components_migrated"] == (0.0, "items")
+    assert figures["total_components"] == (608.0, "items")
+    assert figures["components_migrated"] == (0.0, "items")
