@@ -6,7 +6,9 @@ config/altium2kicad.yaml `project_templates.full_library_migration`. Notificatio
 (include.notifications, routed by `notifications.events`): migration_started when the first task
 starts, stage_complete when a stage's last task succeeds, approval_required/granted/rejected from
 the approval tasks, error_occurred from any failed task, migration_completed after
-deploy_to_production.
+deploy_to_production. Whatever ends a run (deployed, a gate, a failed task, a rejection), the
+DAG's own success and failure callback records its final state, metrics and report
+(include.run_outcome).
 """
 
 from __future__ import annotations
@@ -54,6 +56,20 @@ def _notify(event: str, **kwargs):
 
     callback.__name__ = callback.__qualname__ = f"notify_{event}"
     return callback
+
+
+def _record_outcome(context) -> None:
+    """The run's final state, metrics and report, whatever ended it (include.run_outcome)."""
+    from include import run_outcome
+
+    run_outcome.callback(context)
+
+
+def _record_answer(context) -> None:
+    """An approval's answer in the audit log, where the run's outcome finds a rejection."""
+    from include import run_outcome
+
+    run_outcome.record_answer(context)
 
 
 # Transient failures (database, S3, a lost worker) are retried; a failed quality gate or a wrong
@@ -125,7 +141,7 @@ def approval(group: str, name: str, subject: str, result, owner: str, doc: str):
         response_timeout=APPROVAL_TIMEOUT,
         pre_execute=_approval_settings,
         notifiers=[_notify("approval_required")],
-        on_success_callback=[_notify("approval_answered"), _notify("stage_complete")],
+        on_success_callback=[_notify("approval_answered"), _notify("stage_complete"), _record_answer],
         retries=0,
         # bounded by response_timeout instead: a parsed execution_timeout would cut the wait short
         execution_timeout=None,
@@ -157,6 +173,8 @@ def approval(group: str, name: str, subject: str, result, owner: str, doc: str):
     catchup=False,
     max_active_runs=max_concurrent_migrations(),
     default_args=DEFAULT_ARGS,
+    on_success_callback=_record_outcome,
+    on_failure_callback=_record_outcome,
     tags=["altium2kicad", "migration", "library"],
     doc_md=__doc__,
     params={

@@ -113,6 +113,7 @@ class Reviewer:
     api: AirflowApi
     dag_id: str
     option: str = "Approve"
+    params: dict | None = None  # the answer's params_input (a reviewer's comment)
     answered: list[dict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -126,7 +127,12 @@ class Reviewer:
                         continue
                     ti = detail["task_instance"]
                     reply = self.api.answer(
-                        self.dag_id, ti["dag_run_id"], ti["task_id"], self.option, ti.get("map_index", -1)
+                        self.dag_id,
+                        ti["dag_run_id"],
+                        ti["task_id"],
+                        self.option,
+                        ti.get("map_index", -1),
+                        self.params,
                     )
                     self.answered.append(
                         {

@@ -318,6 +318,7 @@ def render(
     extra: dict | None = None,
     quality_target: float | None = None,
     kicad_cli: Path | None = None,
+    final_state: tuple[str, str] | None = None,
 ) -> Path:
     """Writes report_path and its item pages (atomically: parallel tasks may render at once) and
     returns it.
@@ -325,7 +326,8 @@ def render(
     The first page is what QA reads first: summary, why the run stopped (libraries that could not
     be opened, failed gates), failed items, gates; then the first PAGE_SIZE items, the rest on
     numbered pages under `items/`, all of them reachable by the search box.
-    With `kicad_cli`, items are pictured by KiCad itself (our own pictures stay the fallback)."""
+    With `kicad_cli`, items are pictured by KiCad itself (our own pictures stay the fallback).
+    `final_state` (status, headline: include.run_outcome, once the run has ended) leads the page."""
     run = store.run(run_id)
     counts = store.status_counts(run_id, "full")
     metrics = store.metrics(run_id)
@@ -341,6 +343,10 @@ def render(
         f" · environment <b>{e(run.environment if run else '')}</b> (validation {e(run.validation_level if run else '')})"
         f" · status <b>{e(run.status if run else '')}</b></p>",
     ]
+    if final_state:
+        status, headline = final_state
+        css = {"deployed": "ok", "succeeded": "ok"}.get(status, "failed")
+        out.append(f"<h2 class='{css}' id='final-state'>Final state: {e(headline)}</h2>")
     if extra:
         out.append("<p>" + " · ".join(f"{e(k)}: <code>{e(str(v))}</code>" for k, v in extra.items()) + "</p>")
     out.append("<h2>Summary</h2><div>")

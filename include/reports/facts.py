@@ -1,8 +1,8 @@
 """Facts for the reports, read from the library database (every run, every environment).
 
 Metrics are the ones validate_migration and deploy store (components_migrated, migration_quality,
-time_spent); the total to migrate is the run's component items (symbols, footprints, models, parts).
-Failure causes are the failed items' messages, each counted once per item that carries it.
+time_spent, and total_components once the run has ended: include.run_outcome); the total to migrate
+is total_components, else (a run still going) the run's converted component items.
 An approval is open when a run's promotion was validated but no approval_outcome was recorded yet.
 """
 
@@ -57,7 +57,7 @@ def gather(url: str, top: int = 5) -> dict:
                 "status": r.status,
                 "started_at": started,
                 "migrated": m.get("components_migrated"),
-                "total": totals.get(r.run_id, 0),
+                "total": int(m["total_components"]) if "total_components" in m else totals.get(r.run_id, 0),
                 "quality": m.get("migration_quality"),
                 "time_spent": m.get("time_spent"),
                 "report_path": r.report_path,

@@ -200,10 +200,12 @@ def dag():
     return bag.dags[DAG_ID]
 
 
-def run_dag(dag, api, conf: dict):
+def run_dag(dag, api, conf: dict, option: str = "Approve", comment: str | None = None):
+    """dag.test() with every approval answered `option` (with `comment`) by the reviewer."""
     from include.airflow_api import Reviewer
 
-    reviewer = Reviewer(api, DAG_ID).start()
+    params = {"comment": comment} if comment is not None else None
+    reviewer = Reviewer(api, DAG_ID, option, params).start()
     started = time.monotonic()
     try:
         run = dag.test(run_conf=conf)

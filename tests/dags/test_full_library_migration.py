@@ -85,6 +85,11 @@ def test_full_run_on_a_real_dblib(dag, airflow_api, pipeline_env, shared):
     report = Path(store.run(run.run_id).report_path)
     text = report.read_text()
     assert "FUSE BLADE" in text and "<svg" in text and "migration_quality" in text
+    # the DAG's success callback: final state at the top, total_components from the analysis
+    version = store.run(run.run_id).deployed_version
+    assert f"Final state: deployed to development (version {version})" in text
+    assert "status <b>deployed</b>" in text
+    assert metrics["total_components"].value >= metrics["components_migrated"].value > 0
     assert "data_docs" in text
     # the report is linked from every task of the run and served by the api-server (plugin)
     links = airflow_api._request(
@@ -126,3 +131,51 @@ def test_failed_gate_names_the_item(dag, airflow_api, pipeline_env, shared):
     assert not failed.success
     named = [i for e in failed.summary["expectations"] if not e["success"] for i in e["failed_items"]]
     assert any("Fuses/FUSE BLADE" in i for i in named), named
+    assert_recorded_failure(run, pipeline_env, "validate_footprints", "Fuses/FUSE BLADE")
+
+
+def assert_recorded_failure(run, pipeline_env, task: str, reason: str) -> None:
+    """What the DAG's failure callback leaves of a run that stopped: metrics, its status, an audit
+    row and the report saying where and why it stopped (never `running`)."""
+    from include.library_db.store import LibraryStore
+
+    store = LibraryStore(pipeline_env["db_url"])
+    metrics = store.metrics(run.run_id)
+    assert {"components_migrated", "migration_quality", "time_spent", "total_components"} <= set(metrics)
+    assert metrics["total_components"].value > 0 and metrics["time_spent"].value > 0
+    record = store.run(run.run_id)
+    assert record.status == "failed" and record.finished_at is not None
+    (outcome,) = [a.detail for a in store.audit_log(run.run_id) if a.action == "run_outcome"]
+    assert outcome["status"] == "failed" and task in outcome["headline"]
+    text = Path(record.report_path).read_text()
+    assert f"Final state: failed at {task}" in text and reason in text.split("</h2>")[0]
+    assert "status <b>running</b>" not in text and "status <b>failed</b>" in text
+
+
+def test_rejected_run_names_the_reviewer_and_reason(dag, airflow_api, pipeline_env, shared):
+    """QA rejects the test migration: nothing more is converted or deployed, and the run's record
+    and report say who rejected it and why."""
+    from include.library_db.store import LibraryStore
+
+    source = shared / "corpus" / "ubc-thunderbots" / "libraries-v2.0" / "Fuse_Library.DbLib"
+    why = "fuse footprints are mirrored"
+    run, reviewer, _ = run_dag(
+        dag,
+        airflow_api,
+        {"source": str(source), "environment": "development", "sample_size": 1},
+        option="Reject",
+        comment=why,
+    )
+    states = task_states(run)
+    assert [a["task_id"] for a in reviewer.answered] == ["migration.review_test_results"], reviewer.errors
+    assert states["deployment.deploy_to_production"] in ("skipped", "upstream_failed"), states
+    store = LibraryStore(pipeline_env["db_url"])
+    record = store.run(run.run_id)
+    assert record.status == "rejected" and not record.deployed_version
+    metrics = store.metrics(run.run_id)
+    assert metrics["components_migrated"].value == 0 and metrics["total_components"].value > 0
+    (outcome,) = [a.detail for a in store.audit_log(run.run_id) if a.action == "run_outcome"]
+    assert (outcome["actor"], outcome["reason"]) == ("reviewer", why)
+    text = Path(record.report_path).read_text()
+    assert f"Final state: rejected by reviewer at review_test_results: {why}" in text
+    assert "status <b>rejected</b>" in text

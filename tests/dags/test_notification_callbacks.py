@@ -208,11 +208,18 @@ def test_the_dags_carry_every_event(project_dags):
         assert _names(task.partial_kwargs["on_success_callback"]) == [
             "notify_approval_answered",
             "notify_stage_complete",
+            "_record_answer",
         ]
     for task in migration.tasks:
         assert "notify_stage_complete" in _names(task.on_success_callback), task.task_id
     deploy = migration.get_task("deployment.deploy_to_production")
     assert "notify_migration_completed" in _names(deploy.on_success_callback)
+    # every run's final state, whatever ended it (include.run_outcome; run by the DAG tests)
+    assert (
+        _names(migration.on_success_callback) == _names(migration.on_failure_callback) == ["_record_outcome"]
+    )
+    for task_id in ("migration.review_test_results", "deployment.user_acceptance_testing"):
+        assert "_record_answer" in _names(migration.get_task(task_id).on_success_callback)
     for dag_id, done in (
         ("promote_dev_to_test", "stage_complete"),
         ("promote_test_to_prod", "workflow_complete"),

@@ -196,3 +196,8 @@ def test_unreachable_parts_database_fails_and_deploys_nothing(
     assert "cannot open the parts database" in out + err  # the reason is in the task log too
     for secret in (DBLIB_SECRET, CONN_SECRET):
         assert secret not in report and secret not in out + err
+    # the DAG's failure callback: metrics of a run that converted nothing, where and why it stopped
+    metrics = store.metrics(run.run_id)
+    assert metrics["components_migrated"].value == 0 and "total_components" in metrics
+    assert "Final state: failed at setup_validation_criteria: gate libraries.source" in report
+    assert "status <b>running</b>" not in report

@@ -79,6 +79,14 @@ def cluster(tmp_path_factory):
         yield deployment
 
 
+def outcome_of(library_db: str, run_id: str) -> dict | None:
+    """The run's `run_outcome` audit row (written by the DAG's callback), once it is there."""
+    from include.library_db.store import LibraryStore
+
+    rows = [a.detail for a in LibraryStore(library_db).audit_log(run_id) if a.action == "run_outcome"]
+    return rows[-1] if rows else None
+
+
 def test_distributed_run_survives_a_killed_worker(cluster, source):
     from include.airflow_api import Reviewer
 
@@ -97,6 +105,11 @@ def test_distributed_run_survives_a_killed_worker(cluster, source):
         ]
         clean_rows, clean_keys = item_counts(cluster["library_db"], first)
         assert clean_rows == clean_keys >= 10
+        # the DAG's success callback as the dag-processor runs it (Task SDK, no ORM: run_outcome)
+        outcome = wait_for("the run's outcome", lambda: outcome_of(cluster["library_db"], first), 120)
+        assert outcome["status"] == "deployed", outcome
+        assert outcome["states"]["deployment.deploy_to_production"] == "success", outcome
+        assert outcome["states"]["migration.run_full_migration"] == "success", outcome  # mapped, once
 
         # the fault: the worker running the conversion dies with it
         (cluster["faults"] / "arm").touch()

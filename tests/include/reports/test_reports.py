@@ -114,3 +114,19 @@ def test_daily_status_mail(setup):
     assert m.rcpt_tos == ["bob@example.com"]
     assert "run_2" in m.html and "run_0" not in m.html.split("Waiting")[0]
     assert "run_1 (staging) waits for its approvers" in m.html
+
+
+def test_a_run_that_converted_nothing_counts_its_total(setup):
+    """A run stopped before the conversion (its metrics stored by include.run_outcome): its total
+    is what the analysis found, not the zero converted rows."""
+    from include.reports import facts
+
+    config, _ = setup
+    store = LibraryStore(config.library_db_url())
+    store.start_run("run_stopped", "full_library_migration", "/src", "test", "full", "/w")
+    store.put_metrics(
+        "run_stopped", {"components_migrated": (0.0, "items"), "total_components": (600.0, "items")}
+    )
+    runs = {r["run_id"]: r for r in facts.gather(config.library_db_url())["runs"]}
+    assert (runs["run_stopped"]["migrated"], runs["run_stopped"]["total"]) == (0.0, 600)
+    assert runs["run_0"]["total"] == 10  # no total_components: the converted component items
