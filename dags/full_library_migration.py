@@ -65,13 +65,6 @@ def _record_outcome(context) -> None:
     run_outcome.callback(context)
 
 
-def _record_answer(context) -> None:
-    """An approval's answer in the audit log, where the run's outcome finds a rejection."""
-    from include import run_outcome
-
-    run_outcome.record_answer(context)
-
-
 # Transient failures (database, S3, a lost worker) are retried; a failed quality gate or a wrong
 # configuration is not (include.task_policy.run_step raises AirflowFailException for those).
 # execution_timeout: the parsed fallback; each task applies workflows.execution_timeout_minutes
@@ -141,7 +134,7 @@ def approval(group: str, name: str, subject: str, result, owner: str, doc: str):
         response_timeout=APPROVAL_TIMEOUT,
         pre_execute=_approval_settings,
         notifiers=[_notify("approval_required")],
-        on_success_callback=[_notify("approval_answered"), _notify("stage_complete"), _record_answer],
+        on_success_callback=[_notify("approval_answered"), _notify("stage_complete")],
         retries=0,
         # bounded by response_timeout instead: a parsed execution_timeout would cut the wait short
         execution_timeout=None,

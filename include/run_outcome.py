@@ -83,7 +83,13 @@ def gate_reasons(gates) -> list[str]:
 
 
 def decide(
-    success: bool, run_status: str, deployed_version: str, environment: str, facts: RunFacts, gates
+    success: bool,
+    run_status: str,
+    deployed_version: str,
+    environment: str,
+    facts: RunFacts,
+    gates,
+    refusal: dict | None = None,
 ) -> Outcome:
     """The run's final state from Airflow's facts and the library database's record of it.
 
@@ -99,6 +105,12 @@ def decide(
             [r.task_id],
             r.user,
             reason,
+        )
+    if refusal is not None:  # an approval check refused the run (too few distinct approvers)
+        task = str(refusal.get("task") or "")
+        reason = str(refusal.get("reason") or "approval refused")
+        return Outcome(
+            "rejected", f"rejected at {_short(task) or 'an approval'}: {reason}", [task], "", reason
         )
     failed = [t for t, s in facts.states.items() if s == "failed"]
     if failed or not success:
@@ -269,7 +281,20 @@ def record(context) -> Outcome:
     found = airflow_facts(dag.dag_id, run_id, order)
     answers = {a.task_id: a for a in found.answers} | {a.task_id: a for a in recorded_answers(store, run_id)}
     facts = _ordered(found.states, list(answers.values()), order)
-    outcome = decide(success, run.status, run.deployed_version, run.environment, facts, store.gates(run_id))
+    refusals = [
+        a.detail
+        for a in store.audit_log(run_id)
+        if a.action == "approval_outcome" and not (a.detail or {}).get("approved", True)
+    ]
+    outcome = decide(
+        success,
+        run.status,
+        run.deployed_version,
+        run.environment,
+        facts,
+        store.gates(run_id),
+        refusals[-1] if refusals else None,
+    )
     rows = [{"kind": r.kind, "status": r.status} for r in store.converted_item_rows(run_id, "full")]
     figures = metrics.compute(rows, run.started_at, total=total_components(store, run_id))
     store.put_metrics(run_id, figures)

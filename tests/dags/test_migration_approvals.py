@@ -132,7 +132,7 @@ def test_the_same_user_twice_does_not_pass_the_review(dag, airflow_api, pipeline
         ("alice", "approval_granted"),
         ("airflow", "approval_outcome"),
     ]
-    assert rows[-1][2] == {
+    assert next(d for _, what, d in rows if what == "approval_outcome") == {
         "level": "technical_review",
         "approved": False,
         "reason": "technical_review: 1 distinct approver(s) of 2 required (alice); "
@@ -156,7 +156,8 @@ def test_a_rejection_stops_the_run_with_the_reason_in_the_audit_log_and_the_repo
     assert rejected["comment"] == "pins off the 50 mil grid" and rejected["level"] == "technical_review"
     assert rejected["automatic"] is False
     reason = "technical_review: rejected by bob: pins off the 50 mil grid"
-    assert rows[-1][2]["reason"] == reason
+    outcome = next(d for _, what, d in rows if what == "approval_outcome")
+    assert outcome["reason"] == reason
     record = run_record(pipeline_env, run.run_id)
     report = Path(record.report_path).read_text()
     stopped = report.split("Why the run stopped", 1)[1].split("</ul>", 1)[0]
