@@ -540,6 +540,10 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
         rc.config.path,
         env.secondary_target,
     )
+    from .catalogue.publish import write_catalogue
+
+    # beside the version, outside its manifest; a failure is reported, never fails the deployment
+    catalogue = write_catalogue(rc.config, env_name, published.version, folder)
     run = rc.store.run(rc.run_id)
     progress = metrics.compute(_all_rows(converted), run.started_at if run else None)
     rc.store.put_metrics(rc.run_id, progress)
@@ -556,6 +560,7 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
             **published.to_json(),
             "manifest_sha256": accepted["manifest_sha256"],
             "conflicts": conflicts[:20],
+            "catalogue": catalogue,
         },
     )
     if stage == "production":
@@ -569,7 +574,8 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
     summary = (
         f"Deployed to **{env_name}**: `{published.live}` (version `{published.version}`, {published.files} files"
         f"{', previous ' + published.previous if published.previous else ''}).\n\n"
-        f"Items: {counts}. Report: `{rc.report_path}`.\n\nApprove to publish to production."
+        f"Items: {counts}. Report: `{rc.report_path}`.{_catalogue_line(catalogue)}\n\n"
+        "Approve to publish to production."
     )
     return {
         **published.to_json(),
@@ -578,7 +584,14 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
         "summary": summary,
         "manifest_sha256": accepted["manifest_sha256"],
         "conflicts": len(conflicts),
+        "catalogue": catalogue,
     }
+
+
+def _catalogue_line(catalogue: dict) -> str:
+    if "error" in catalogue:
+        return f" Catalogue not written: {catalogue['error']}."
+    return f" Catalogue: `{catalogue['location']}`." if "location" in catalogue else ""
 
 
 def render_report(rc: RunContext, converted: list[dict], extra: dict | None = None) -> Path:
