@@ -140,6 +140,8 @@ def deployed_versions(config, environment: str) -> set[str]:
     target = config.environment(environment).target
     if target.kind == "local":
         folder = config.path(target.path) / "versions"
+        if not folder.is_dir():
+            return set()
         return {p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")}
     return set(s3_versions(s3_client(target), target.bucket, target.prefix))
 
