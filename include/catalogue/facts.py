@@ -123,9 +123,7 @@ def origins(folder: Path) -> dict[tuple[str, str], Origin]:
 
 def _symbol_item(library: str, sym, known: dict[tuple[str, str], Origin]) -> CatalogueItem:
     name = value(sym)
-    fields = {
-        value(p): value(p, 2) for p in children(sym, "property") if value(p) not in HIDDEN_PROPERTIES
-    }
+    fields = {value(p): value(p, 2) for p in children(sym, "property") if value(p) not in HIDDEN_PROPERTIES}
     numbers = {value(child(pin, "number")) for pin in walk(sym, "pin")}
     try:
         picture, units = symbol_svg(sym), unit_count(sym)
@@ -183,9 +181,7 @@ def read_version(folder: Path, version: str, environment: str) -> VersionFacts:
         items = sorted(
             (_symbol_item(path.stem, sym, known) for sym in children(root, "symbol")), key=lambda i: i.name
         )
-        libraries.append(
-            CatalogueLibrary(path.stem, "symbol", path.relative_to(folder).as_posix(), items)
-        )
+        libraries.append(CatalogueLibrary(path.stem, "symbol", path.relative_to(folder).as_posix(), items))
     for lib in sorted((folder / "footprints").glob("*.pretty")):
         name = lib.name.removesuffix(".pretty")
         items = []

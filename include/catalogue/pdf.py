@@ -17,20 +17,33 @@ PICTURE_PT = 130.0  # widest picture in the PDF, points
 _SIZE = re.compile(r'<svg[^>]*?\swidth="([0-9.]+)"[^>]*?\sheight="([0-9.]+)"', re.S)
 
 
-def _picture(svg: str):
+def _png(svg: str, rasterized: dict[str, bytes | None]) -> bytes | None:
+    """The SVG as PNG, once per distinct picture: CairoSVG takes about 40 ms a picture, and the
+    same drawing recurs across libraries (a SchLib and the IntLib built from it)."""
+    if svg not in rasterized:
+        import cairosvg  # type: ignore[import-untyped]
+
+        try:
+            rasterized[svg] = cairosvg.svg2png(
+                bytestring=svg.split("<br>")[0].encode(), scale=2.0, background_color="white"
+            )
+        except Exception as exc:  # a picture that cannot be drawn costs only itself
+            log.warning("picture not rasterized: %s", exc)
+            rasterized[svg] = None
+    return rasterized[svg]
+
+
+def _picture(svg: str, rasterized: dict[str, bytes | None]):
     """A ReportLab Image of an SVG picture, at most PICTURE_PT wide (None when it cannot be drawn)."""
     if not svg:
         return None
-    import cairosvg  # type: ignore[import-untyped]
     from reportlab.platypus import Image  # type: ignore[import-untyped]
 
+    png = _png(svg, rasterized)
+    if png is None:
+        return None
     size = _SIZE.search(svg)
     width, height = (float(size.group(1)), float(size.group(2))) if size else (200.0, 200.0)
-    try:
-        png = cairosvg.svg2png(bytestring=svg.split("<br>")[0].encode(), scale=2.0, background_color="white")
-    except Exception as exc:  # a picture that cannot be drawn costs only itself
-        log.warning("picture not rasterized: %s", exc)
-        return None
     scale = min(1.0, PICTURE_PT / max(width, height)) * 0.75  # px to pt, then the limit
     return Image(io.BytesIO(png), width=width * scale, height=height * scale)
 
@@ -54,7 +67,7 @@ def write_pdf(facts: VersionFacts, path: Path) -> Path:
     from reportlab.lib import colors  # type: ignore[import-untyped]
     from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
     from reportlab.lib.styles import getSampleStyleSheet  # type: ignore[import-untyped]
-    from reportlab.platypus import (  # type: ignore[import-untyped]
+    from reportlab.platypus import (
         PageBreak,
         Paragraph,
         SimpleDocTemplate,
@@ -85,9 +98,13 @@ def write_pdf(facts: VersionFacts, path: Path) -> Path:
     grid = TableStyle(
         [("VALIGN", (0, 0), (-1, -1), "TOP"), ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey)]
     )
+    rasterized: dict[str, bytes | None] = {}
     for lib in facts.libraries:
         story += [PageBreak(), Paragraph(f"{escape(lib.name)} ({lib.kind} library)", styles["Heading1"])]
-        rows = [[_picture(item.picture) or "", Paragraph(_facts_text(item), small)] for item in lib.items]
+        rows = [
+            [_picture(item.picture, rasterized) or "", Paragraph(_facts_text(item), small)]
+            for item in lib.items
+        ]
         if rows:
             story.append(Table(rows, colWidths=[PICTURE_PT + 12, None], style=grid, hAlign="LEFT"))
         else:

@@ -112,7 +112,11 @@ class CatalogueStore:
     def versions(self) -> set[str]:
         if self.target.kind == "local":
             root = self._root()
-            return {p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")} if root.is_dir() else set()
+            return (
+                {p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")}
+                if root.is_dir()
+                else set()
+            )
         base = self._prefix() + "/"
         return {k[len(base) :].split("/", 1)[0] for k in self._keys(base)}
 

@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from include.config_base import Section, Target
 
 Format = Literal["html", "pdf"]
-BESIDE_VERSION = "beside_version"
+BESIDE_VERSION: Literal["beside_version"] = "beside_version"
 
 
 class Documentation(Section):

@@ -278,7 +278,9 @@ def publish(
     if run_id:
         _store(config).audit(run_id, "airflow", f"promoted_{workflow}", result)
     _report(
-        config, run_id, f"## Published\n\n{prepared['version']} is live in {flow.target}: {published.live}\n\n"
+        config,
+        run_id,
+        f"## Published\n\n{prepared['version']} is live in {flow.target}: {published.live}\n\n"
         f"Catalogue: {catalogue.get('location') or catalogue.get('error') or 'off'}",
     )
     return result

@@ -56,7 +56,9 @@ def test_one_page_per_library_with_every_item_and_its_picture(deployed):
     pages = {p.name for p in (deployed.catalogue / "libraries").glob("*.html")}
     symbol_libs = [p.stem for p in (version / "symbols").glob("*.kicad_sym")]
     footprint_libs = [p.name.removesuffix(".pretty") for p in (version / "footprints").glob("*.pretty")]
-    assert pages == {f"symbols-{n}.html" for n in symbol_libs} | {f"footprints-{n}.html" for n in footprint_libs}
+    assert pages == {f"symbols-{n}.html" for n in symbol_libs} | {
+        f"footprints-{n}.html" for n in footprint_libs
+    }
     assert len(pages) == 4
     index = (deployed.catalogue / "index.html").read_text()
     for page in pages:
@@ -93,14 +95,18 @@ def test_search_finds_a_part_by_name_and_by_value(deployed):
 def test_search_check_fails_on_a_broken_search(deployed, tmp_path):
     """The node check can fail: a search.js that compares the wrong field finds nothing by value."""
     broken = tmp_path / "search.js"
-    broken.write_text(SEARCH.read_text().replace("var text = index[i].text", "var text = index[i].ref.toLowerCase()"))
+    broken.write_text(
+        SEARCH.read_text().replace("var text = index[i].text", "var text = index[i].ref.toLowerCase()")
+    )
     assert node_search(deployed.catalogue, "10k", script=broken)["10k"] == []
 
 
 def test_pdf_renders_with_every_part(deployed, tmp_path):
     pdf = deployed.catalogue / "catalogue.pdf"
     assert pdf.is_file()
-    subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(tmp_path / "page")], check=True, timeout=120)
+    subprocess.run(
+        ["pdftoppm", "-r", "30", "-png", str(pdf), str(tmp_path / "page")], check=True, timeout=120
+    )
     pngs = sorted(tmp_path.glob("page-*.png"))
     assert len(pngs) >= 5  # the summary, then a page (or more) per library
     from PIL import Image
@@ -109,11 +115,15 @@ def test_pdf_renders_with_every_part(deployed, tmp_path):
         with Image.open(png) as image:
             low, high = image.convert("L").getextrema()
             assert low < 128 < high  # drawn on, not blank
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True, timeout=60).stdout
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
     for name in ("LQFP-32", "SOT-23-5", "OPAMP_DUAL", "MCU_32", "10k", "Sample.SchLib"):
         assert name in text
     # the pictures are in the PDF: one image per item
-    images = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True, timeout=60).stdout
+    images = subprocess.run(
+        ["pdfimages", "-list", str(pdf)], capture_output=True, text=True, timeout=60
+    ).stdout
     assert len(images.splitlines()) - 2 == 34
 
 
@@ -132,7 +142,10 @@ def test_wiki_received_the_summary_pages(deployed):
     assert "symbols: 14" in summary["body"] and "footprints: 20" in summary["body"]
     res = pages[f"{base}-symbols-Sample"]["body"]
     assert "<td>RES</td><td>10k</td>" in res and "RES (Sample.SchLib)" in res
-    assert deployed.result["catalogue"]["wiki"] == {"sent": [p.rsplit("/", 1)[1] for p in pages], "failed": []}
+    assert deployed.result["catalogue"]["wiki"] == {
+        "sent": [p.rsplit("/", 1)[1] for p in pages],
+        "failed": [],
+    }
 
 
 @pytest.mark.parametrize("status", [500])

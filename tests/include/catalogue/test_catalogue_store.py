@@ -71,7 +71,11 @@ def test_catalogue_on_s3_beside_the_version_and_pruned_with_it(version, tmp_path
 def test_explicit_location_and_html_only(version, tmp_path, monkeypatch):
     monkeypatch.setenv("ALTIUM2KICAD_HOME", str(tmp_path))
     config = config_with(
-        documentation={"enabled": True, "formats": ["html"], "publish_location": {"kind": "local", "path": "docs"}}
+        documentation={
+            "enabled": True,
+            "formats": ["html"],
+            "publish_location": {"kind": "local", "path": "docs"},
+        }
     )
     result = write_catalogue(config, "testing", "v1", version)
     assert result["location"] == str(tmp_path / "docs" / "testing" / "v1" / "index.html")
@@ -103,7 +107,10 @@ def test_approximations_and_missing_models_are_shown(version, tmp_path):
     report = json.loads((version / "report.json").read_text())
     for row in report["items"]:
         if row["target"] == "Sample:RES":
-            row["status"], row["messages"] = "warning", ["pin 2: electrical type 'open emitter' became passive"]
+            row["status"], row["messages"] = (
+                "warning",
+                ["pin 2: electrical type 'open emitter' became passive"],
+            )
     (version / "report.json").write_text(json.dumps(report))
     (version / "3dmodels" / "Sample.3dshapes" / "LED0805.step").unlink()
     sym = version / "symbols" / "Sample.kicad_sym"
@@ -117,7 +124,10 @@ def test_approximations_and_missing_models_are_shown(version, tmp_path):
     footprints = (tmp_path / "out" / "libraries" / "footprints-Sample.html").read_text()
     assert footprints.count("missing from this version") == 1
     text = subprocess.run(
-        ["pdftotext", str(tmp_path / "out" / "catalogue.pdf"), "-"], capture_output=True, text=True, timeout=60
+        ["pdftotext", str(tmp_path / "out" / "catalogue.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     ).stdout
     assert "Approximated: pin 2: electrical type 'open emitter' became passive" in text
     assert "3D model: missing" in text
