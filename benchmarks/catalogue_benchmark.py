@@ -28,6 +28,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--collection", type=Path, help="Altium libraries to convert first")
     parser.add_argument("--converted", type=Path, help="an existing conversion output (a release layout)")
+    parser.add_argument(
+        "--copies", type=int, default=1, help="repeat every library N times (as a large library)"
+    )
+    parser.add_argument("--no-pdf", action="store_true", help="HTML and search only")
     args = parser.parse_args()
     from include.catalogue.facts import read_version
     from include.catalogue.pages import write_html
@@ -49,28 +53,43 @@ def main() -> None:
         started = time.perf_counter()
         facts = read_version(folder, "bench", "benchmark")
         t_facts = time.perf_counter() - started
+        parsed = len(facts.items())
+        if args.copies > 1:  # the same items under other library names: size and search at scale
+            import copy
+            import dataclasses
+
+            base = facts.libraries
+            facts.libraries = [copy.copy(lib) for _ in range(args.copies) for lib in base]
+            for n, lib in enumerate(facts.libraries):
+                lib.name = f"{lib.name}_{n // len(base)}"
+                lib.items = [dataclasses.replace(i, library=lib.name) for i in lib.items]
         started = time.perf_counter()
         write_html(facts, out, "catalogue.pdf")
         t_html = time.perf_counter() - started
         started = time.perf_counter()
-        write_pdf(facts, out / "catalogue.pdf")
+        if not args.no_pdf:
+            write_pdf(facts, out / "catalogue.pdf")
         t_pdf = time.perf_counter() - started
         counts = facts.counts()
         items = counts["symbols"] + counts["footprints"]
-        pages = subprocess.run(["pdfinfo", str(out / "catalogue.pdf")], capture_output=True, text=True).stdout
+        pdf = ["pdfinfo", str(out / "catalogue.pdf")]
+        pages = "" if args.no_pdf else subprocess.run(pdf, capture_output=True, text=True).stdout
         page_count = next((line.split()[-1] for line in pages.splitlines() if line.startswith("Pages")), "?")
         print(
             f"items: {items} ({counts['symbols']} symbols, {counts['footprints']} footprints) in {counts['libraries']} libraries"
         )
-        print(f"facts (parse + pictures): {t_facts:.2f} s, {1000 * t_facts / max(items, 1):.2f} ms/item")
+        print(
+            f"facts (parse + pictures, of one copy): {t_facts:.2f} s, {1000 * t_facts / max(parsed, 1):.2f} ms/item"
+        )
         print(
             f"html: {t_html:.2f} s, {_size(out, '*.html') / 1e6:.1f} MB pages, "
             f"{(out / 'search-index.js').stat().st_size / 1e6:.2f} MB search index"
         )
-        print(
-            f"pdf: {t_pdf:.2f} s, {1000 * t_pdf / max(items, 1):.1f} ms/item, "
-            f"{(out / 'catalogue.pdf').stat().st_size / 1e6:.1f} MB, {page_count} pages"
-        )
+        if not args.no_pdf:
+            print(
+                f"pdf: {t_pdf:.2f} s, {1000 * t_pdf / max(items, 1):.1f} ms/item, "
+                f"{(out / 'catalogue.pdf').stat().st_size / 1e6:.1f} MB, {page_count} pages"
+            )
         hits = subprocess.run(
             [
                 "node",

@@ -569,7 +569,10 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
         rc.store.update_run(
             rc.run_id, status="deployed", deployed_version=published.version, finished_at=utcnow()
         )
-    render_report(rc, converted, {f"{stage} deployment": published.live, "version": published.version})
+    deployed = {f"{stage} deployment": published.live, "version": published.version}
+    if "location" in catalogue or "error" in catalogue:
+        deployed["catalogue"] = catalogue.get("location") or f"not written: {catalogue['error']}"
+    render_report(rc, converted, deployed)
     counts = rc.store.status_counts(rc.run_id)
     summary = (
         f"Deployed to **{env_name}**: `{published.live}` (version `{published.version}`, {published.files} files"

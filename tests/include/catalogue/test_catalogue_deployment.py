@@ -166,3 +166,35 @@ def test_a_failing_wiki_never_fails_the_deployment(deployed, status):
     assert len(refusing.received) == 5  # every page tried
     gone = publish_summary(Wiki(auto_update=True, url=refusing.url, timeout_seconds=2), facts)
     assert len(gone["failed"]) == 5 and "refused" in gone["failed"][0].lower()
+
+
+def test_migration_report_links_the_catalogue(deployed):
+    report = Path(deployed.result["report"]).read_text()
+    assert f"catalogue: <code>{deployed.catalogue / 'index.html'}</code>" in report
+
+
+def test_the_pages_search_in_a_browser(deployed):
+    """The page's own glue (lazy index load, result links) in headless chromium, from file://."""
+    page = deployed.catalogue / "libraries" / "footprints-Sample.html"
+    dom = subprocess.run(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            f"{page.as_uri()}?q=10k",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    hits = re.search(r'<ul id="a2k-hits">(.*?)</ul>', dom, re.S)
+    assert hits is not None
+    links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', hits.group(1))
+    assert links == [
+        ("../libraries/symbols-Sample.html#item-RES", "Sample:RES — 10k"),
+        ("../libraries/symbols-SampleIntegrated.html#item-RES", "SampleIntegrated:RES — 10k"),
+    ]
