@@ -63,7 +63,9 @@ def _facts_text(item: CatalogueItem) -> str:
     return "<br/>".join(lines)
 
 
-def write_pdf(facts: VersionFacts, path: Path) -> Path:
+def write_pdf(facts: VersionFacts, path: Path, pictures_up_to: int | None = None) -> Path:
+    """The PDF; with more items than `pictures_up_to`, every item is listed without its picture
+    (rasterizing costs about 40 ms a picture: a large library would outlast the deploy task)."""
     from reportlab.lib import colors  # type: ignore[import-untyped]
     from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
     from reportlab.lib.styles import getSampleStyleSheet  # type: ignore[import-untyped]
@@ -95,6 +97,17 @@ def write_pdf(facts: VersionFacts, path: Path) -> Path:
             repeatRows=1,
         ),
     ]
+    items = len(facts.items())
+    pictures = pictures_up_to is None or items <= pictures_up_to
+    if not pictures:
+        story += [
+            Spacer(1, 8),
+            Paragraph(
+                f"Pictures left out: {items} items, more than documentation.pdf_pictures_up_to "
+                f"({pictures_up_to}). The HTML catalogue shows every picture.",
+                styles["Normal"],
+            ),
+        ]
     grid = TableStyle(
         [("VALIGN", (0, 0), (-1, -1), "TOP"), ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey)]
     )
@@ -102,11 +115,15 @@ def write_pdf(facts: VersionFacts, path: Path) -> Path:
     for lib in facts.libraries:
         story += [PageBreak(), Paragraph(f"{escape(lib.name)} ({lib.kind} library)", styles["Heading1"])]
         rows = [
-            [_picture(item.picture, rasterized) or "", Paragraph(_facts_text(item), small)]
+            [
+                (_picture(item.picture, rasterized) if pictures else None) or "",
+                Paragraph(_facts_text(item), small),
+            ]
             for item in lib.items
         ]
         if rows:
-            story.append(Table(rows, colWidths=[PICTURE_PT + 12, None], style=grid, hAlign="LEFT"))
+            widths = [PICTURE_PT + 12 if pictures else 0, None]
+            story.append(Table(rows, colWidths=widths, style=grid, hAlign="LEFT"))
         else:
             story.append(Paragraph("(no items)", styles["Normal"]))
 

@@ -30,7 +30,14 @@ CATALOGUE_FOLDER = "catalogue"  # beside versions/ in the library root
 PDF_NAME = "catalogue.pdf"
 
 
-def build(folder: Path, version: str, environment: str, out: Path, formats: list[str]) -> VersionFacts:
+def build(
+    folder: Path,
+    version: str,
+    environment: str,
+    out: Path,
+    formats: list[str],
+    pictures_up_to: int | None = None,
+) -> VersionFacts:
     """The catalogue of a version folder, written to `out` in the configured formats."""
     from .pages import write_html
     from .pdf import write_pdf
@@ -38,7 +45,7 @@ def build(folder: Path, version: str, environment: str, out: Path, formats: list
     facts = read_version(folder, version, environment)
     out.mkdir(parents=True, exist_ok=True)
     if "pdf" in formats:
-        write_pdf(facts, out / PDF_NAME)
+        write_pdf(facts, out / PDF_NAME, pictures_up_to)
     if "html" in formats:
         write_html(facts, out, PDF_NAME if "pdf" in formats else None)
     return facts
@@ -159,7 +166,8 @@ def write_catalogue(config, environment: str, version: str, folder: Path) -> dic
     try:
         with tempfile.TemporaryDirectory(prefix="catalogue-") as scratch:
             out = Path(scratch) / version
-            facts = build(folder, version, environment, out, settings.documentation.formats)
+            doc = settings.documentation
+            facts = build(folder, version, environment, out, doc.formats, doc.pdf_pictures_up_to)
             targets = stores(config, environment)
             files = [store.write(out, version) for store in targets]
             kept = deployed_versions(config, environment) | {version}

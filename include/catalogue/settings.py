@@ -20,6 +20,8 @@ class Documentation(Section):
     # sibling of versions/, outside the release's manifest); or a target of its own, where each
     # environment gets <target>/<environment>/<version>/
     publish_location: Literal["beside_version"] | Target = BESIDE_VERSION
+    # more items than this: the PDF lists them without pictures (about 40 ms a picture); HTML has all
+    pdf_pictures_up_to: int = Field(5000, ge=0)
 
     @model_validator(mode="after")
     def _some_format(self) -> Documentation:

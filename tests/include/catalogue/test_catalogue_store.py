@@ -167,3 +167,25 @@ def test_wiki_through_an_airflow_connection_with_a_token(version, monkeypatch):
 def test_configuration_mistakes_are_named(section, message):
     with pytest.raises(ConfigError, match=message):
         config_with(**section)
+
+
+def test_a_large_version_gets_a_pdf_without_pictures(version, tmp_path, monkeypatch):
+    """Above documentation.pdf_pictures_up_to the PDF still lists every item, without pictures."""
+    monkeypatch.setenv("ALTIUM2KICAD_HOME", str(tmp_path))
+    config = config_with(documentation={"formats": ["pdf"], "pdf_pictures_up_to": 33})  # the sample has 34
+    write_catalogue(config, "testing", "v1", version)
+    pdf = tmp_path / "var" / "altium2kicad" / "deploy" / "testing" / "catalogue" / "v1" / "catalogue.pdf"
+    images = subprocess.run(
+        ["pdfimages", "-list", str(pdf)], capture_output=True, text=True, timeout=60
+    ).stdout
+    assert len(images.splitlines()) == 2  # the header only
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, timeout=60).stdout
+    assert "Pictures left out: 34 items, more than documentation.pdf_pictures_up_to (33)" in text
+    assert all(name in text for name in ("LQFP-32", "OPAMP_DUAL", "SOT-23-5", "10k"))
+    write_catalogue(
+        config_with(documentation={"formats": ["pdf"], "pdf_pictures_up_to": 34}), "testing", "v1", version
+    )
+    images = subprocess.run(
+        ["pdfimages", "-list", str(pdf)], capture_output=True, text=True, timeout=60
+    ).stdout
+    assert len(images.splitlines()) - 2 == 34
