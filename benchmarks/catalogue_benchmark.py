@@ -32,6 +32,7 @@ def main() -> None:
         "--copies", type=int, default=1, help="repeat every library N times (as a large library)"
     )
     parser.add_argument("--no-pdf", action="store_true", help="HTML and search only")
+    parser.add_argument("--pdf-pictures-up-to", type=int, default=None, help="as documentation.pdf_pictures_up_to")
     args = parser.parse_args()
     from include.catalogue.facts import read_version
     from include.catalogue.pages import write_html
@@ -68,7 +69,7 @@ def main() -> None:
         t_html = time.perf_counter() - started
         started = time.perf_counter()
         if not args.no_pdf:
-            write_pdf(facts, out / "catalogue.pdf")
+            write_pdf(facts, out / "catalogue.pdf", args.pdf_pictures_up_to)
         t_pdf = time.perf_counter() - started
         counts = facts.counts()
         items = counts["symbols"] + counts["footprints"]
