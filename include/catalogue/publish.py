@@ -161,32 +161,46 @@ def write_catalogue(config, environment: str, version: str, folder: Path) -> dic
     """The deployment hook: builds the catalogue of the deployed `folder`, stores it beside the
     version, prunes catalogues of pruned versions and updates the wiki. Never raises."""
     settings = config.knowledge_sharing
-    if not settings.documentation.enabled:
+    doc = settings.documentation
+    if not doc.enabled and not settings.wiki.auto_update:
         return {"enabled": False}
+    result: dict[str, Any]
     try:
-        with tempfile.TemporaryDirectory(prefix="catalogue-") as scratch:
-            out = Path(scratch) / version
-            doc = settings.documentation
-            facts = build(folder, version, environment, out, doc.formats, doc.pdf_pictures_up_to)
-            targets = stores(config, environment)
-            files = [store.write(out, version) for store in targets]
-            kept = deployed_versions(config, environment) | {version}
-            for store in targets:
-                for old in store.versions() - kept:
-                    store.remove(old)
-        result: dict = {
-            "location": targets[0].location(version),
-            "mirrors": [s.location(version) for s in targets[1:]],
-            "files": files[0],
-            "formats": list(settings.documentation.formats),
-            **facts.counts(),
-        }
+        if not doc.enabled:  # the wiki's summary pages only, with no catalogue to link to
+            facts, result = read_version(folder, version, environment), {"enabled": False}
+        else:
+            facts, result = _store_catalogue(config, environment, version, folder)
     except Exception as exc:  # documentation must never undo a deployment that is already live
         log.exception("catalogue of %s (%s) not written", version, environment)
         return {"error": f"{type(exc).__name__}: {exc}"}
-    log.info("catalogue of %s (%s): %s", version, environment, result["location"])
     if settings.wiki.auto_update:
         from .wiki import publish_summary
 
-        result["wiki"] = publish_summary(settings.wiki, facts, result["location"])
+        try:
+            result["wiki"] = publish_summary(settings.wiki, facts, str(result.get("location", "")))
+        except Exception as exc:  # publish_summary reports HTTP failures itself; this is the rest
+            log.exception("wiki not updated for %s (%s)", version, environment)
+            result["wiki"] = {"sent": [], "failed": [f"{type(exc).__name__}: {exc}"]}
     return result
+
+
+def _store_catalogue(config, environment: str, version: str, folder: Path) -> tuple[VersionFacts, dict]:
+    doc = config.knowledge_sharing.documentation
+    with tempfile.TemporaryDirectory(prefix="catalogue-") as scratch:
+        out = Path(scratch) / version
+        facts = build(folder, version, environment, out, doc.formats, doc.pdf_pictures_up_to)
+        targets = stores(config, environment)
+        files = [store.write(out, version) for store in targets]
+        kept = deployed_versions(config, environment) | {version}
+        for store in targets:
+            for old in store.versions() - kept:
+                store.remove(old)
+    result: dict = {
+        "location": targets[0].location(version),
+        "mirrors": [s.location(version) for s in targets[1:]],
+        "files": files[0],
+        "formats": list(doc.formats),
+        **facts.counts(),
+    }
+    log.info("catalogue of %s (%s): %s", version, environment, result["location"])
+    return facts, result

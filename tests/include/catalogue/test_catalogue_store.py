@@ -189,3 +189,17 @@ def test_a_large_version_gets_a_pdf_without_pictures(version, tmp_path, monkeypa
         ["pdfimages", "-list", str(pdf)], capture_output=True, text=True, timeout=60
     ).stdout
     assert len(images.splitlines()) - 2 == 34
+
+
+def test_wiki_without_a_stored_catalogue(version, tmp_path, monkeypatch):
+    """documentation.enabled false, wiki.auto_update true: the summary pages still go to the wiki."""
+    monkeypatch.setenv("ALTIUM2KICAD_HOME", str(tmp_path))
+    server = WikiServer()
+    try:
+        config = config_with(documentation={"enabled": False}, wiki={"auto_update": True, "url": server.url})
+        result = write_catalogue(config, "testing", "v1", version)
+    finally:
+        server.close()
+    assert result["enabled"] is False and len(result["wiki"]["sent"]) == 5
+    assert len(server.received) == 5
+    assert not (tmp_path / "var" / "altium2kicad" / "deploy" / "testing" / "catalogue").exists()
