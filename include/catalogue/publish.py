@@ -75,10 +75,10 @@ class CatalogueStore:
     def _prefix(self, *parts: str) -> str:
         return "/".join(p.strip("/") for p in (self.target.prefix, self.base, *parts) if p.strip("/"))
 
-    def location(self, version: str) -> str:
+    def location(self, version: str, entry: str = "index.html") -> str:
         if self.target.kind == "local":
-            return str(self._root() / version / "index.html")
-        return f"s3://{self.target.bucket}/{self._prefix(version, 'index.html')}"
+            return str(self._root() / version / entry)
+        return f"s3://{self.target.bucket}/{self._prefix(version, entry)}"
 
     def write(self, out: Path, version: str) -> int:
         """Replaces the version's catalogue with the files of `out`; the number of files."""
@@ -195,9 +195,10 @@ def _store_catalogue(config, environment: str, version: str, folder: Path) -> tu
         for store in targets:
             for old in store.versions() - kept:
                 store.remove(old)
+    entry = "index.html" if "html" in doc.formats else PDF_NAME  # what a reader opens first
     result: dict = {
-        "location": targets[0].location(version),
-        "mirrors": [s.location(version) for s in targets[1:]],
+        "location": targets[0].location(version, entry),
+        "mirrors": [s.location(version, entry) for s in targets[1:]],
         "files": files[0],
         "formats": list(doc.formats),
         **facts.counts(),

@@ -89,6 +89,7 @@ def test_pdf_only_and_disabled(version, tmp_path, monkeypatch):
     result = write_catalogue(config_with(documentation={"formats": ["pdf"]}), "testing", "v1", version)
     folder = tmp_path / "var" / "altium2kicad" / "deploy" / "testing" / "catalogue" / "v1"
     assert sorted(p.name for p in folder.iterdir()) == ["catalogue.pdf"] and result["files"] == 1
+    assert result["location"] == str(folder / "catalogue.pdf")
     assert write_catalogue(config_with(documentation={"enabled": False}), "testing", "v2", version) == {
         "enabled": False
     }
