@@ -32,7 +32,9 @@ def main() -> None:
         "--copies", type=int, default=1, help="repeat every library N times (as a large library)"
     )
     parser.add_argument("--no-pdf", action="store_true", help="HTML and search only")
-    parser.add_argument("--pdf-pictures-up-to", type=int, default=None, help="as documentation.pdf_pictures_up_to")
+    parser.add_argument(
+        "--pdf-pictures-up-to", type=int, default=None, help="as documentation.pdf_pictures_up_to"
+    )
     args = parser.parse_args()
     from include.catalogue.facts import read_version
     from include.catalogue.pages import write_html
