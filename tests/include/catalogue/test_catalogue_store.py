@@ -204,3 +204,19 @@ def test_wiki_without_a_stored_catalogue(version, tmp_path, monkeypatch):
     assert result["enabled"] is False and len(result["wiki"]["sent"]) == 5
     assert len(server.received) == 5
     assert not (tmp_path / "var" / "altium2kicad" / "deploy" / "testing" / "catalogue").exists()
+
+
+def test_a_secondary_store_gets_its_copy(version, tmp_path, monkeypatch):
+    """Beside the version on each store the environment deploys to (primary and secondary)."""
+    monkeypatch.setenv("ALTIUM2KICAD_HOME", str(tmp_path))
+    from include.config import PipelineConfig
+
+    data = config_with().model_dump()
+    data["environments"]["testing"]["secondary_target"] = {"kind": "local", "path": "replica"}
+    config = PipelineConfig.model_validate(data)
+    result = write_catalogue(config, "testing", "v1", version)
+    assert result["mirrors"] == [str(tmp_path / "replica" / "catalogue" / "v1" / "index.html")]
+    assert (tmp_path / "replica" / "catalogue" / "v1" / "libraries" / "footprints-Sample.html").is_file()
+    assert (
+        tmp_path / "var" / "altium2kicad" / "deploy" / "testing" / "catalogue" / "v1" / "index.html"
+    ).is_file()
