@@ -20,10 +20,11 @@ FROM apache/airflow:3.3.2-python3.11
 
 USER root
 # mdbtools reads Access parts tables; unixODBC with the SQLite, PostgreSQL and MariaDB drivers reads
-# SQL parts tables and checks what we write the way KiCad reads it.
+# SQL parts tables and checks what we write the way KiCad reads it. libcairo2: CairoSVG draws the
+# library catalogue's PDF pictures (docs/catalogue.md).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      mdbtools unixodbc libsqliteodbc odbc-postgresql odbc-mariadb postgresql-client \
+      mdbtools unixodbc libsqliteodbc odbc-postgresql odbc-mariadb postgresql-client libcairo2 \
  && apt-get clean && rm -rf /var/lib/apt/lists/*
 
 USER airflow

@@ -19,6 +19,7 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from include.access.settings import Role, UserManagement
+from include.catalogue.settings import KnowledgeSharing
 from include.config_base import Section, Target
 from include.notifications.settings import APPROVERS, PARTICIPANTS, Notifications
 from include.sync.settings import Site, Synchronization
@@ -448,6 +449,7 @@ class PipelineConfig(Section):
     database: Database = Database()
     sites: dict[str, Site] = {}
     synchronization: Synchronization | None = None  # None: a single site, nothing to sync
+    knowledge_sharing: KnowledgeSharing = KnowledgeSharing()
 
     @model_validator(mode="after")
     def _timeouts_name_tasks(self) -> PipelineConfig:

@@ -525,6 +525,10 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
         env.secondary_target,
         wanted=accepted["files"],  # the copies must read back as what acceptance saw
     )
+    from .catalogue.publish import write_catalogue
+
+    # beside the version, outside its manifest; a failure is reported, never fails the deployment
+    catalogue = write_catalogue(rc.config, env_name, published.version, folder)
     progress = _progress_now(rc, converted)
     rc.store.put_metrics(rc.run_id, progress)
     if stage == "production":
@@ -540,6 +544,7 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
             **published.to_json(),
             "manifest_sha256": accepted["manifest_sha256"],
             "conflicts": conflicts[:20],
+            "catalogue": catalogue,
         },
     )
     if stage == "production":
@@ -548,12 +553,16 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
         rc.store.update_run(
             rc.run_id, status="deployed", deployed_version=published.version, finished_at=utcnow()
         )
-    render_report(rc, converted, {f"{stage} deployment": published.live, "version": published.version})
+    deployed = {f"{stage} deployment": published.live, "version": published.version}
+    if "location" in catalogue or "error" in catalogue:
+        deployed["catalogue"] = catalogue.get("location") or f"not written: {catalogue['error']}"
+    render_report(rc, converted, deployed)
     counts = rc.store.status_counts(rc.run_id)
     summary = (
         f"Deployed to **{env_name}**: `{published.live}` (version `{published.version}`, {published.files} files"
         f"{', previous ' + published.previous if published.previous else ''}).\n\n"
-        f"Items: {counts}. Report: `{rc.report_path}`.\n\nApprove to publish to production."
+        f"Items: {counts}. Report: `{rc.report_path}`.{_catalogue_line(catalogue)}\n\n"
+        "Approve to publish to production."
     )
     return {
         **published.to_json(),
@@ -562,6 +571,7 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
         "summary": summary,
         "manifest_sha256": accepted["manifest_sha256"],
         "conflicts": len(conflicts),
+        "catalogue": catalogue,
     }
 
 
@@ -578,6 +588,12 @@ def _progress_now(rc: RunContext, converted: list[dict]) -> dict[str, tuple[floa
     if not all(name in stored for name in counted):
         return metrics.compute(_all_rows(converted), started)
     return metrics.compute([], started) | {name: (stored[name].value, stored[name].unit) for name in counted}
+
+
+def _catalogue_line(catalogue: dict) -> str:
+    if "error" in catalogue:
+        return f" Catalogue not written: {catalogue['error']}."
+    return f" Catalogue: `{catalogue['location']}`." if "location" in catalogue else ""
 
 
 def render_report(rc: RunContext, converted: list[dict], extra: dict | None = None) -> Path:

@@ -256,11 +256,22 @@ def publish(
             config.path,
             env.secondary_target,
         )
-    result = {**published.to_json(), "environment": flow.target, "manifest_sha256": digest}
+        from ..catalogue.publish import write_catalogue
+
+        catalogue = write_catalogue(config, flow.target, prepared["version"], folder)
+    result = {
+        **published.to_json(),
+        "environment": flow.target,
+        "manifest_sha256": digest,
+        "catalogue": catalogue,
+    }
     if run_id:
         _store(config).audit(run_id, "airflow", f"promoted_{workflow}", result)
     _report(
-        config, run_id, f"## Published\n\n{prepared['version']} is live in {flow.target}: {published.live}"
+        config,
+        run_id,
+        f"## Published\n\n{prepared['version']} is live in {flow.target}: {published.live}\n\n"
+        f"Catalogue: {catalogue.get('location') or catalogue.get('error') or 'off'}",
     )
     return result
 
