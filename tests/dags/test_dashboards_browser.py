@@ -280,6 +280,11 @@ def _check_pages(page, base, airflow_api, store, waiting_approval, management, t
     assert link.count() == 1 and link.inner_text() == PROBE_SUBJECT
     ti, answer = waiting_approval
     assert link.get_attribute("href") == approval_url(base, PROBE_DAG, ti["dag_run_id"], PROBE_TASK, -1)
+    # the same query, from here on the same metadata database: only the DAGs a viewer may read
+    from include.dashboards.approvals import pending
+
+    assert [(a.dag_id, a.task_id) for a in pending(base)] == [(PROBE_DAG, PROBE_TASK)]
+    assert pending(base, {"full_library_migration"}) == []
     assert page.locator("figure[data-chart=quality] svg").count() == 1
     reports = page.locator("#reports .report")
     assert reports.nth(0).locator("a").inner_text() == f"Weekly progress {NOW:%Y-%m-%d}"
