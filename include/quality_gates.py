@@ -107,9 +107,28 @@ def _run_context(docs_root: Path | None) -> Iterator:
     with open(docs_root / ".gx.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # gates of one run validate in parallel tasks
         try:
-            yield gx.get_context(mode="file", project_root_dir=str(docs_root))
+            context = gx.get_context(mode="file", project_root_dir=str(docs_root))
+            _drop_template_comments(docs_root / "gx" / "uncommitted" / "config_variables.yml")
+            yield context
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _drop_template_comments(variables: Path) -> None:
+    """The project's config_variables.yml without the explanatory comments GX writes into it.
+
+    GX parses this file again (with pure-Python ruamel.yaml) at every read of its configuration,
+    some fifty times per gate; the comment block is most of each parse, the variables (the
+    project's instance_id) stay as they are."""
+    import yaml
+
+    try:
+        text = variables.read_text(encoding="utf-8")
+    except OSError:
+        return
+    kept = "".join(line for line in text.splitlines(keepends=True) if not line.lstrip().startswith("#"))
+    if kept != text and yaml.safe_load(kept) == yaml.safe_load(text):  # never a value changed
+        variables.write_text(kept, encoding="utf-8")
 
 
 def data_docs_index(docs_root: Path) -> Path:

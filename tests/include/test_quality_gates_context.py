@@ -101,3 +101,21 @@ def test_data_docs_compile_their_templates_once_and_keep_the_site_configuration(
     assert "gx_views" not in (docs / "gx" / "great_expectations.yml").read_text()
     page = next((data_docs_index(docs).parent / "validations" / "second").rglob("*.html")).read_text()
     assert "expect_column_values_to_be_in_set" in page or "values must belong to this set" in page
+
+
+def test_the_projects_config_variables_lose_only_their_comments(tmp_path):
+    """GX re-reads config_variables.yml at every configuration access: its comment block goes, its
+    values (the instance_id) stay; a file whose meaning the cut would change is left alone."""
+    from include.quality_gates import _drop_template_comments
+
+    docs = tmp_path / "data_docs"
+    run_suite(
+        "conversion_results", "full", [{"item": "a", "kind": "symbol", "status": "ok", "target": "L:a"}], docs
+    )
+    variables = docs / "gx" / "uncommitted" / "config_variables.yml"
+    text = variables.read_text()
+    assert "#" not in text and text.strip().startswith("instance_id: ")
+    block = "note: |\n  # part of the value\n  text\n# a comment\n"
+    variables.write_text(block)
+    _drop_template_comments(variables)
+    assert variables.read_text() == block
