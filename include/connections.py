@@ -85,6 +85,21 @@ def get_connection(conn_id: str):
         raise ConnectionUnusable(f"connection '{conn_id}': {type(exc).__name__}: {exc}") from exc
 
 
+def http_connection(conn_id: str, key: str, what: str):
+    """(base URL, connection) of an HTTP service whose Airflow connection holds its URL as host
+    (scheme from the host, else the connection's schema, else http; port when set). `key` and
+    `what` word the configuration error when no such connection exists."""
+    from .config import ConfigError  # config imports this module
+
+    conn = get_connection(conn_id)
+    if conn is None or not conn.host:
+        raise ConfigError(
+            f"{key}: no Airflow connection '{conn_id}' (env {env_name(conn_id)}) with {what} as host"
+        )
+    host = conn.host if "://" in conn.host else f"{conn.schema or 'http'}://{conn.host}"
+    return (f"{host}:{conn.port}" if conn.port else host), conn
+
+
 def sqlalchemy_url(conn_id: str) -> str | None:
     """The connection as a SQLAlchemy URL for the library database (None when undefined)."""
     conn = get_connection(conn_id)

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -385,11 +386,22 @@ def _prune_s3(client, bucket: str, prefix: str, keep: int, live: str) -> None:
     for name, _ in versions[: -keep - 1]:
         if name == live:
             continue
-        base = _key(prefix, "versions", name) + "/"
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=base):
-            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-            if keys:
-                client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+        s3_delete(client, bucket, s3_keys(client, bucket, _key(prefix, "versions", name) + "/"))
+
+
+def s3_keys(client, bucket: str, prefix: str) -> list[str]:
+    """Every object key under `prefix`, page by page."""
+    found: list[str] = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        found += [o["Key"] for o in page.get("Contents", [])]
+    return found
+
+
+def s3_delete(client, bucket: str, keys: list[str]) -> None:
+    """Deletes `keys`, 1,000 per request (the S3 limit)."""
+    for start in range(0, len(keys), 1000):
+        chunk = [{"Key": k} for k in keys[start : start + 1000]]
+        client.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
 
 
 @dataclass
@@ -398,13 +410,10 @@ class Side:
 
     target: Any  # a config Target
     resolve_path: Any  # PipelineConfig.path
-    _client: Any = None
 
-    @property
+    @cached_property
     def client(self):
-        if self._client is None:
-            self._client = s3_client(self.target)
-        return self._client
+        return s3_client(self.target)
 
     def current(self, create: bool = False) -> str | None:
         """The live version; `create` (a writer) makes a local root that does not exist yet."""

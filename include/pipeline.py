@@ -480,8 +480,8 @@ def _kicad_drc(rc: RunContext, cli: Path, written, level: str, result: dict) -> 
 ACCEPTED = "accepted_release.json"  # the test release's folder and sha256 manifest, in the run folder
 
 
-def _approval(rc: RunContext, task_id: str) -> dict | None:
-    """An upstream task's returned dict (a HITL answer: who, what, when), from its XCom."""
+def _upstream_result(rc: RunContext, task_id: str) -> dict | None:
+    """An upstream task's returned dict, from its XCom (None outside Airflow)."""
     if rc.ti is None:
         return None
     answer = rc.ti.xcom_pull(task_ids=task_id)
@@ -507,7 +507,7 @@ def deploy(converted: list[dict], stage: str, rc: RunContext | None = None) -> d
         conflicts = release.conflicts
         folder = release.folder
     else:  # exactly what user acceptance saw: the test release, checked against its manifest
-        tested = _approval(rc, "deployment.deploy_to_test_environment") or {}
+        tested = _upstream_result(rc, "deployment.deploy_to_test_environment") or {}
         accepted = deployment.check_accepted(rc.folder / ACCEPTED, tested.get("manifest_sha256"))
         conflicts = []
         # the same files; only the .kicad_httplib (outside the manifest) names this environment

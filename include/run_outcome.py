@@ -135,12 +135,13 @@ def _supervised() -> bool:
 
 
 def _answer(task_id: str, value) -> Answer | None:
-    if not isinstance(value, dict) or not value.get("chosen_options"):
+    from .workflow.approvals import decision_from_xcom
+
+    decision = decision_from_xcom(value)
+    if decision is None:
         return None
-    who = value.get("responded_by_user") or {}
-    comment = str((value.get("params_input") or {}).get("comment") or "")
-    user = who.get("name") or who.get("id") or "airflow (timeout default)"
-    return Answer(task_id, str(value["chosen_options"][0]), user, comment)
+    user = decision.user or "airflow (timeout default)"
+    return Answer(task_id, decision.option, user, decision.comment)
 
 
 def _ordered(states: dict[str, str], answers: list[Answer], task_order: list[str]) -> RunFacts:
@@ -202,39 +203,6 @@ def airflow_facts(dag_id: str, run_id: str, task_order: list[str]) -> RunFacts:
 
 
 # -- recording ------------------------------------------------------------------------------------
-ANSWER_ACTION = "approval_answer"
-
-
-def record_answer(context) -> None:
-    """An approval task's success callback: its answer as an audit row (`approval_answer`).
-
-    Why here: a rejecting ApprovalOperator skips what follows by raising Airflow's
-    DownstreamTasksSkipped, which ends the task before its answer is pushed to XCom; only the
-    task's own process (its callbacks) still holds the answer. Logs, never raises."""
-    try:
-        from .config import load_config
-        from .library_db.store import LibraryStore
-        from .notifications.facts import answer_of
-
-        ti = context["ti"]
-        answer = _answer(ti.task_id, answer_of(context))
-        if answer is None:
-            return
-        store = LibraryStore(load_config().library_db_url())
-        detail = {"task": answer.task_id, "option": answer.option, "comment": answer.comment}
-        store.audit(ti.run_id, answer.user, ANSWER_ACTION, detail)
-    except Exception:
-        log.exception("the approval's answer could not be recorded")
-
-
-def recorded_answers(store, run_id: str) -> list[Answer]:
-    return [
-        Answer(str(d.get("task")), str(d.get("option")), a.actor, str(d.get("comment") or ""))
-        for a in store.audit_log(run_id)
-        if a.action == ANSWER_ACTION and (d := a.detail or {})
-    ]
-
-
 def total_components(store, run_id: str) -> int:
     """Components to migrate: the analysis' count of symbols, footprints, models and parts (parts
     of a database it could not read included)."""
@@ -278,9 +246,7 @@ def record(context) -> Outcome:
     store = rc.store
     run = store.run(run_id) or _start_run(rc)
     order = list(getattr(dag, "task_ids", []) or [])
-    found = airflow_facts(dag.dag_id, run_id, order)
-    answers = {a.task_id: a for a in found.answers} | {a.task_id: a for a in recorded_answers(store, run_id)}
-    facts = _ordered(found.states, list(answers.values()), order)
+    facts = airflow_facts(dag.dag_id, run_id, order)
     refusals = [
         a.detail
         for a in store.audit_log(run_id)

@@ -18,10 +18,12 @@ import mimetypes
 import shutil
 import tempfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from ..config_base import Target
+from ..deployment import s3_client, s3_delete, s3_keys, s3_versions
 from .facts import VersionFacts, read_version
 from .settings import BESIDE_VERSION
 
@@ -58,15 +60,15 @@ class CatalogueStore:
     target: Target
     base: str  # relative to the target: "catalogue" beside versions/, or the environment's name
     resolve_path: Any  # PipelineConfig.path
-    _client: Any = None
+
+    @cached_property
+    def client(self):
+        return s3_client(self.target)
 
     @property
-    def client(self):
-        from ..deployment import s3_client
-
-        if self._client is None:
-            self._client = s3_client(self.target)
-        return self._client
+    def bucket(self) -> str:
+        assert self.target.bucket is not None  # an S3 Target requires it
+        return self.target.bucket
 
     def _root(self) -> Path:
         assert self.target.path is not None  # a local Target requires it
@@ -100,21 +102,11 @@ class CatalogueStore:
             self.client.upload_file(str(path), self.target.bucket, key, ExtraArgs={"ContentType": kind})
             keys.add(key)
         stale = [k for k in self._keys(base + "/") if k not in keys]  # left by an earlier build
-        self._delete(stale)
+        s3_delete(self.client, self.bucket, stale)
         return len(files)
 
     def _keys(self, prefix: str) -> list[str]:
-        found = []
-        for page in self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.target.bucket, Prefix=prefix
-        ):
-            found += [o["Key"] for o in page.get("Contents", [])]
-        return found
-
-    def _delete(self, keys: list[str]) -> None:
-        for start in range(0, len(keys), 1000):
-            chunk = [{"Key": k} for k in keys[start : start + 1000]]
-            self.client.delete_objects(Bucket=self.target.bucket, Delete={"Objects": chunk, "Quiet": True})
+        return s3_keys(self.client, self.bucket, prefix)
 
     def versions(self) -> set[str]:
         if self.target.kind == "local":
@@ -131,7 +123,7 @@ class CatalogueStore:
         if self.target.kind == "local":
             shutil.rmtree(self._root() / version, ignore_errors=True)
         else:
-            self._delete(self._keys(self._prefix(version) + "/"))
+            s3_delete(self.client, self.bucket, self._keys(self._prefix(version) + "/"))
 
 
 def stores(config, environment: str) -> list[CatalogueStore]:
@@ -146,8 +138,6 @@ def stores(config, environment: str) -> list[CatalogueStore]:
 
 def deployed_versions(config, environment: str) -> set[str]:
     """The versions the environment's primary store still keeps (its versions/ folder)."""
-    from ..deployment import s3_client, s3_versions
-
     target = config.environment(environment).target
     if target.kind == "local":
         folder = config.path(target.path) / "versions"

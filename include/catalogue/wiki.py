@@ -51,18 +51,10 @@ def endpoint(settings: Wiki) -> tuple[str, str | None]:
     """(base URL, bearer token or None): the configured URL, else the Airflow connection's host."""
     if settings.url:
         return settings.url.rstrip("/"), None
-    from ..config import ConfigError
-    from ..connections import env_name, get_connection
+    from ..connections import http_connection
 
     assert settings.conn_id is not None  # Wiki's validator requires url or conn_id
-    conn = get_connection(settings.conn_id)
-    if conn is None or not conn.host:
-        raise ConfigError(
-            f"knowledge_sharing.wiki.conn_id: no Airflow connection '{settings.conn_id}' "
-            f"(env {env_name(settings.conn_id)}) with the wiki's URL as host"
-        )
-    host = conn.host if "://" in conn.host else f"{conn.schema or 'http'}://{conn.host}"
-    base = f"{host}:{conn.port}" if conn.port else host
+    base, conn = http_connection(settings.conn_id, "knowledge_sharing.wiki.conn_id", "the wiki's URL")
     return base.rstrip("/"), conn.password or None
 
 

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from include.airflow_api import AirflowApi
-from include.config import ConfigError, PipelineConfig, config_path
+from include.config import PipelineConfig, config_path
 from include.operations.backup import SiteSources, Vault
 
 log = logging.getLogger(__name__)
@@ -28,16 +28,11 @@ CONFIG_TREE = "config"
 
 def api_client(conn_id: str) -> AirflowApi:
     """A REST client from an Airflow connection (host: the api-server's base URL)."""
-    from include.connections import env_name, get_connection
+    from include.connections import http_connection
 
-    conn = get_connection(conn_id)
-    if conn is None or not conn.host:
-        raise ConfigError(
-            f"maintenance.application_updates.airflow_api_conn_id: no Airflow connection '{conn_id}' "
-            f"(env {env_name(conn_id)}) with the api-server URL as host"
-        )
-    host = conn.host if "://" in conn.host else f"{conn.schema or 'http'}://{conn.host}"
-    base = f"{host}:{conn.port}" if conn.port else host
+    base, conn = http_connection(
+        conn_id, "maintenance.application_updates.airflow_api_conn_id", "the api-server URL"
+    )
     return AirflowApi(base, conn.login or "", conn.password or "")
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.report_rows import item_row
+
 pytestmark = [pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,23 +61,12 @@ SEEDED = [
 ]
 
 
-def _item(lib: str, item: str, status: str, messages=None) -> dict:
-    return {
-        "source": lib,
-        "item": item,
-        "kind": "symbol",
-        "target": "",
-        "status": status,
-        "messages": messages or [],
-    }
-
-
 def _seed_run(store, run_id: str, env: str, status: str, ok: int, bad: int, seconds: float, at: datetime):
     store.start_run(run_id, "full_library_migration", "/src", env, "full", "/w")
     store.update_run(run_id, status=status, started_at=at)
-    rows = [_item("Resistors", f"R{i}", "ok") for i in range(ok)]
-    rows += [_item("Connectors", f"J{i}", "failed", ["pin count differs"]) for i in range(bad)]
-    rows += [_item("Diodes", "D1", "failed", ["no footprint"])] if env == "production" else []
+    rows = [item_row("Resistors", f"R{i}", "ok") for i in range(ok)]
+    rows += [item_row("Connectors", f"J{i}", "failed", ["pin count differs"]) for i in range(bad)]
+    rows += [item_row("Diodes", "D1", "failed", ["no footprint"])] if env == "production" else []
     store.put_converted_items(run_id, "full", rows)
     total = ok + bad + (env == "production")
     store.put_metrics(

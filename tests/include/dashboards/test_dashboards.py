@@ -12,6 +12,7 @@ from include.config import PipelineConfig, load_config
 from include.dashboards import facts, page
 from include.dashboards.approvals import PendingApproval
 from include.library_db.store import LibraryStore
+from tests.report_rows import item_row
 
 REPO = Path(__file__).resolve().parents[3]
 STARTS = [
@@ -19,17 +20,6 @@ STARTS = [
     datetime(2026, 12, 1, 10, tzinfo=UTC),
     datetime(2026, 12, 2, 9, tzinfo=UTC),
 ]
-
-
-def _item(lib, item, status, msg=None):
-    return {
-        "source": lib,
-        "item": item,
-        "kind": "symbol",
-        "target": "",
-        "status": status,
-        "messages": msg or [],
-    }
 
 
 def _url(folder: str, path: str) -> str:
@@ -50,9 +40,11 @@ def config(tmp_path, monkeypatch):
         run = f"run_{n}"
         store.start_run(run, "full_library_migration", "/src", env, "full", "/w")
         store.update_run(run, status=status, started_at=STARTS[n], report_path=f"/x/{run}/index.html")
-        rows = [_item("Resistors", f"R{i}", "ok") for i in range(ok)]
+        rows = [item_row("Resistors", f"R{i}", "ok") for i in range(ok)]
         # one item carries its cause twice: it still counts once for that cause
-        rows += [_item("Connectors", f"X{i}", "failed", ["pin mismatch", "pin mismatch"]) for i in range(bad)]
+        rows += [
+            item_row("Connectors", f"X{i}", "failed", ["pin mismatch", "pin mismatch"]) for i in range(bad)
+        ]
         store.put_converted_items(run, "full", rows)
         store.put_metrics(
             run,

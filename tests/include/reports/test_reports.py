@@ -11,6 +11,7 @@ from include.config import PipelineConfig
 from include.library_db.store import LibraryStore
 from include.reports import jobs
 from tests.notification_peers import connections, mail_server, make_config
+from tests.report_rows import item_row
 
 NOW = datetime(2026, 12, 2, 17, 0, tzinfo=UTC)
 STARTS = [datetime(2026, 11, 30, 10, tzinfo=UTC), datetime(2026, 12, 1, 10, tzinfo=UTC), NOW.replace(hour=9)]
@@ -18,17 +19,6 @@ STARTS = [datetime(2026, 11, 30, 10, tzinfo=UTC), datetime(2026, 12, 1, 10, tzin
 
 class _NoWebhook:
     url = "http://127.0.0.1:9"
-
-
-def _item(lib, item, status, msg=None):
-    return {
-        "source": lib,
-        "item": item,
-        "kind": "symbol",
-        "target": "",
-        "status": status,
-        "messages": msg or [],
-    }
 
 
 @pytest.fixture
@@ -53,9 +43,9 @@ def setup(tmp_path, monkeypatch):
             run = f"run_{n}"
             store.start_run(run, "full_library_migration", "/src", env, "full", "/w")
             store.update_run(run, status=status, started_at=STARTS[n])
-            rows = [_item("Resistors", f"R{i}", "ok") for i in range(ok)]
+            rows = [item_row("Resistors", f"R{i}", "ok") for i in range(ok)]
             rows += [
-                _item("Connectors" if n else "Diodes", f"X{i}", "failed", ["pin mismatch"])
+                item_row("Connectors" if n else "Diodes", f"X{i}", "failed", ["pin mismatch"])
                 for i in range(bad)
             ]
             store.put_converted_items(run, "full", rows)
