@@ -481,6 +481,19 @@ class PipelineConfig(Section):
         return self
 
     @model_validator(mode="after")
+    def _report_recipients_known(self) -> PipelineConfig:
+        """A report recipient that names nobody would silently never get the report."""
+        book = self.notifications.channels.email.addresses
+        for key in ("management_team", "project_team"):
+            unknown = [n for n in getattr(self.progress_tracking, key) if "@" not in n and n not in book]
+            if unknown:
+                raise ValueError(
+                    f"progress_tracking.{key}: {', '.join(unknown)} is neither an e-mail address nor a "
+                    f"user of notifications.channels.email.addresses (known: {sorted(book)})"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _sites_known(self) -> PipelineConfig:
         sync = self.synchronization
         if sync is None:

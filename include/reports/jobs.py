@@ -13,8 +13,10 @@ from . import render
 
 
 def recipients(config: PipelineConfig, names: list[str]) -> list[str]:
+    """Addresses as they are, user ids through the address book (the configuration refuses an id
+    it does not hold: include.config)."""
     book = config.notifications.channels.email.addresses
-    return [n if "@" in n else book[n] for n in names if "@" in n or n in book]
+    return [n if "@" in n else book[n] for n in names]
 
 
 def send(
@@ -38,14 +40,14 @@ def send(
 def weekly_progress(config: PipelineConfig, now: datetime | None = None) -> dict:
     """The weekly PDF from the library database: rendered, stored under report_dir/weekly, mailed to management_team."""
     now = now or datetime.now(UTC)
-    facts = report_facts.gather(config.library_db_url())
+    facts = report_facts.gather(config.library_db_url(), config)
     target = config.progress_tracking.quality_target
     pdf = render.weekly_pdf(
         facts, target, config.report_dir / "weekly" / f"weekly_progress_{now:%Y-%m-%d}.pdf"
     )
     to = recipients(config, config.progress_tracking.management_team)
     if to:
-        html = render.email_body("weekly_progress.html", pdf_name=pdf.name, **facts)
+        html = render.email_body(config, "weekly_progress.html", pdf_name=pdf.name, **facts)
         send(config, to, f"altium2kicad weekly progress {now:%Y-%m-%d}", html, [pdf])
     return {"pdf": str(pdf), "recipients": to, "runs": len(facts["runs"])}
 
@@ -54,10 +56,11 @@ def daily_status(config: PipelineConfig, now: datetime | None = None) -> dict:
     """Today's runs, failures and open approvals, mailed to project_team."""
     now = now or datetime.now(UTC)
     start, end = report_facts.day_window(now)
-    every = report_facts.gather(config.library_db_url())
+    every = report_facts.gather(config.library_db_url(), config)
     today = [r for r in every["runs"] if r["started_at"] and start <= r["started_at"] < end]
     failed = [r for r in today if r["status"] == "failed"]
     html = render.email_body(
+        config,
         "daily_status.html",
         day=f"{now:%Y-%m-%d}",
         runs=today,

@@ -5,9 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from xml.sax.saxutils import escape  # ReportLab paragraphs are XML markup
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "reports"
-
-
 CHARTS = ("components", "quality", "time")
 
 
@@ -98,8 +95,12 @@ def weekly_pdf(facts: dict, quality_target: float, path: Path) -> Path:
     for png in charts(facts, quality_target, path.parent / "charts"):
         story.append(Image(str(png), width=480, height=206))
     story.append(Paragraph("Open approvals", styles["Heading2"]))
-    for r in facts["open_approvals"] or [{"run_id": "none", "environment": ""}]:
-        story.append(Paragraph(f"{r['run_id']} {r['environment']}", styles["Normal"]))
+    for r in facts["open_approvals"]:
+        whom = ", ".join(r["waiting_for"]) or "anyone with access"
+        line = f"{r['dag_id']} {r['run_id']} ({r['environment']}) waits at {r['task']} for {whom}"
+        story.append(Paragraph(escape(line), styles["Normal"]))
+    if not facts["open_approvals"]:
+        story.append(Paragraph("none", styles["Normal"]))
     story.append(Paragraph("Libraries with the most failures", styles["Heading2"]))
     for lib in facts["failing_libraries"]:
         why = "; ".join(lib["reasons"])
@@ -114,8 +115,14 @@ def _n(v) -> str:
     return "" if v is None else f"{v:g}"
 
 
-def email_body(template: str, **facts) -> str:
+def email_body(config, template: str, **facts) -> str:
+    """templates/reports/<template>, looked up as the notifications' templates are: a copy in
+    notifications.templates_dir wins over the shipped one."""
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True)
-    return env.get_template(template).render(**facts)
+    from include.notifications.templates import folders
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(f) for f in folders(config)]), autoescape=True
+    )
+    return env.get_template(f"reports/{template}").render(**facts)

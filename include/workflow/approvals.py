@@ -75,6 +75,17 @@ def migration_level(config: PipelineConfig, task_id: str, dag_id: str) -> LevelS
     return LevelSettings(level or task_id, list(config.approvals.reviewers), 1, timeout, False)
 
 
+def waiting_for(config: PipelineConfig, dag_id: str, task_id: str) -> LevelSettings:
+    """The settings (who may answer, how many) of the approval `task_id` of `dag_id`: a migration's
+    by its level, a promotion's (`promote_<workflow>`) by promotion.<workflow>.approval_level."""
+    if task_id in LEVEL_OF_TASK:
+        return migration_level(config, task_id, dag_id)
+    flow = config.promotion.get(dag_id.removeprefix("promote_"))
+    if flow is None:
+        raise ConfigError(f"{dag_id}.{task_id}: no promotion workflow of that name in promotion")
+    return level_settings(config, flow.approval_level, f"{dag_id}.{task_id}")
+
+
 def slots(required: int) -> list[str]:
     """One name per required approver: what the mapped HITL task expands over."""
     return [f"Approver {i + 1} of {required}" for i in range(required)]

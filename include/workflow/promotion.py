@@ -138,7 +138,16 @@ def validate(
             failures.append(outcome.message())
     if run_id:
         _store(config).audit(
-            run_id, "airflow", "promotion_validated", {"level": level, "gates": result, "failures": failures}
+            run_id,
+            "airflow",
+            "promotion_validated",
+            {
+                "workflow": workflow,
+                "target": flow.target,
+                "level": level,
+                "gates": result,
+                "failures": failures,
+            },
         )
     lines = [f"## Validation at {flow.target}'s level ({level})", ""]
     lines += [f"- {gate}: {'passed' if ok else 'FAILED'}" for gate, ok in result.items()]

@@ -57,8 +57,28 @@ def setup(tmp_path, monkeypatch):
                     "time_spent": (100.0 * (n + 1), "seconds"),
                 },
             )
-        store.audit("run_1", "airflow", "promotion_validated", {})
+        _waiting_runs(store)
         yield config, mail
+
+
+def _waiting_runs(store: LibraryStore) -> None:
+    """Runs at each approval: a migration after its test migration (review_test_results), one
+    after deploy_to_test (user_acceptance_testing), one whose review is decided, a promotion whose
+    version passed validation, and one whose validation failed (it never asks)."""
+    for run, audits in {
+        "mig_review": [],
+        "mig_uat": [("approval_outcome", {"task": "migration.review_test_results"}), ("deployed_test", {})],
+        "mig_decided": [("approval_outcome", {"task": "migration.review_test_results"})],
+    }.items():
+        store.start_run(run, "full_library_migration", "/src", "test", "full", "/w")
+        store.update_run(run, started_at=STARTS[0])
+        store.put_converted_items(run, "test", [item_row("Resistors", "R1", "ok")])
+        for action, detail in audits:
+            store.audit(run, "airflow", action, detail)
+    passed = {"workflow": "test_to_prod", "target": "production", "failures": []}
+    store.audit("promo_waiting", "airflow", "promotion_validated", passed)
+    failed = passed | {"failures": ["migration_outcome: quality 0.5 below 0.95"]}
+    store.audit("promo_invalid", "airflow", "promotion_validated", failed)
 
 
 def test_weekly_pdf_pages_text_and_mail(setup, tmp_path):
@@ -87,8 +107,10 @@ def test_weekly_pdf_pages_text_and_mail(setup, tmp_path):
         "Diodes: 2 failed",
     ):
         assert needle in text, needle
-    open_part = text.split("Open approvals")[1].split("Libraries")[0]
-    assert "run_1" in open_part and "run_0" not in open_part
+    open_part = " ".join(text.split("Open approvals")[1].split("Libraries")[0].split())
+    assert "promote_test_to_prod promo_waiting (production) waits at approve for alice" in open_part
+    assert "mig_review" in open_part and "mig_uat" in open_part
+    assert "run_" not in open_part and "mig_decided" not in open_part and "promo_invalid" not in open_part
     assert len(mail.received) == 1
     m = mail.received[0]
     assert sorted(m.rcpt_tos) == ["alice@example.com", "boss@example.com"]
@@ -103,7 +125,49 @@ def test_daily_status_mail(setup):
     m = mail.received[0]
     assert m.rcpt_tos == ["bob@example.com"]
     assert "run_2" in m.html and "run_0" not in m.html.split("Waiting")[0]
-    assert "run_1 (staging) waits for its approvers" in m.html
+    waiting = m.html.split("Waiting")[1]
+    assert (
+        "full_library_migration mig_review (test) waits at migration.review_test_results "
+        "(technical_review, 1 distinct approver) for alice" in waiting
+    )
+    assert "mig_uat (test) waits at deployment.user_acceptance_testing (quality_review" in waiting
+    assert "for carol, alice" in waiting
+    assert (
+        "promo_waiting (production) waits at approve (final_approval, 2 distinct approvers) for alice"
+        in waiting
+    )
+    assert "mig_decided" not in waiting and "promo_invalid" not in waiting and "run_" not in waiting
+
+
+def test_a_finished_run_waits_for_nobody(setup):
+    """A migration that failed or was rejected while at an approval is no longer waiting."""
+    from include.reports import facts
+
+    config, _ = setup
+    store = LibraryStore(config.library_db_url())
+    store.update_run("mig_review", status="failed")
+    waiting = [a["run_id"] for a in facts.gather(config.library_db_url(), config)["open_approvals"]]
+    assert waiting == ["mig_uat", "promo_waiting"]
+
+
+def test_an_unknown_recipient_is_a_configuration_error(setup):
+    config, _ = setup
+    data = config.model_dump(mode="json")
+    data["progress_tracking"]["project_team"] = ["bob", "dave"]
+    with pytest.raises(ValueError, match=r"progress_tracking.project_team: dave is neither an e-mail"):
+        PipelineConfig.model_validate(data)
+
+
+def test_an_edited_report_template_wins(setup, tmp_path):
+    """templates/reports/ are looked up like the notifications': notifications.templates_dir first."""
+    config, mail = setup
+    edited = tmp_path / "edited"
+    (edited / "reports").mkdir(parents=True)
+    (edited / "reports" / "daily_status.html").write_text("<p>Our own daily: {{ runs|length }} run(s)</p>")
+    data = config.model_dump(mode="json")
+    data["notifications"]["templates_dir"] = str(edited)
+    jobs.daily_status(PipelineConfig.model_validate(data), NOW)
+    assert "Our own daily: 1 run(s)" in mail.received[0].html
 
 
 def test_a_run_that_converted_nothing_counts_its_total(setup):
