@@ -49,6 +49,8 @@ COPY --chown=airflow:0 config /opt/altium2kicad/config
 # FAB's webserver_config.py (AIRFLOW__FAB__CONFIG_FILE in docker-compose.yaml)
 COPY --chown=airflow:0 deploy/webserver_config.py /opt/altium2kicad/deploy/webserver_config.py
 COPY --chown=airflow:0 templates /opt/altium2kicad/templates
+# the training walkthroughs the weekly report links (knowledge_sharing.training.materials_path)
+COPY --chown=airflow:0 docs/training /opt/altium2kicad/docs/training
 ENV PYTHONPATH=/opt/altium2kicad \
     AIRFLOW__CORE__DAGS_FOLDER=/opt/altium2kicad/dags \
     AIRFLOW__CORE__PLUGINS_FOLDER=/opt/altium2kicad/plugins \

@@ -85,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
         "sample", help="write the project's own sample Altium library (for demos and tests)"
     )
     sample.add_argument("-o", "--output", required=True, type=Path, metavar="DIR")
+    sample.add_argument(
+        "--dblib",
+        action="store_true",
+        help="also write SampleParts.DbLib over an Excel parts table (what ./run demo migrates)",
+    )
     return parser
 
 
@@ -162,7 +167,12 @@ def run_convert(args: argparse.Namespace) -> int:
 def run_sample(args: argparse.Namespace) -> int:
     from .fixtures.sample_library import write_sample_library
 
-    for path in write_sample_library(args.output):
+    paths = write_sample_library(args.output)
+    if args.dblib:
+        from .fixtures.dblib_writer import write_sample_dblib
+
+        paths.append(write_sample_dblib(args.output))
+    for path in paths:
         print(path)
     return EXIT_OK
 

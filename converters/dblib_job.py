@@ -212,13 +212,16 @@ class LibraryResolver:
         if match.kicad_name is None:
             return Resolution(problem=f"{noun} '{item}' not found in {converted.source.name}")
         self.used[(str(converted.path), kind)] = converted
-        warning = ""
+        warnings = []
         if match.near:
-            warning = (
+            warnings.append(
                 f"{noun} '{item}' taken as '{match.near}' of {converted.source.name} "
                 "(the only one whose name differs only by letter case or '/' written as '_')"
             )
-        return Resolution(target=f"{converted.nickname}:{match.kicad_name}", warning=warning)
+        note = converted.notes.get(item) or converted.notes.get(match.near or "")
+        if note:
+            warnings.append(note)
+        return Resolution(target=f"{converted.nickname}:{match.kicad_name}", warning="; ".join(warnings))
 
 
 def _column(columns: list[str], wanted: str) -> str | None:

@@ -54,6 +54,9 @@ class ConvertedLibrary:
     nickname: str
     path: Path
     items: dict[str, str] = field(default_factory=dict)  # source item name -> KiCad item name
+    # source item name -> why it links where it does (a mapping rule's fix): every part that links
+    # through that name carries it as a warning, so a substituted footprint is never silent
+    notes: dict[str, str] = field(default_factory=dict)
 
     def lookup(self, source_item: str) -> str | None:
         """The KiCad item for a source item name, matching case-insensitively as Altium does."""

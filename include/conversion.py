@@ -40,6 +40,10 @@ class RuledConversionRun(ConversionRun):
             target = converted.lookup(new)
             if target is not None and converted.lookup(old) is None:
                 converted.items[old] = target  # parts naming `old` now link to `new`
+                converted.notes[old] = (
+                    f"footprint '{old}' linked to '{new}' of {path.name} by the mapping rules "
+                    "(footprint_name_fixes)"
+                )
         return converted
 
 

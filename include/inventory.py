@@ -101,7 +101,8 @@ class Inventory:
 
     def summary(self) -> str:
         c = self.counts()
-        what = ", ".join(f"{n} {k}s" for k, n in sorted(c.items())) or "nothing"
+        plural = {"library": "libraries"}
+        what = ", ".join(f"{n} {plural.get(k, k + 's')}" for k, n in sorted(c.items())) or "nothing"
         return f"{len(self.units)} conversion units, {len(self.libraries)} library files: {what}"
 
 
@@ -164,21 +165,48 @@ class InventoryBuilder:
 
                 self._footprints(path, read_pcblib(path))
             elif ext in INTEGRATED_EXTENSIONS:
-                self.inv.items.append(InventoryItem(str(path), path.name, "library", {"type": "integrated"}))
+                self._integrated(path)
         except Exception as exc:  # the conversion will report the same file; the inventory notes it
             self.inv.problems.append(f"{path}: cannot be read: {type(exc).__name__}: {exc}")
             self.inv.items.append(InventoryItem(str(path), path.name, "library", {"error": str(exc)}))
 
-    def _symbols(self, path: Path, lib) -> None:
-        raw = raw_pin_records(path)
-        self.inv.items.append(
-            InventoryItem(
-                str(path),
-                path.name,
-                "library",
-                {"type": "symbols", "items": len(lib.symbols), "failures": len(lib.failures)},
+    def _integrated(self, path: Path) -> None:
+        """An IntLib's embedded PcbLibs and SchLibs, inventoried as the conversion reads them (their
+        items under the IntLib's path, as its report rows are); a stream that cannot be unpacked or
+        read is a problem of the file, the other streams still count."""
+        from converters.altium.pcblib import read_pcblib_data
+        from converters.altium.schlib import read_schlib_data
+        from converters.intlib_job import embedded_libraries
+
+        pcb, sch, problems = embedded_libraries(path.read_bytes(), str(path))
+        facts: dict = {"type": "integrated", "footprint_libraries": len(pcb), "symbol_libraries": len(sch)}
+        if not pcb and not sch:
+            facts["error"] = "; ".join(problems) or "integrated library holds no SchLib or PcbLib"
+        self.inv.items.append(InventoryItem(str(path), path.name, "library", facts))
+        for label, data in pcb:
+            try:
+                layers = self._footprints(path, read_pcblib_data(data, label), library_item=False)
+                facts["layers"] = sorted(set(facts.get("layers", [])) | set(layers))
+            except Exception as exc:
+                problems.append(f"{label}: cannot be read: {type(exc).__name__}: {exc}")
+        for label, data in sch:
+            try:
+                self._symbols(path, read_schlib_data(data, label), raw_pin_records(data), library_item=False)
+            except Exception as exc:
+                problems.append(f"{label}: cannot be read: {type(exc).__name__}: {exc}")
+        self.inv.problems += [p if p.startswith(str(path)) else f"{path}: {p}" for p in problems]
+
+    def _symbols(self, path: Path, lib, raw: dict[str, int] | None = None, library_item: bool = True) -> None:
+        raw = raw_pin_records(path) if raw is None else raw
+        if library_item:
+            self.inv.items.append(
+                InventoryItem(
+                    str(path),
+                    path.name,
+                    "library",
+                    {"type": "symbols", "items": len(lib.symbols), "failures": len(lib.failures)},
+                )
             )
-        )
         for sym in lib.symbols:
             pins = [p for p in sym.pins if p.owner.body_style <= 1]
             for g in sym.graphics:
@@ -205,26 +233,28 @@ class InventoryBuilder:
         for failure in lib.failures:
             self.inv.items.append(InventoryItem(str(path), failure.name, "symbol", {"error": failure.reason}))
 
-    def _footprints(self, path: Path, lib) -> None:
+    def _footprints(self, path: Path, lib, library_item: bool = True) -> list[str]:
+        """Inventories a footprint library; returns the layer names its footprints use."""
         used_layers: set[str] = set()
         for fp in lib.footprints:
             for kind in ("pads", "lines", "arcs", "texts", "fills", "regions", "bodies"):
                 used_layers |= {
                     getattr(p.layer, "name", "") for p in getattr(fp, kind) if hasattr(p, "layer")
                 }
-        self.inv.items.append(
-            InventoryItem(
-                str(path),
-                path.name,
-                "library",
-                {
-                    "type": "footprints",
-                    "items": len(lib.footprints),
-                    "failures": len(lib.failures),
-                    "layers": sorted(n for n in used_layers if n),
-                },
+        if library_item:
+            self.inv.items.append(
+                InventoryItem(
+                    str(path),
+                    path.name,
+                    "library",
+                    {
+                        "type": "footprints",
+                        "items": len(lib.footprints),
+                        "failures": len(lib.failures),
+                        "layers": sorted(n for n in used_layers if n),
+                    },
+                )
             )
-        )
         for fp in lib.footprints:
             for kind in ("pads", "vias", "lines", "arcs", "texts", "fills", "regions", "bodies"):
                 n = len(getattr(fp, kind))
@@ -249,6 +279,7 @@ class InventoryBuilder:
             self.inv.items.append(
                 InventoryItem(str(path), failure.name, "footprint", {"error": failure.reason})
             )
+        return sorted(n for n in used_layers if n)
 
     # -- a database library --------------------------------------------------------------------
     def add_database_library(self, path: Path) -> set[str]:
@@ -365,9 +396,10 @@ class InventoryBuilder:
         return used
 
 
-def raw_pin_records(path: Path) -> dict[str, int]:
+def raw_pin_records(path: Path | bytes) -> dict[str, int]:
     """Pin records per symbol counted from the record framing alone (not the converter's reader):
-    the yardstick that notices a pin the reader had to skip."""
+    the yardstick that notices a pin the reader had to skip. `path`: a SchLib file, or the bytes of
+    one embedded in an IntLib."""
     import struct
 
     from converters.altium.compound import CompoundFile

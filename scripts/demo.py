@@ -80,6 +80,16 @@ def prepare(home: Path, auto_approve: bool, port: int) -> Path:
     return passwords
 
 
+def run_conf(source: Path, environment: str, mapping_rules: Path | None) -> dict:
+    """The DAG run's params: the sample, the environment, and an edited rules file when given."""
+    conf: dict = {"source": str(source), "environment": environment, "sample_size": 2}
+    if mapping_rules is not None:
+        if not mapping_rules.is_file():
+            raise SystemExit(f"--mapping-rules {mapping_rules}: no such file")
+        conf["mapping_rules"] = str(mapping_rules.resolve())
+    return conf
+
+
 def say(text: str) -> None:
     print(f"[demo] {text}", flush=True)
 
@@ -92,6 +102,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--review", action="store_true", help="answer the approvals yourself in the Airflow UI"
     )
+    parser.add_argument(
+        "--environment",
+        default="development",
+        help="the run's target environment (its validation level: development basic, testing full, "
+        "production strict)",
+    )
+    parser.add_argument(
+        "--mapping-rules",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="an edited mapping-rules YAML for the run (docs/training/advanced-mapping.md)",
+    )
     args = parser.parse_args(argv)
     port = _free_port()
     passwords = prepare(args.home, auto_approve=not args.review, port=port)
@@ -102,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     from include.config import load_config
 
     config = load_config()
+    config.environment(args.environment)  # an unknown name stops here, naming the known ones
     source = args.home / "sample-library"
     # a database library over the sample (Excel parts table): the path most companies migrate
     files = write_sample_library(source) + [write_sample_dblib(source)]
@@ -138,9 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             print(bag.import_errors, file=sys.stderr)
             return 1
         started = time.monotonic()
-        run = bag.dags[DAG_ID].test(
-            run_conf={"source": str(source), "environment": "development", "sample_size": 2}
-        )
+        run = bag.dags[DAG_ID].test(run_conf=run_conf(source, args.environment, args.mapping_rules))
         seconds = time.monotonic() - started
     finally:
         if reviewer:
@@ -154,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     store = LibraryStore(config.library_db_url())
     record = store.run(run.run_id)
     metrics = {name: m.value for name, m in store.metrics(run.run_id).items()}
-    live = config.path(config.environment("development").target.path) / "current"
+    live = config.path(config.environment(args.environment).target.path) / "current"
     say(
         f"run {run.run_id}: {run.state} in {seconds:.0f}s; items {store.status_counts(run.run_id)}; metrics {metrics}"
     )

@@ -1,5 +1,5 @@
-"""The guide's `knowledge_sharing` section: the catalogue a deployment writes and the wiki it
-updates. Kept beside the code that acts on it (include.config imports it)."""
+"""The guide's `knowledge_sharing` section: the catalogue a deployment writes, the wiki it
+updates and the training materials the reports link. Kept beside the code that acts on it (include.config imports it)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,16 @@ class Wiki(Section):
         return self
 
 
+class Training(Section):
+    """The walkthroughs newcomers are pointed to (include/training.py): the weekly progress e-mail
+    links every required module."""
+
+    # a folder (relative: to the project) holding <module>.md, or the URL where the team publishes them
+    materials_path: str = "docs/training"
+    required_modules: list[str] = ["basic-migration", "advanced-mapping", "quality-assurance"]
+
+
 class KnowledgeSharing(Section):
     documentation: Documentation = Documentation()
     wiki: Wiki = Wiki()
+    training: Training = Training()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from include import training
 from include.config import PipelineConfig
 
 from . import facts as report_facts
@@ -47,7 +48,9 @@ def weekly_progress(config: PipelineConfig, now: datetime | None = None) -> dict
     )
     to = recipients(config, config.progress_tracking.management_team)
     if to:
-        html = render.email_body(config, "weekly_progress.html", pdf_name=pdf.name, **facts)
+        html = render.email_body(
+            config, "weekly_progress.html", pdf_name=pdf.name, training=training.modules(config), **facts
+        )
         send(config, to, f"altium2kicad weekly progress {now:%Y-%m-%d}", html, [pdf])
     return {"pdf": str(pdf), "recipients": to, "runs": len(facts["runs"])}
 

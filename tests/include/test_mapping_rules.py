@@ -65,3 +65,25 @@ def test_field_renames_in_kicad_dbl(tmp_path):
     dbl.write_text(json.dumps({"libraries": [{"fields": [{"name": "Supplier 1"}, {"name": "Value"}]}]}))
     assert rename_dbl_fields(dbl, {"supplier 1": "Supplier"}) == 1
     assert [f["name"] for f in json.loads(dbl.read_text())["libraries"][0]["fields"]] == ["Supplier", "Value"]
+
+
+def test_a_footprint_name_fix_is_a_warning_on_every_part_it_links(tmp_path):
+    """A fix substitutes a footprint: the parts it links say so (the sample's LEGACY-CAP-1206 names
+    C1206, which the library does not hold), and parts linked by their own name carry no such note."""
+    from converters.fixtures.dblib_writer import write_sample_dblib
+    from converters.fixtures.sample_library import write_sample_library
+
+    write_sample_library(tmp_path / "src")
+    dblib = write_sample_dblib(tmp_path / "src")
+    rules = generate(analyze(dblib))
+    rules.footprint_name_fixes = {"Sample.PcbLib": {"C1206": "C0805"}}
+    result = convert_unit(dblib, tmp_path / "out", rules)
+    rows = {r["item"]: r for r in json.loads(Path(result.report).read_text())["items"] if r["kind"] == "part"}
+    fixed = "footprint 'C1206' linked to 'C0805' of Sample.PcbLib by the mapping rules (footprint_name_fixes)"
+    assert fixed in rows["Capacitors/LEGACY-CAP-1206"]["messages"]
+    assert not any(
+        "footprint_name_fixes" in m
+        for r in rows.values()
+        for m in r["messages"]
+        if r is not rows["Capacitors/LEGACY-CAP-1206"]
+    )

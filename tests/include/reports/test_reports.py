@@ -116,6 +116,9 @@ def test_weekly_pdf_pages_text_and_mail(setup, tmp_path):
     assert sorted(m.rcpt_tos) == ["alice@example.com", "boss@example.com"]
     names = [p.get_filename() for p in m.message.iter_attachments()]
     assert names == [out["pdf"].rsplit("/", 1)[1]]
+    # knowledge_sharing.training: every required module linked, by its title
+    for title, name in (("Basic migration", "basic-migration"), ("Quality assurance", "quality-assurance")):
+        assert f'docs/training/{name}.md">{title}</a>' in m.html
 
 
 def test_daily_status_mail(setup):
