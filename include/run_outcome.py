@@ -126,6 +126,35 @@ def decide(
     return Outcome("succeeded", "finished without deploying (every task succeeded or was skipped)")
 
 
+def unanswered_approvals(states: dict[str, str]) -> list[str]:
+    """Migration approvals whose every slot failed (each timed out with no default answer), so
+    their check never ran and counted nobody: they refused the run all the same."""
+    from .workflow.approvals import LEVEL_OF_TASK
+
+    found = []
+    for task_id in LEVEL_OF_TASK:
+        group, _, name = task_id.rpartition(".")
+        if states.get(task_id) == "failed" and states.get(f"{group}.check_{name}") not in ("success", "failed"):
+            found.append(task_id)
+    return found
+
+
+def timeout_refusal(config, dag_id: str, task_id: str) -> dict:
+    """The approval_outcome detail of an approval nobody answered, worded as its check words too
+    few approvers."""
+    from .workflow.approvals import migration_level
+
+    level = migration_level(config, task_id, dag_id)
+    hours = level.timeout.total_seconds() / 3600
+    return {
+        "level": level.level,
+        "approved": False,
+        "reason": f"{level.level}: 0 distinct approver(s) of {level.required} required: "
+        f"nobody answered within {hours:g} h",
+        "task": task_id,
+    }
+
+
 # -- reading Airflow ------------------------------------------------------------------------------
 def _supervised() -> bool:
     """True where the Task SDK talks to its supervisor (a task, the dag-processor's callbacks)."""
@@ -252,6 +281,11 @@ def record(context) -> Outcome:
         for a in store.audit_log(run_id)
         if a.action == "approval_outcome" and not (a.detail or {}).get("approved", True)
     ]
+    for task_id in unanswered_approvals(facts.states):
+        if not any(r.get("task") == task_id for r in refusals):  # once, however often this runs
+            refusal = timeout_refusal(rc.config, dag.dag_id, task_id)
+            store.audit(run_id, "airflow", "approval_outcome", refusal)
+            refusals.append(refusal)
     outcome = decide(
         success,
         run.status,

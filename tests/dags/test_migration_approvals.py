@@ -186,3 +186,26 @@ def test_two_distinct_approvers_pass_and_an_automatic_approval_is_recorded_as_su
         ("airflow:auto", "quality_review", True, ""),
     ]
     assert run_record(pipeline_env, run.run_id).status == "deployed"
+
+
+def test_an_approval_nobody_answers_refuses_the_run_on_the_record(
+    dag, airflow_api, pipeline_env, tmp_path, monkeypatch
+):
+    """Every slot of the review times out with no default answer: the check never runs, yet the
+    run's callback records the refusal (approval_outcome, 0 of 2) and the run is rejected, saying so."""
+    config = yaml.safe_load(Path(os.environ["ALTIUM2KICAD_CONFIG"]).read_text())
+    config["approvals"]["response_timeout_hours"] = AUTO_APPROVE_HOURS
+    edited = tmp_path / "altium2kicad.yaml"
+    edited.write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("ALTIUM2KICAD_CONFIG", str(edited))
+    run, approvers, sweep = migrate(dag, airflow_api, pipeline_env, plan={})
+    states = task_states(run)
+    assert str(run.state) == "failed", (states, approvers.errors, sweep.errors)
+    assert states[f"{REVIEW}[0]"] == states[f"{REVIEW}[1]"] == "failed"
+    assert states["migration.check_review_test_results"] == "upstream_failed"
+    reason = "technical_review: 0 distinct approver(s) of 2 required: nobody answered within 0.001 h"
+    outcomes = [d for _, what, d in audit(pipeline_env, run.run_id) if what == "approval_outcome"]
+    assert outcomes == [{"level": "technical_review", "approved": False, "reason": reason, "task": REVIEW}]
+    record = run_record(pipeline_env, run.run_id)
+    assert record.status == "rejected"
+    assert f"rejected at review_test_results: {reason}" in Path(record.report_path).read_text()

@@ -116,3 +116,22 @@ def test_total_components_from_the_analysis(tmp_path):
     figures = compute([], None, total=total_components(store, "r1"))
     assert figures["total_components"] == (608.0, "items")
     assert figures["components_migrated"] == (0.0, "items")
+
+
+def test_an_approval_whose_every_slot_failed_is_unanswered():
+    from include.run_outcome import unanswered_approvals
+
+    check = "migration.check_review_test_results"
+    timed_out = _states(review_test_results="failed") | {check: "upstream_failed"}
+    assert unanswered_approvals(timed_out) == ["migration.review_test_results"]
+    # one slot answered: the check ran and recorded the outcome itself
+    assert unanswered_approvals(timed_out | {check: "failed"}) == []
+    # never asked (an earlier task failed): not an approval nobody answered
+    never_asked = _states(review_test_results="upstream_failed") | {check: "upstream_failed"}
+    assert unanswered_approvals(never_asked) == []
+    refusal = {"task": "migration.review_test_results", "reason": "technical_review: nobody answered"}
+    outcome = decide(False, "running", "", "development", RunFacts(timed_out), [], refusal)
+    assert (outcome.status, outcome.headline) == (
+        "rejected",
+        "rejected at review_test_results: technical_review: nobody answered",
+    )
