@@ -134,7 +134,10 @@ def unanswered_approvals(states: dict[str, str]) -> list[str]:
     found = []
     for task_id in LEVEL_OF_TASK:
         group, _, name = task_id.rpartition(".")
-        if states.get(task_id) == "failed" and states.get(f"{group}.check_{name}") not in ("success", "failed"):
+        if states.get(task_id) == "failed" and states.get(f"{group}.check_{name}") not in (
+            "success",
+            "failed",
+        ):
             found.append(task_id)
     return found
 

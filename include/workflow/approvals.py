@@ -198,18 +198,27 @@ def tally(level: str, required: int, answers) -> Tally:
 
 def record(store, run_id: str, result: Tally, task_id: str | None = None) -> None:
     """Every decision (who, when, level, answer, comment, automatic or not) and the outcome with its
-    reason, into the library database's audit log."""
+    reason, into the library database's audit log. A row already there (the check's retry sees the
+    same answers) is not written again; a cleared and re-answered approval's new answers are."""
     where = {"task": task_id} if task_id else {}
-    for d in result.decisions:
-        store.audit(
-            run_id,
+    seen = {_row_key(e.actor, e.action, e.detail or {}) for e in store.audit_log(run_id)}
+    rows = [
+        (
             d.user or "airflow:auto",
             "approval_rejected" if d.option == REJECT else "approval_granted",
             {"level": result.level, "at": d.at, "comment": d.comment, "automatic": d.automatic, **where},
         )
-    store.audit(
-        run_id,
-        "airflow",
-        "approval_outcome",
-        {"level": result.level, "approved": result.approved, "reason": result.reason(), **where},
-    )
+        for d in result.decisions
+    ]
+    outcome = {"level": result.level, "approved": result.approved, "reason": result.reason(), **where}
+    for actor, action, detail in [*rows, ("airflow", "approval_outcome", outcome)]:
+        if _row_key(actor, action, detail) in seen:
+            log.info("%s: %s %s is recorded already (a retry); not again", run_id, actor, action)
+            continue
+        store.audit(run_id, actor, action, detail)
+
+
+def _row_key(actor: str, action: str, detail: dict) -> str:
+    import json
+
+    return json.dumps([actor, action, detail], sort_keys=True, default=str)

@@ -70,3 +70,26 @@ def test_no_reviewers_leaves_the_approval_open_to_anyone(monkeypatch):
     task = ApprovalOperator(task_id="migration.review_test_results", subject="s")
     approvals.apply_settings({"task": task})
     assert not task.assigned_users
+
+
+def test_a_retried_check_records_its_decisions_once(tmp_path):
+    from include.library_db.store import LibraryStore
+
+    store = LibraryStore(f"sqlite:///{tmp_path}/lib.db")
+    store.start_run("r1", "promote_test_to_prod", "/src", "production", "strict", str(tmp_path))
+    result = tally("final_approval", 2, [_answer("alice"), _answer("bob")])
+    for _ in range(2):  # the check task's first attempt failed after recording; its retry
+        approvals.record(store, "r1", result, "deployment.user_acceptance_testing")
+    approvals.record(store, "r1", tally("quality_review", 1, [_answer("carol")]), "other.approval")
+    actions = [(a.actor, a.action) for a in store.audit_log("r1")]
+    assert actions == [
+        ("alice", "approval_granted"),
+        ("bob", "approval_granted"),
+        ("airflow", "approval_outcome"),
+        ("carol", "approval_granted"),
+        ("airflow", "approval_outcome"),
+    ]
+    # cleared in the UI and answered again (a new answer, a new time): recorded
+    again = _answer("carol") | {"responded_at": "2026-12-06T09:00:00+00:00"}
+    approvals.record(store, "r1", tally("quality_review", 1, [again]), "other.approval")
+    assert [(a.actor, a.action) for a in store.audit_log("r1")][5:] == [("carol", "approval_granted")]
