@@ -170,6 +170,9 @@ class InventoryBuilder:
             self.inv.problems.append(f"{path}: cannot be read: {type(exc).__name__}: {exc}")
             self.inv.items.append(InventoryItem(str(path), path.name, "library", {"error": str(exc)}))
 
+    def _library_item(self, path: Path, facts: dict) -> None:
+        self.inv.items.append(InventoryItem(str(path), path.name, "library", facts))
+
     def _integrated(self, path: Path) -> None:
         """An IntLib's embedded PcbLibs and SchLibs, inventoried as the conversion reads them (their
         items under the IntLib's path, as its report rows are); a stream that cannot be unpacked or
@@ -182,7 +185,7 @@ class InventoryBuilder:
         facts: dict = {"type": "integrated", "footprint_libraries": len(pcb), "symbol_libraries": len(sch)}
         if not pcb and not sch:
             facts["error"] = "; ".join(problems) or "integrated library holds no SchLib or PcbLib"
-        self.inv.items.append(InventoryItem(str(path), path.name, "library", facts))
+        self._library_item(path, facts)
         for label, data in pcb:
             try:
                 layers = self._footprints(path, read_pcblib_data(data, label), library_item=False)
@@ -199,13 +202,8 @@ class InventoryBuilder:
     def _symbols(self, path: Path, lib, raw: dict[str, int] | None = None, library_item: bool = True) -> None:
         raw = raw_pin_records(path) if raw is None else raw
         if library_item:
-            self.inv.items.append(
-                InventoryItem(
-                    str(path),
-                    path.name,
-                    "library",
-                    {"type": "symbols", "items": len(lib.symbols), "failures": len(lib.failures)},
-                )
+            self._library_item(
+                path, {"type": "symbols", "items": len(lib.symbols), "failures": len(lib.failures)}
             )
         for sym in lib.symbols:
             pins = [p for p in sym.pins if p.owner.body_style <= 1]
@@ -242,18 +240,14 @@ class InventoryBuilder:
                     getattr(p.layer, "name", "") for p in getattr(fp, kind) if hasattr(p, "layer")
                 }
         if library_item:
-            self.inv.items.append(
-                InventoryItem(
-                    str(path),
-                    path.name,
-                    "library",
-                    {
-                        "type": "footprints",
-                        "items": len(lib.footprints),
-                        "failures": len(lib.failures),
-                        "layers": sorted(n for n in used_layers if n),
-                    },
-                )
+            self._library_item(
+                path,
+                {
+                    "type": "footprints",
+                    "items": len(lib.footprints),
+                    "failures": len(lib.failures),
+                    "layers": sorted(n for n in used_layers if n),
+                },
             )
         for fp in lib.footprints:
             for kind in ("pads", "vias", "lines", "arcs", "texts", "fills", "regions", "bodies"):
