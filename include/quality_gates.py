@@ -113,7 +113,7 @@ class _DeferredModule(types.ModuleType):
     def __getattr__(self, attr: str):
         name = self.__name__
         if sys.modules.get(name) is self:
-            del sys.modules[name]
+            sys.modules.pop(name, None)  # another thread may be a step ahead
         return getattr(importlib.import_module(name), attr)
 
 
