@@ -187,6 +187,7 @@ def database_references(written: WrittenLibraries) -> list[dict]:
         with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
             for lib in spec.get("libraries", []):
                 table, key = lib["table"], lib["key"]
+                prefix = f"{dbl.stem}/{lib['name']}/"  # once per table, not per reference (140,000)
                 for column, known in (
                     (lib.get("symbols"), symbols_known),
                     (lib.get("footprints"), footprints_known),
@@ -196,12 +197,11 @@ def database_references(written: WrittenLibraries) -> list[dict]:
                     query = f'SELECT "{key}", "{column}" FROM "{table}"'
                     for part, refs in db.execute(query):
                         for ref in (refs or "").split(";"):
-                            if ref.strip():
-                                nick, name = _split_target(ref.strip())
+                            if ref := ref.strip():
                                 out.append(
                                     {
-                                        "item": f"{dbl.stem}/{lib['name']}/{part}: {ref.strip()}",
-                                        "resolves": (nick, name) in known,
+                                        "item": f"{prefix}{part}: {ref}",
+                                        "resolves": _split_target(ref) in known,
                                     }
                                 )
     return out

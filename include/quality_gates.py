@@ -13,9 +13,13 @@ build the docs once.
 from __future__ import annotations
 
 import fcntl
+import importlib
+import importlib.util
 import json
 import logging
 import os
+import sys
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -93,6 +97,41 @@ def _quiet_ge() -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("TQDM_DISABLE", "1")
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    for name in DEFERRED_MODULES:
+        _defer(name)
+
+
+# Imported at the top of GX's expect_column_kl_divergence_to_be_less_than (statistics, charts) and
+# used only when that expectation runs, which no suite here has: about 1 s of every GX import.
+DEFERRED_MODULES = ("scipy.stats", "altair")
+
+
+class _DeferredModule(types.ModuleType):
+    """Stands in for a module until something reads an attribute of it, then imports the real one
+    (which replaces this stand-in in sys.modules and on its parent package) and answers from it."""
+
+    def __getattr__(self, attr: str):
+        name = self.__name__
+        if sys.modules.get(name) is self:
+            sys.modules.pop(name, None)  # another thread may be a step ahead
+        return getattr(importlib.import_module(name), attr)
+
+
+def _defer(name: str) -> None:
+    if name in sys.modules:
+        return
+    parent, _, child = name.rpartition(".")
+    try:
+        spec = importlib.util.find_spec(name)  # imports the parent package (scipy's is light)
+    except (ImportError, ValueError):
+        return
+    if spec is None:
+        return
+    stand_in = _DeferredModule(name)
+    stand_in.__spec__ = spec  # `import name` sees a module already initialised
+    sys.modules[name] = stand_in
+    if parent:
+        setattr(sys.modules[parent], child, stand_in)
 
 
 @contextmanager

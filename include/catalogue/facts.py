@@ -99,12 +99,16 @@ class VersionFacts:
         }
 
 
+LISTED_KINDS = ("symbol", "footprint")  # what read_version lists, so all origins() is asked for
+
+
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
 def origins(folder: Path) -> dict[tuple[str, str], Origin]:
-    """(kind, `Lib:Item`) -> Origin from the release's report.json (empty when it has none)."""
+    """(kind, `Lib:Item`) -> Origin of the symbols and footprints in the release's report.json
+    (empty when it has none): the catalogue lists only those, not the 70,000 parts of a big DbLib."""
     try:
         rows = json.loads((folder / "report.json").read_text(encoding="utf-8"))["items"]
     except (OSError, ValueError, KeyError):
@@ -112,7 +116,9 @@ def origins(folder: Path) -> dict[tuple[str, str], Origin]:
         return {}
     found: dict[tuple[str, str], Origin] = {}
     for row in rows:
-        found[(row.get("kind", ""), row.get("target", ""))] = Origin(
+        if row.get("kind") not in LISTED_KINDS:
+            continue
+        found[(row["kind"], row.get("target", ""))] = Origin(
             PurePosixPath(str(row.get("source", "")).replace("\\", "/")).name,
             str(row.get("item", "")),
             str(row.get("status", "unknown")),

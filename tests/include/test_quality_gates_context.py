@@ -119,3 +119,31 @@ def test_the_projects_config_variables_lose_only_their_comments(tmp_path):
     variables.write_text(block)
     _drop_template_comments(variables)
     assert variables.read_text() == block
+
+
+def test_a_deferred_module_is_imported_at_its_first_use(tmp_path, monkeypatch):
+    import sys
+
+    from include import quality_gates
+
+    package = tmp_path / "a2k_deferred_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "heavy.py").write_text("LOADED = True\ndef answer():\n    return 42\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "a2k_deferred_pkg.heavy", raising=False)
+    quality_gates._defer("a2k_deferred_pkg.heavy")
+    try:
+        import a2k_deferred_pkg.heavy  # noqa: F401  (an import statement sees it initialised)
+        from a2k_deferred_pkg import heavy  # what GX's module does at its top: nothing runs yet
+
+        assert isinstance(sys.modules["a2k_deferred_pkg.heavy"], quality_gates._DeferredModule)
+        assert heavy.answer() == 42  # the first use imports the real module
+        real = sys.modules["a2k_deferred_pkg.heavy"]
+        assert not isinstance(real, quality_gates._DeferredModule) and real.LOADED
+        assert sys.modules["a2k_deferred_pkg"].heavy is real
+        quality_gates._defer("a2k_deferred_pkg.heavy")  # already imported: left alone
+        assert sys.modules["a2k_deferred_pkg.heavy"] is real
+    finally:
+        sys.modules.pop("a2k_deferred_pkg.heavy", None)
+        sys.modules.pop("a2k_deferred_pkg", None)

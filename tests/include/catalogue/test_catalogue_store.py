@@ -220,3 +220,23 @@ def test_a_secondary_store_gets_its_copy(version, tmp_path, monkeypatch):
     assert (
         tmp_path / "var" / "altium2kicad" / "deploy" / "testing" / "catalogue" / "v1" / "index.html"
     ).is_file()
+
+
+def test_origins_keep_the_listed_kinds_only(tmp_path):
+    from include.catalogue.facts import origins
+
+    rows = [
+        {"source": "C:\\libs\\A.SchLib", "item": "RES", "kind": "symbol", "target": "A:RES", "status": "ok"},
+        {
+            "source": "B.PcbLib",
+            "item": "R0603",
+            "kind": "footprint",
+            "target": "B:R0603",
+            "status": "warning",
+        },
+        {"source": "P.DbLib", "item": "Parts/R-1", "kind": "part", "target": "P/Parts/R-1", "status": "ok"},
+    ]
+    (tmp_path / "report.json").write_text(json.dumps({"items": rows}))
+    found = origins(tmp_path)
+    assert set(found) == {("symbol", "A:RES"), ("footprint", "B:R0603")}  # never a part's row
+    assert found[("symbol", "A:RES")].source_file == "A.SchLib"
