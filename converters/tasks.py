@@ -315,16 +315,25 @@ class TaskRunner:
             raise task.error
         return task.libraries
 
-    @staticmethod
-    def _result(task: Task) -> TaskResult:
+    def _result(self, task: Task) -> TaskResult:
+        from concurrent.futures.process import BrokenProcessPool
+        from dataclasses import replace
+
         spec = task.spec
         assert spec is not None, "a task not restored from the cache has a spec"
         if task.future is None:
             return run_library_task(spec)
         try:
             return task.future.result()
-        except Exception:  # the worker died (killed, out of memory) or the pool broke: once more here
-            return run_library_task(spec)
+        except Exception as exc:  # the worker died (killed, out of memory) or the pool broke: once more here
+            if isinstance(exc, BrokenProcessPool) and self._pool is not None:
+                # the pool's other workers may still be writing: wait until they are gone
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+            # in a staging folder of its own: the first attempt's, if it is still alive, is not touched
+            return run_library_task(
+                replace(spec, staging=spec.staging.with_name(f"{spec.staging.name}-again"))
+            )
 
     def close(self) -> None:
         if self._pool is not None:
