@@ -1,5 +1,6 @@
 """A dashboard as an HTML page: templates/dashboards/<name>.html (Jinja, autoescaped; users may
-edit the templates, the facts stay in include/dashboards/facts.py)."""
+edit the templates, or put edited copies under notifications.templates_dir/dashboards/; the facts
+stay in include/dashboards/facts.py)."""
 
 from __future__ import annotations
 
@@ -26,11 +27,19 @@ def metric_text(name: str, value) -> str:
     return f"{value:.0f}"
 
 
-def render(dashboard: Dashboard) -> str:
+def folders(config) -> list[Path]:
+    """Where the pages' templates are looked up, first match wins: `dashboards/` of
+    notifications.templates_dir (a team's edited copies), then the shipped ones."""
+    from include.notifications.templates import folders as template_folders
+
+    return [f / "dashboards" for f in template_folders(config)[:-1]] + [TEMPLATES]
+
+
+def render(dashboard: Dashboard, looked_up: list[Path] | None = None) -> str:
     import jinja2
 
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        loader=jinja2.FileSystemLoader([str(f) for f in looked_up or [TEMPLATES]]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,  # a typo in an edited template fails loudly
     )

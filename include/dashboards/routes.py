@@ -36,5 +36,6 @@ def page_html(name: str, user, report_prefix: str) -> str:
 
     readable = get_auth_manager().get_authorized_dag_ids(user=user, method="GET")
     waiting = approvals.pending(base_url(), readable)
-    board = facts.build(load_config(), name, waiting, lambda folder, path: f"{report_prefix}/{folder}/{path}")
-    return page.render(board)
+    config = load_config()
+    board = facts.build(config, name, waiting, lambda folder, path: f"{report_prefix}/{folder}/{path}")
+    return page.render(board, page.folders(config))

@@ -125,3 +125,24 @@ def test_refresh_intervals_are_validated():
     data["dashboards"]["team_refresh_seconds"] = 0
     with pytest.raises(ValueError):
         PipelineConfig.model_validate(data)
+
+
+def test_an_edited_page_under_templates_dir_wins(config, tmp_path):
+    """notifications.templates_dir/dashboards/ first, as for the messages and reports; the edited
+    page still extends the shipped layout."""
+    edited = tmp_path / "edited" / "dashboards"
+    edited.mkdir(parents=True)
+    (edited / "team_dashboard.html").write_text(
+        '{% extends "_layout.html" %}{% block intro %}<p id="ours">{{ d.refresh_seconds }}</p>{% endblock %}'
+    )
+    data = config.model_dump(mode="json")
+    data["notifications"]["templates_dir"] = str(tmp_path / "edited")
+    edited_config = PipelineConfig.model_validate(data)
+    board = facts.build(edited_config, "team_dashboard", [], _url)
+    html = page.render(board, page.folders(edited_config))
+    assert f'<p id="ours">{board.refresh_seconds}</p>' in html and "<html" in html
+    assert page.folders(config) == [page.TEMPLATES]
+    management = page.render(
+        facts.build(edited_config, "management_dashboard", [], _url), page.folders(edited_config)
+    )
+    assert 'id="ours"' not in management  # not edited: the shipped page
