@@ -73,10 +73,9 @@ def build(dag_id: str, workflow: str, windowed: bool):
         from include.config import load_config
         from include.workflow import approvals
 
-        config = load_config()
-        level = config.promotion[workflow].approval_level
         _log_level(target)(context)
-        approvals.apply_level(context["task"], approvals.level_settings(config, level, f"{dag_id}.approve"))
+        task = context["task"]
+        approvals.apply_level(task, approvals.waiting_for(load_config(), dag_id, task.task_id))
 
     @dag(
         dag_id=dag_id,

@@ -197,7 +197,7 @@ class InventoryBuilder:
                 self._symbols(path, read_schlib_data(data, label), raw_pin_records(data), library_item=False)
             except Exception as exc:
                 problems.append(f"{label}: cannot be read: {type(exc).__name__}: {exc}")
-        self.inv.problems += [p if p.startswith(str(path)) else f"{path}: {p}" for p in problems]
+        self.inv.problems += problems  # each names the IntLib's stream (`<IntLib>/SchLib/...`)
 
     def _symbols(self, path: Path, lib, raw: dict[str, int] | None = None, library_item: bool = True) -> None:
         raw = raw_pin_records(path) if raw is None else raw

@@ -32,7 +32,7 @@ def folders(config) -> list[Path]:
     notifications.templates_dir (a team's edited copies), then the shipped ones."""
     from include.notifications.templates import folders as template_folders
 
-    return [f / "dashboards" for f in template_folders(config)[:-1]] + [TEMPLATES]
+    return [f / "dashboards" for f in template_folders(config)]
 
 
 def render(dashboard: Dashboard, looked_up: list[Path] | None = None) -> str:

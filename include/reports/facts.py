@@ -29,9 +29,8 @@ def _aware(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
 
 
-PROMOTION_APPROVAL = "approve"
-TEST_REVIEW = "migration.review_test_results"
-ACCEPTANCE = "deployment.user_acceptance_testing"
+PROMOTION_APPROVAL = "approve"  # the promote_* DAGs' approval task
+TEST_REVIEW, ACCEPTANCE = approvals.LEVEL_OF_TASK  # the migration's two approvals, in DAG order
 
 
 def _waiting_migration(run: MigrationRun, audit: list[AuditEntry], tested: bool) -> str | None:
