@@ -167,6 +167,32 @@ def wait_healthy(api: AirflowApi, seconds: float = 120) -> None:
     raise ApiError(f"api-server at {api.base_url} did not answer within {seconds:.0f}s")
 
 
+def warm_dag_test_api() -> threading.Thread:
+    """Builds `dag.test()`'s in-process Execution API in a background thread; join() it before
+    `dag.test()`.
+
+    `dag.test()` runs every task against an Execution API app inside its own process, built when
+    the first task sends its first request (the FastAPI app, then Cadwyn generating the routes of
+    every API version at that first request): about 5 s here, charged to the first task. A
+    deployment's workers talk to the api-server, which built the same app when it started. Started
+    while the api-server starts (before wait_healthy), the build runs on the other core instead of
+    inside the run: the demo waits that much less. `dag.test()` then finds Airflow's cached
+    instance (`in_process_api_server`) ready; should the build fail here, it builds it itself."""
+
+    def build() -> None:
+        import httpx
+        from airflow.sdk.execution_time.supervisor import in_process_api_server
+
+        # the app is built by its first use and its versioned routes by its first request
+        transport = in_process_api_server().transport
+        with httpx.Client(transport=transport, base_url="http://in-process.invalid.") as client:
+            client.get("/health").raise_for_status()
+
+    thread = threading.Thread(target=build, name="dag-test-execution-api", daemon=True)
+    thread.start()
+    return thread
+
+
 def migrate_metadata_db(env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
     """`airflow db migrate` on the configured metadata database (the caller checks returncode)."""
     return subprocess.run(

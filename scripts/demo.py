@@ -121,7 +121,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from converters.fixtures.dblib_writer import write_sample_dblib
     from converters.fixtures.sample_library import write_sample_library
-    from include.airflow_api import AirflowApi, Reviewer, migrate_metadata_db, start_api_server, wait_healthy
+    from include.airflow_api import (
+        AirflowApi,
+        Reviewer,
+        migrate_metadata_db,
+        start_api_server,
+        wait_healthy,
+        warm_dag_test_api,
+    )
     from include.config import load_config
 
     config = load_config()
@@ -141,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     ensure_pools()  # the deploy tasks' pool, as the stack's init step creates it
     log = (args.home / "airflow" / "api-server.log").open("w")
     server = start_api_server(port, log)
+    warming = warm_dag_test_api()  # dag.test()'s own Execution API, built while the server starts
     reviewer = None
     try:
         user = "reviewer"
@@ -161,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         if bag.import_errors:
             print(bag.import_errors, file=sys.stderr)
             return 1
+        warming.join()
         started = time.monotonic()
         run = bag.dags[DAG_ID].test(run_conf=run_conf(source, args.environment, args.mapping_rules))
         seconds = time.monotonic() - started
