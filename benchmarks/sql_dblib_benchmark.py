@@ -119,6 +119,8 @@ def run_dag(home: Path, dblib: Path, parts_url: str, library_db_url: str) -> dic
         )
         wait_healthy(api, 180)
         warming.join()
+        if warming.error is not None:  # dag.test() builds it itself, at its first task
+            print(f"[note] dag.test()'s Execution API not built ahead: {warming.error!r}", file=sys.stderr)
         reviewer = Reviewer(api, "full_library_migration").start()
         from airflow.dag_processing.dagbag import DagBag
 

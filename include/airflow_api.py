@@ -167,9 +167,29 @@ def wait_healthy(api: AirflowApi, seconds: float = 120) -> None:
     raise ApiError(f"api-server at {api.base_url} did not answer within {seconds:.0f}s")
 
 
-def warm_dag_test_api() -> threading.Thread:
-    """Builds `dag.test()`'s in-process Execution API in a background thread; join() it before
-    `dag.test()`.
+class ApiWarmUp(threading.Thread):
+    """Builds `dag.test()`'s in-process Execution API in the background (warm_dag_test_api);
+    `error` holds what stopped it, if anything (`dag.test()` then builds the API itself)."""
+
+    def __init__(self) -> None:
+        super().__init__(name="dag-test-execution-api", daemon=True)
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            import httpx
+            from airflow.sdk.execution_time.supervisor import in_process_api_server
+
+            # the app is built by its first use and its versioned routes by its first request
+            transport = in_process_api_server().transport
+            with httpx.Client(transport=transport, base_url="http://in-process.invalid.") as client:
+                client.get("/health").raise_for_status()
+        except BaseException as exc:  # reported by the caller, never fatal
+            self.error = exc
+
+
+def warm_dag_test_api() -> ApiWarmUp:
+    """Starts building `dag.test()`'s in-process Execution API; join() it before `dag.test()`.
 
     `dag.test()` runs every task against an Execution API app inside its own process, built when
     the first task sends its first request (the FastAPI app, then Cadwyn generating the routes of
@@ -177,20 +197,10 @@ def warm_dag_test_api() -> threading.Thread:
     deployment's workers talk to the api-server, which built the same app when it started. Started
     while the api-server starts (before wait_healthy), the build runs on the other core instead of
     inside the run: the demo waits that much less. `dag.test()` then finds Airflow's cached
-    instance (`in_process_api_server`) ready; should the build fail here, it builds it itself."""
-
-    def build() -> None:
-        import httpx
-        from airflow.sdk.execution_time.supervisor import in_process_api_server
-
-        # the app is built by its first use and its versioned routes by its first request
-        transport = in_process_api_server().transport
-        with httpx.Client(transport=transport, base_url="http://in-process.invalid.") as client:
-            client.get("/health").raise_for_status()
-
-    thread = threading.Thread(target=build, name="dag-test-execution-api", daemon=True)
-    thread.start()
-    return thread
+    instance (`in_process_api_server`) ready."""
+    warm_up = ApiWarmUp()
+    warm_up.start()
+    return warm_up
 
 
 def migrate_metadata_db(env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:

@@ -170,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             print(bag.import_errors, file=sys.stderr)
             return 1
         warming.join()
+        if warming.error is not None:  # dag.test() builds it itself, at its first task
+            say(f"dag.test()'s Execution API not built ahead ({warming.error!r}): its first task builds it")
         started = time.monotonic()
         run = bag.dags[DAG_ID].test(run_conf=run_conf(source, args.environment, args.mapping_rules))
         seconds = time.monotonic() - started

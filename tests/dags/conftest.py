@@ -99,7 +99,13 @@ def metadata_db():
 def airflow_api(pipeline_env):
     """Scratch metadata DB (migrated by `airflow db migrate`) and a running api-server (which sees the
     pipeline's configuration too: it serves the reports)."""
-    from include.airflow_api import AirflowApi, migrate_metadata_db, start_api_server, wait_healthy
+    from include.airflow_api import (
+        AirflowApi,
+        migrate_metadata_db,
+        start_api_server,
+        wait_healthy,
+        warm_dag_test_api,
+    )
 
     _create_db(METADATA_DB)
     home = Path(os.environ["AIRFLOW_HOME"])
@@ -110,10 +116,13 @@ def airflow_api(pipeline_env):
     os.environ["AIRFLOW__API__BASE_URL"] = f"http://127.0.0.1:{port}"
     log = (home / "api-server.log").open("w")
     server = start_api_server(port, log)
+    warming = warm_dag_test_api()  # as the demo does: dag.test()'s own Execution API, meanwhile
     password = json.loads((home / "passwords.json").read_text())["reviewer"]
     api = AirflowApi(f"http://127.0.0.1:{port}", "reviewer", password)
     try:
         wait_healthy(api, 180)
+        warming.join()
+        api.warm_up = warming  # type: ignore[attr-defined]  # what it did, for test_dag_test_api
         yield api
     finally:
         server.terminate()
