@@ -48,7 +48,7 @@ class ItemReport:
 
     def to_json(self) -> dict:
         # by hand, in field order: dataclasses.asdict deep-copies each row (70,000 in a big DbLib)
-        row = {
+        row: dict[str, object] = {
             "source": self.source,
             "item": self.item,
             "kind": self.kind,
