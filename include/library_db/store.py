@@ -408,9 +408,10 @@ def failover_policy() -> FailoverPolicy:
 
 def _dedupe(rows: list[dict], keys: tuple[str, ...]) -> list[dict]:
     """Last row wins per key: one INSERT .. ON CONFLICT may not touch a key twice."""
-    seen: dict[tuple, dict] = {}
-    for row in rows:
-        seen[tuple(row[k] for k in keys)] = row
+    from operator import itemgetter
+
+    key = itemgetter(*keys)  # a tuple of the key's fields, in C (70,000 rows of a big DbLib)
+    seen = {key(row): row for row in rows}
     return list(seen.values())
 
 
