@@ -104,30 +104,16 @@ def run_dag(home: Path, dblib: Path, parts_url: str, library_db_url: str) -> dic
     )
     os.environ["ALTIUM2KICAD_DB_URL"] = library_db_url
     os.environ.pop("ALTIUM2KICAD_KICAD_CLI", None)  # the command line does not ask KiCad either
-    from include.airflow_api import (
-        AirflowApi,
-        Reviewer,
-        migrate_metadata_db,
-        start_api_server,
-        wait_healthy,
-        warm_dag_test_api,
-    )
+    from include.airflow_api import Reviewer, api_server_for_dag_test, migrate_metadata_db
 
     migrate = migrate_metadata_db()
     if migrate.returncode != 0:
         raise SystemExit(migrate.stderr[-3000:])
-    log = (home / "airflow" / "api-server.log").open("w")
-    server = start_api_server(port, log)
-    warming = warm_dag_test_api()  # while the api-server starts, as the demo does
-
-    try:
-        api = AirflowApi(
-            f"http://127.0.0.1:{port}", "reviewer", json.loads(passwords.read_text())["reviewer"]
-        )
-        wait_healthy(api, 180)
-        warming.join()
-        if warming.error is not None:  # dag.test() builds it itself, at its first task
-            print(f"[note] dag.test()'s Execution API not built ahead: {warming.error!r}", file=sys.stderr)
+    password = json.loads(passwords.read_text())["reviewer"]
+    with (
+        (home / "airflow" / "api-server.log").open("w") as log,
+        api_server_for_dag_test(port, log, "reviewer", password) as api,
+    ):
         reviewer = Reviewer(api, "full_library_migration").start()
         from airflow.dag_processing.dagbag import DagBag
 
@@ -141,10 +127,6 @@ def run_dag(home: Path, dblib: Path, parts_url: str, library_db_url: str) -> dic
             flush=True,
         )
         reviewer.stop()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
     from airflow.models import TaskInstance
     from airflow.utils.session import create_session
     from sqlalchemy import select

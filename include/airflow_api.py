@@ -8,17 +8,21 @@ browser or script would; nothing here touches the metadata database.
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 AIRFLOW = [sys.executable, "-m", "airflow"]
+logger = logging.getLogger(__name__)
 PARKED = "awaiting_input"  # the state of an approval task waiting for its answer
 
 
@@ -201,6 +205,25 @@ def warm_dag_test_api() -> ApiWarmUp:
     warm_up = ApiWarmUp()
     warm_up.start()
     return warm_up
+
+
+@contextmanager
+def api_server_for_dag_test(port: int, log: IO, user: str, password: str) -> Iterator[AirflowApi]:
+    """An api-server on 127.0.0.1:`port` for a `dag.test()` run in this process (its REST API is
+    where approvals are answered), `user`'s client to it; dag.test()'s own Execution API is built
+    while the server starts (warm_dag_test_api). The server is stopped on leaving."""
+    server = start_api_server(port, log)
+    warm_up = warm_dag_test_api()
+    try:
+        api = AirflowApi(f"http://127.0.0.1:{port}", user, password)
+        wait_healthy(api, 180)
+        warm_up.join()
+        if warm_up.error is not None:  # dag.test() builds it itself, at its first task
+            logger.warning("dag.test()'s Execution API not built ahead: %r", warm_up.error)
+        yield api
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def migrate_metadata_db(env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:

@@ -121,14 +121,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from converters.fixtures.dblib_writer import write_sample_dblib
     from converters.fixtures.sample_library import write_sample_library
-    from include.airflow_api import (
-        AirflowApi,
-        Reviewer,
-        migrate_metadata_db,
-        start_api_server,
-        wait_healthy,
-        warm_dag_test_api,
-    )
+    from include.airflow_api import Reviewer, api_server_for_dag_test, migrate_metadata_db
     from include.config import load_config
 
     config = load_config()
@@ -146,14 +139,13 @@ def main(argv: list[str] | None = None) -> int:
     from include.workflow.concurrency import ensure_pools
 
     ensure_pools()  # the deploy tasks' pool, as the stack's init step creates it
-    log = (args.home / "airflow" / "api-server.log").open("w")
-    server = start_api_server(port, log)
-    warming = warm_dag_test_api()  # dag.test()'s own Execution API, built while the server starts
+    user = "reviewer"
+    password = json.loads(passwords.read_text())[user]
     reviewer = None
-    try:
-        user = "reviewer"
-        api = AirflowApi(f"http://127.0.0.1:{port}", user, json.loads(passwords.read_text())[user])
-        wait_healthy(api, 180)
+    with (
+        (args.home / "airflow" / "api-server.log").open("w") as log,
+        api_server_for_dag_test(port, log, user, password) as api,
+    ):
         say(f"Airflow UI: http://127.0.0.1:{port} (user {user}, password in {passwords})")
         if config.approvals.auto_approve:
             say(
@@ -162,25 +154,19 @@ def main(argv: list[str] | None = None) -> int:
             reviewer = Reviewer(api, DAG_ID).start()
         else:
             say("answer 'review_test_results' and 'user_acceptance_testing' under Required Actions in the UI")
+        try:
+            from airflow.dag_processing.dagbag import DagBag
 
-        from airflow.dag_processing.dagbag import DagBag
-
-        bag = DagBag(dag_folder=str(REPO / "dags"))
-        if bag.import_errors:
-            print(bag.import_errors, file=sys.stderr)
-            return 1
-        warming.join()
-        if warming.error is not None:  # dag.test() builds it itself, at its first task
-            say(f"dag.test()'s Execution API not built ahead ({warming.error!r}): its first task builds it")
-        started = time.monotonic()
-        run = bag.dags[DAG_ID].test(run_conf=run_conf(source, args.environment, args.mapping_rules))
-        seconds = time.monotonic() - started
-    finally:
-        if reviewer:
-            reviewer.stop()
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+            bag = DagBag(dag_folder=str(REPO / "dags"))
+            if bag.import_errors:
+                print(bag.import_errors, file=sys.stderr)
+                return 1
+            started = time.monotonic()
+            run = bag.dags[DAG_ID].test(run_conf=run_conf(source, args.environment, args.mapping_rules))
+            seconds = time.monotonic() - started
+        finally:
+            if reviewer:
+                reviewer.stop()
 
     from include.library_db.store import LibraryStore
 
