@@ -10,12 +10,18 @@ from __future__ import annotations
 
 
 def test_the_warm_up_builds_the_api_dag_test_uses_with_its_routes(airflow_api):
-    from airflow.sdk.execution_time.supervisor import in_process_api_server
+    from airflow.sdk.execution_time import supervisor
 
-    warming = airflow_api.warm_up  # started by the fixture with the api-server, as the demo does
+    from include.airflow_api import warm_dag_test_api
+
+    assert airflow_api.warm_up.error is None, repr(airflow_api.warm_up.error)  # the fixture's own
+    # a fresh instance: an earlier dag.test() in this process may have built the cached one itself
+    supervisor.in_process_api_server.cache_clear()
+    warming = warm_dag_test_api()
+    warming.join(timeout=300)
     assert not warming.is_alive()
     assert warming.error is None, repr(warming.error)
-    api = in_process_api_server()  # Airflow's cached instance: what every dag.test() task talks to
+    api = supervisor.in_process_api_server()  # Airflow's cached instance: what dag.test() talks to
     assert api._app is not None, "the app was left for the first task to build"
     # the expensive part happens at the first request: Cadwyn's versioned routes
     assert api.app._cadwyn_initialized, "the versioned routes were left for the first task to build"
