@@ -11,6 +11,7 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 from uuid import uuid4
 
@@ -408,8 +409,6 @@ def failover_policy() -> FailoverPolicy:
 
 def _dedupe(rows: list[dict], keys: tuple[str, ...]) -> list[dict]:
     """Last row wins per key: one INSERT .. ON CONFLICT may not touch a key twice."""
-    from operator import itemgetter
-
     key = itemgetter(*keys)  # a tuple of the key's fields, in C (70,000 rows of a big DbLib)
     seen = {key(row): row for row in rows}
     return list(seen.values())

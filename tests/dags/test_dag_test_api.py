@@ -3,7 +3,7 @@
 dag.test() builds that API at its first task's first request, Cadwyn generating the routes of
 every API version then (about 5 s, charged to the first task). include.airflow_api.warm_dag_test_api
 builds it while the api-server starts; this checks that it built the very instance dag.test() uses,
-routes included, and that the run then works against it.
+routes included, and that a failed warm-up is reported instead of raised.
 """
 
 from __future__ import annotations
